@@ -1,0 +1,97 @@
+package webhook
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+)
+
+func TestResponseBody(t *testing.T) {
+	long := strings.Repeat("é", MaxResponseBytes) // 2 bytes each: the cut lands mid-sequence
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"empty is null", "", ""},
+		{"json object kept as json", `{"ok":true}`, `{"ok":true}`},
+		{"text kept as string", "accepted", `"accepted"`},
+		{"html kept as string", "<h1>Bad</h1>", `"\u003ch1\u003eBad\u003c/h1\u003e"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := string(ResponseBody([]byte(tt.in))); got != tt.want {
+				t.Fatalf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+	t.Run("long body truncated on a rune boundary", func(t *testing.T) {
+		var s string
+		if err := json.Unmarshal(ResponseBody([]byte(long)), &s); err != nil {
+			t.Fatal(err)
+		}
+		if len(s) > MaxResponseBytes || len(s) < MaxResponseBytes-4 || !utf8.ValidString(s) {
+			t.Fatalf("kept %d bytes, valid utf8 %v", len(s), utf8.ValidString(s))
+		}
+	})
+}
+
+func TestLogJSONUsesContractTimes(t *testing.T) {
+	at := time.Date(2024, 1, 1, 0, 0, 0, 5e6, time.FixedZone("x", 3600))
+	l := Log{WebhookID: "wh_1", Status: StatusRetrying, CreatedAt: at, UpdatedAt: at, NextRetryAt: &at}
+	b, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"createdAt", "updatedAt", "nextRetryAt"} {
+		if m[k] != "2023-12-31T23:00:00.005Z" {
+			t.Errorf("%s = %v", k, m[k])
+		}
+	}
+	for _, k := range []string{"statusCode", "response", "error"} {
+		if v, ok := m[k]; !ok || v != nil {
+			t.Errorf("%s = %v, present %v; want null", k, v, ok)
+		}
+	}
+}
+
+func TestWebhookIDs(t *testing.T) {
+	now := time.Date(2026, 11, 29, 8, 0, 0, 123e6, time.UTC)
+	id := NewWebhookID(now)
+	got, ok := WebhookIDTime(id)
+	if !ok || !got.Equal(now) {
+		t.Fatalf("WebhookIDTime(%s) = %v, %v", id, got, ok)
+	}
+	if later := NewWebhookID(now.Add(time.Millisecond)); later <= id {
+		t.Fatalf("ids don't sort by time: %s <= %s", later, id)
+	}
+	for _, bad := range []string{"", "wh_", "log_01J0000000000000000000000", "wh_!!!!!!!!!!!!!!!!!!!!!!!!!!"} {
+		if _, ok := WebhookIDTime(bad); ok {
+			t.Errorf("WebhookIDTime(%q) ok", bad)
+		}
+	}
+}
+
+func TestInstanceSubscriptionsAndSecrets(t *testing.T) {
+	now := time.Now()
+	in := Instance{WebhookSecret: "cur", PreviousSecret: "old", PreviousSecretExpiresAt: now.Add(time.Hour)}
+	if !in.Subscribes(EventMessageReceived) {
+		t.Error("no events listed should mean every event")
+	}
+	in.WebhookEvents = []string{EventSessionStatus}
+	if in.Subscribes(EventMessageReceived) || !in.Subscribes(EventSessionStatus) {
+		t.Error("subscription list not honoured")
+	}
+	if got := in.SigningSecrets(now); len(got) != 2 {
+		t.Errorf("during overlap: %v", got)
+	}
+	if got := in.SigningSecrets(now.Add(2 * time.Hour)); len(got) != 1 || got[0] != "cur" {
+		t.Errorf("after overlap: %v", got)
+	}
+}
