@@ -1,0 +1,265 @@
+package deliver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wagate/wagate/shared/metrics"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// LogStore reads and writes webhook logs. Save writes next only over prev, the version read,
+// and answers a webhook.EConflict error when the log changed meanwhile.
+type LogStore interface {
+	Get(ctx context.Context, webhookID string) (*webhook.Log, error)
+	Save(ctx context.Context, prev, next *webhook.Log) error
+}
+
+// VisibilityChanger hides a received message for the retry delay.
+type VisibilityChanger interface {
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+}
+
+// Handler is the delivery Lambda's SQS handler.
+type Handler struct {
+	logs      LogStore
+	instances InstanceGetter
+	queue     VisibilityChanger
+	queueURL  string
+	sender    *Sender
+	policy    webhook.RetryPolicy
+	metrics   *metrics.Emitter
+	logger    *slog.Logger
+	now       func() time.Time
+}
+
+// Config holds a Handler's dependencies and settings.
+type Config struct {
+	Logs      LogStore
+	Instances InstanceGetter
+	Queue     VisibilityChanger
+	QueueURL  string
+	Sender    *Sender
+	Policy    webhook.RetryPolicy
+	Metrics   *metrics.Emitter
+	Logger    *slog.Logger
+}
+
+// NewHandler returns a Handler.
+func NewHandler(c Config) *Handler {
+	return &Handler{
+		logs: c.Logs, instances: c.Instances, queue: c.Queue, queueURL: c.QueueURL,
+		sender: c.Sender, policy: c.Policy, metrics: c.Metrics, logger: c.Logger, now: time.Now,
+	}
+}
+
+// Handle delivers every record of the batch concurrently. A record comes back in
+// BatchItemFailures when it must be seen again: a retry is scheduled (its visibility already
+// set to the delay), or something it needs (the store, the queue) failed. Every other record
+// is done with and may be deleted.
+func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	var (
+		mu   sync.Mutex
+		resp events.SQSEventResponse
+		wg   sync.WaitGroup
+	)
+	for _, rec := range ev.Records {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if h.deliver(ctx, rec) {
+				mu.Lock()
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return resp, nil
+}
+
+// deliver handles one record and reports whether it must come back.
+func (h *Handler) deliver(ctx context.Context, rec events.SQSMessage) (again bool) {
+	log := h.logger.With("messageId", rec.MessageId)
+	var env webhook.Envelope
+	if err := json.Unmarshal([]byte(rec.Body), &env); err != nil {
+		log.Error("unreadable event; leaving it for the dead-letter queue", "error", err)
+		return true
+	}
+	if err := env.Validate(); err != nil {
+		log.Error("invalid event; leaving it for the dead-letter queue", "error", err)
+		return true
+	}
+	log = log.With("webhookId", env.WebhookID, "event", env.Event, "instanceId", env.InstanceID)
+
+	prev, err := h.logs.Get(ctx, env.WebhookID)
+	switch {
+	case webhook.ErrorCode(err) == webhook.ENotFound:
+		prev = nil
+	case err != nil:
+		log.Error("read log; the event comes back", "error", err)
+		return true
+	case prev.Status != webhook.StatusRetrying:
+		// Already final: a duplicate SQS delivery, or a retry that was queued before another
+		// copy succeeded. Never send it again.
+		log.Info("webhook already final; dropping this copy", "status", prev.Status)
+		return false
+	}
+
+	var in *webhook.Instance
+	if env.InstanceID != "" {
+		in, err = h.instances.Get(ctx, env.InstanceID)
+		if err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
+			log.Error("read instance; the event comes back", "error", err)
+			return true
+		}
+	}
+	if in == nil || in.WebhookURL == "" || !in.Subscribes(env.Event) {
+		if prev == nil {
+			log.Debug("instance takes no webhook for this event; skipped")
+			return false
+		}
+		// Webhooks were turned off while this one was being retried: close its log.
+		return h.record(ctx, log, rec, &env, prev, "", Result{Err: errors.New("webhooks were turned off for the instance")}, 0)
+	}
+
+	attempt := 1
+	if prev != nil {
+		attempt = prev.Attempts + 1
+	}
+	res := h.sender.Send(ctx, Request{
+		URL: in.WebhookURL, WebhookID: env.WebhookID, Event: env.Event, Attempt: attempt,
+		Body: []byte(rec.Body), Secrets: in.SigningSecrets(h.now()),
+	})
+	return h.record(ctx, log, rec, &env, prev, in.WebhookURL, res, 1)
+}
+
+// saveTries bounds how often an attempt's outcome is re-applied over a log another copy of the
+// message changed meanwhile.
+const saveTries = 5
+
+// record stores the outcome of an attempt (attempts is 1, or 0 when none was made) and schedules
+// the next one. It reports whether the record must come back.
+func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMessage, env *webhook.Envelope,
+	prev *webhook.Log, url string, res Result, attempts int) bool {
+	var (
+		next *webhook.Log
+		dec  webhook.Decision
+	)
+	for try := 1; ; try++ {
+		next, dec = h.apply(prev, rec, env, url, res, attempts)
+		err := h.logs.Save(ctx, prev, next)
+		if err == nil {
+			break
+		}
+		if webhook.ErrorCode(err) != webhook.EConflict || try == saveTries {
+			// The attempt happened but is not recorded; the message comes back and the webhook
+			// is sent again (at least once).
+			log.Error("record attempt; the event comes back", "error", err)
+			return true
+		}
+		if prev, err = h.logs.Get(ctx, env.WebhookID); err != nil {
+			log.Error("re-read log; the event comes back", "error", err)
+			return true
+		}
+	}
+	h.emit(env.Event, next.Status, res, attempts)
+	log.Info("webhook attempt", "status", next.Status, "attempts", next.Attempts, "statusCode", res.StatusCode,
+		"durationMs", res.Duration.Milliseconds(), "error", res.Err)
+
+	if next.Status != webhook.StatusRetrying {
+		return false
+	}
+	_, err := h.queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl:          &h.queueURL,
+		ReceiptHandle:     &rec.ReceiptHandle,
+		VisibilityTimeout: int32(dec.Delay / time.Second),
+	})
+	if err != nil {
+		// The message still comes back, after the queue's own visibility timeout.
+		log.Warn("schedule retry", "delay", dec.Delay, "error", err)
+	}
+	return true
+}
+
+// apply returns the log after an attempt over the stored one, and the decision taken.
+func (h *Handler) apply(prev *webhook.Log, rec events.SQSMessage, env *webhook.Envelope, url string, res Result, attempts int) (*webhook.Log, webhook.Decision) {
+	now := h.now().UTC()
+	next := &webhook.Log{
+		ID: webhook.NewLogID(now), WebhookID: env.WebhookID, InstanceID: env.InstanceID, URL: url,
+		Event: env.Event, Payload: json.RawMessage(rec.Body), CreatedAt: now,
+	}
+	if created, ok := webhook.WebhookIDTime(env.WebhookID); ok {
+		next.CreatedAt = created // counted on the day the event happened, whoever records it
+	}
+	if prev != nil {
+		stored := *prev
+		next = &stored
+		if url == "" {
+			url = prev.URL
+		}
+		next.URL = url
+	}
+	next.Attempts += attempts
+	next.UpdatedAt = now
+	next.NextRetryAt = nil
+
+	dec := h.policy.Decide(res.Outcome(), next.Attempts)
+	if attempts == 0 {
+		dec = webhook.Decision{Status: webhook.StatusFailed}
+	}
+	switch {
+	case prev != nil && prev.Status != webhook.StatusRetrying && dec.Status != webhook.StatusSuccess:
+		// Another copy already finished this webhook; a failure here doesn't undo that.
+		dec = webhook.Decision{Status: prev.Status}
+		return next, dec
+	case dec.Status == webhook.StatusRetrying:
+		at := now.Add(dec.Delay)
+		next.NextRetryAt = &at
+	}
+	next.Status = dec.Status
+	if res.StatusCode != 0 {
+		code := res.StatusCode
+		next.StatusCode = &code
+	} else {
+		next.StatusCode = nil
+	}
+	next.Response = webhook.ResponseBody(res.Body)
+	next.Error = res.ErrorText()
+	next.DurationMs = res.Duration.Milliseconds()
+	return next, dec
+}
+
+func (h *Handler) emit(event, status string, res Result, attempts int) {
+	if h.metrics == nil {
+		return
+	}
+	var delivered, failed, retried float64
+	switch status {
+	case webhook.StatusSuccess:
+		delivered = 1
+	case webhook.StatusFailed:
+		failed = 1
+	case webhook.StatusRetrying:
+		retried = 1
+	}
+	ms := []metrics.Metric{
+		{Name: "Attempts", Unit: metrics.UnitCount, Value: float64(attempts)},
+		{Name: "Delivered", Unit: metrics.UnitCount, Value: delivered},
+		{Name: "Failed", Unit: metrics.UnitCount, Value: failed},
+		{Name: "Retried", Unit: metrics.UnitCount, Value: retried},
+	}
+	if attempts > 0 {
+		ms = append(ms, metrics.Metric{Name: "AttemptLatency", Unit: metrics.UnitMilliseconds, Value: float64(res.Duration.Milliseconds())})
+	}
+	if err := h.metrics.Emit(map[string]string{"Event": event}, ms...); err != nil {
+		h.logger.Warn("emit metrics", "error", err)
+	}
+}

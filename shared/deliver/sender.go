@@ -1,0 +1,179 @@
+package deliver
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"code.dny.dev/ssrf"
+
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// Version is sent in the User-Agent header.
+const Version = "0.1.0"
+
+// SenderOptions configures a Sender.
+type SenderOptions struct {
+	Timeout time.Duration // per attempt, answer included
+	// AllowedPrefixes are destinations allowed although they are private, loopback or
+	// otherwise refused (the local stack allows 127.0.0.0/8).
+	AllowedPrefixes []netip.Prefix
+	AllowHTTP       bool // plain http URLs; https only when false
+}
+
+// Sender makes one signed HTTP attempt at a time.
+type Sender struct {
+	client    *http.Client
+	allowHTTP bool
+	now       func() time.Time
+}
+
+// NewSender returns a Sender whose every connection is checked where it is dialled, after DNS,
+// so a hostname that resolves to a refused address is refused too.
+func NewSender(o SenderOptions) *Sender {
+	var v4, v6 []netip.Prefix
+	for _, p := range o.AllowedPrefixes {
+		if p.Addr().Is4() {
+			v4 = append(v4, p)
+		} else {
+			v6 = append(v6, p)
+		}
+	}
+	guard := ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...))
+	dialer := &net.Dialer{Timeout: o.Timeout, Control: guard.Safe}
+	transport := &http.Transport{
+		Proxy:                 nil, // a proxy would dial on our behalf, past the guard
+		DialContext:           dialer.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   10,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   o.Timeout,
+		ResponseHeaderTimeout: o.Timeout,
+	}
+	return &Sender{
+		client: &http.Client{
+			Transport: transport,
+			Timeout:   o.Timeout,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse // a redirect is an answer, and not a 2xx one
+			},
+		},
+		allowHTTP: o.AllowHTTP,
+		now:       time.Now,
+	}
+}
+
+// Request is one attempt to deliver a webhook.
+type Request struct {
+	URL       string
+	WebhookID string
+	Event     string
+	Attempt   int
+	Body      []byte
+	Secrets   []string
+}
+
+// Result is what the endpoint answered, or why it didn't.
+type Result struct {
+	StatusCode int    // 0 when no answer came
+	Body       []byte // at most webhook.MaxResponseBytes+1 bytes of the answer
+	Err        error
+	RetryAfter time.Duration
+	Duration   time.Duration
+}
+
+// Outcome is the result as the retry policy sees it.
+func (r Result) Outcome() webhook.Outcome {
+	return webhook.Outcome{StatusCode: r.StatusCode, Err: r.Err, RetryAfter: r.RetryAfter}
+}
+
+// ErrorText is what a log records as the attempt's error: the transport error, or a short
+// description of an answer that was not a success.
+func (r Result) ErrorText() *string {
+	var s string
+	switch {
+	case r.Err != nil:
+		s = r.Err.Error()
+	case r.StatusCode >= 300 && r.StatusCode < 400:
+		s = fmt.Sprintf("HTTP %d: redirects are not followed", r.StatusCode)
+	case r.StatusCode < 200 || r.StatusCode >= 300:
+		s = fmt.Sprintf("HTTP %d %s", r.StatusCode, http.StatusText(r.StatusCode))
+	default:
+		return nil
+	}
+	return &s
+}
+
+// Send makes one attempt. It never panics on a bad destination: every problem is in Result.Err.
+func (s *Sender) Send(ctx context.Context, r Request) Result {
+	start := s.now()
+	res := s.send(ctx, r, start)
+	res.Duration = s.now().Sub(start)
+	return res
+}
+
+func (s *Sender) send(ctx context.Context, r Request, now time.Time) Result {
+	if err := webhook.ValidateURL("url", r.URL, s.allowHTTP); err != nil {
+		return Result{Err: errors.New(webhook.ErrorMessage(err))}
+	}
+	headers, err := webhook.SignatureHeaders(r.Secrets, r.WebhookID, now, r.Body)
+	if err != nil {
+		return Result{Err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
+	if err != nil {
+		return Result{Err: fmt.Errorf("build request: %w", err)}
+	}
+	req.Header = headers
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "wagate/"+Version)
+	req.Header.Set(webhook.HeaderEvent, r.Event)
+	req.Header.Set(webhook.HeaderAttempt, strconv.Itoa(r.Attempt))
+
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return Result{Err: describe(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, webhook.MaxResponseBytes+1))
+	res := Result{StatusCode: resp.StatusCode, Body: body}
+	if err != nil && (resp.StatusCode < 200 || resp.StatusCode >= 300) {
+		res.Err = fmt.Errorf("read answer: %w", err)
+	}
+	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+		res.RetryAfter = webhook.ParseRetryAfter(resp.Header.Get("Retry-After"), s.now())
+	}
+	return res
+}
+
+// describe turns a transport error into the text a customer reads in the log.
+func describe(err error) error {
+	var urlErr interface{ Unwrap() error }
+	switch {
+	case errors.Is(err, ssrf.ErrProhibitedIP), errors.Is(err, ssrf.ErrProhibitedPort), errors.Is(err, ssrf.ErrProhibitedNetwork):
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Err != nil {
+			return fmt.Errorf("destination refused: %w", opErr.Err)
+		}
+		return fmt.Errorf("destination refused: %w", err)
+	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
+		return errors.New("timed out waiting for the endpoint")
+	case errors.As(err, &urlErr):
+		return urlErr.Unwrap()
+	}
+	return err
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,134 @@
+package queue
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// Handler is a Lambda SQS handler with partial batch responses.
+type Handler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+
+// Receiver is the part of SQS an EventSource uses.
+type Receiver interface {
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
+}
+
+// EventSource drives a handler as Lambda's SQS event source mapping with
+// ReportBatchItemFailures does: it receives up to BatchSize messages, invokes the handler
+// with them, and deletes every message the handler did not report failed. A handler error
+// fails the whole batch. Failed messages are left alone and come back when their visibility
+// timeout ends.
+type EventSource struct {
+	SQS       Receiver
+	QueueURL  string
+	QueueARN  string
+	Region    string
+	BatchSize int           // 1 to 10
+	WaitTime  time.Duration // long polling, up to 20 s
+	Logger    *slog.Logger
+}
+
+// PollOnce receives one batch and handles it. It returns how many messages it received.
+func (s *EventSource) PollOnce(ctx context.Context, h Handler) (int, error) {
+	out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    &s.QueueURL,
+		MaxNumberOfMessages:         int32(min(max(s.BatchSize, 1), 10)),
+		WaitTimeSeconds:             int32(min(s.WaitTime/time.Second, 20)),
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+		MessageAttributeNames:       []string{"All"},
+	})
+	if err != nil {
+		return 0, fmt.Errorf("receive from %s: %w", s.QueueURL, err)
+	}
+	if len(out.Messages) == 0 {
+		return 0, nil
+	}
+	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(out.Messages))}
+	for i, m := range out.Messages {
+		ev.Records[i] = s.record(m)
+	}
+	resp, err := h(ctx, ev)
+	if err != nil {
+		// Lambda treats an invocation error as every record failed.
+		s.logger().Warn("handler failed the whole batch", "messages", len(out.Messages), "error", err)
+		return len(out.Messages), nil
+	}
+	failed := make(map[string]bool, len(resp.BatchItemFailures))
+	for _, f := range resp.BatchItemFailures {
+		failed[f.ItemIdentifier] = true
+	}
+	var del []types.DeleteMessageBatchRequestEntry
+	for i, m := range out.Messages {
+		if !failed[aws.ToString(m.MessageId)] {
+			del = append(del, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+		}
+	}
+	if len(del) == 0 {
+		return len(out.Messages), nil
+	}
+	dout, err := s.SQS.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: &s.QueueURL, Entries: del})
+	if err != nil {
+		return len(out.Messages), fmt.Errorf("delete from %s: %w", s.QueueURL, err)
+	}
+	for _, f := range dout.Failed {
+		// The message comes back and is handled again: at least once, as on Lambda.
+		s.logger().Warn("delete failed", "id", aws.ToString(f.Id), "code", aws.ToString(f.Code), "message", aws.ToString(f.Message))
+	}
+	return len(out.Messages), nil
+}
+
+// Run polls until ctx ends. Receive errors are logged and retried after a pause.
+func (s *EventSource) Run(ctx context.Context, h Handler) error {
+	for ctx.Err() == nil {
+		if _, err := s.PollOnce(ctx, h); err != nil && ctx.Err() == nil {
+			s.logger().Error("poll events queue", "error", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+	}
+	return nil
+}
+
+func (s *EventSource) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// record converts a received message to what Lambda passes in an SQS event.
+func (s *EventSource) record(m types.Message) events.SQSMessage {
+	attrs := make(map[string]string, len(m.Attributes))
+	for k, v := range m.Attributes {
+		attrs[k] = v
+	}
+	mattrs := make(map[string]events.SQSMessageAttribute, len(m.MessageAttributes))
+	for k, v := range m.MessageAttributes {
+		mattrs[k] = events.SQSMessageAttribute{
+			StringValue: v.StringValue, BinaryValue: v.BinaryValue, DataType: aws.ToString(v.DataType),
+		}
+	}
+	return events.SQSMessage{
+		MessageId:              aws.ToString(m.MessageId),
+		ReceiptHandle:          aws.ToString(m.ReceiptHandle),
+		Body:                   aws.ToString(m.Body),
+		Md5OfBody:              aws.ToString(m.MD5OfBody),
+		Md5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
+		Attributes:             attrs,
+		MessageAttributes:      mattrs,
+		EventSourceARN:         s.QueueARN,
+		EventSource:            "aws:sqs",
+		AWSRegion:              s.Region,
+	}
+}

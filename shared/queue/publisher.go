@@ -1,0 +1,131 @@
+package queue
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// MaxBatch is the most messages one SendMessageBatch call takes.
+const MaxBatch = 10
+
+// MaxMessageBytes is the largest message body the events queue takes.
+const MaxMessageBytes = 256 * 1024
+
+// Message attributes set on every event, so a queue can be inspected without parsing bodies.
+const (
+	AttrEvent      = "event"
+	AttrInstanceID = "instanceId"
+)
+
+// BatchSender is the part of SQS a Publisher uses.
+type BatchSender interface {
+	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
+}
+
+// Publisher puts events on the events queue.
+type Publisher struct {
+	sqs      BatchSender
+	queueURL string
+	now      func() time.Time
+	// Backoff is the wait before each resend of entries SQS did not take.
+	Backoff []time.Duration
+}
+
+// NewPublisher returns a Publisher for the queue at queueURL.
+func NewPublisher(client BatchSender, queueURL string) *Publisher {
+	return &Publisher{
+		sqs: client, queueURL: queueURL, now: time.Now,
+		Backoff: []time.Duration{100 * time.Millisecond, 400 * time.Millisecond, 1600 * time.Millisecond},
+	}
+}
+
+// Publish enqueues the envelopes, in batches of up to ten. An envelope without a webhook id or
+// timestamp gets one here, in place, so a caller that publishes the same envelopes again after
+// an error sends the same ids and receivers can drop the duplicates. Entries SQS refuses are
+// sent again after each Backoff step; an error means some envelope may not be on the queue.
+func (p *Publisher) Publish(ctx context.Context, envs []*webhook.Envelope) error {
+	bodies := make([]string, len(envs))
+	for i, e := range envs {
+		now := p.now()
+		if e.WebhookID == "" {
+			e.WebhookID = webhook.NewWebhookID(now)
+		}
+		if e.Timestamp == "" {
+			e.Timestamp = webhook.FormatTime(now)
+		}
+		if len(e.Data) == 0 {
+			e.Data = json.RawMessage("{}")
+		}
+		if err := e.Validate(); err != nil {
+			return fmt.Errorf("publish %s: %w", e.WebhookID, err)
+		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			return fmt.Errorf("publish %s: %w", e.WebhookID, err)
+		}
+		if len(b) > MaxMessageBytes {
+			return webhook.Errorf(webhook.EPayloadTooLarge, "data: event %s is %d bytes; the most is %d", e.WebhookID, len(b), MaxMessageBytes)
+		}
+		bodies[i] = string(b)
+	}
+	for start := 0; start < len(envs); start += MaxBatch {
+		end := min(start+MaxBatch, len(envs))
+		if err := p.sendBatch(ctx, envs[start:end], bodies[start:end]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Publisher) sendBatch(ctx context.Context, envs []*webhook.Envelope, bodies []string) error {
+	pending := make(map[string]types.SendMessageBatchRequestEntry, len(envs))
+	for i, e := range envs {
+		id := strconv.Itoa(i)
+		attrs := map[string]types.MessageAttributeValue{
+			AttrEvent: {DataType: aws.String("String"), StringValue: aws.String(e.Event)},
+		}
+		if e.InstanceID != "" {
+			attrs[AttrInstanceID] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(e.InstanceID)}
+		}
+		pending[id] = types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(bodies[i]), MessageAttributes: attrs}
+	}
+	var lastErr error
+	for try := 0; ; try++ {
+		entries := make([]types.SendMessageBatchRequestEntry, 0, len(pending))
+		for _, e := range pending {
+			entries = append(entries, e)
+		}
+		out, err := p.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &p.queueURL, Entries: entries})
+		if err != nil {
+			lastErr = err
+		} else {
+			for _, ok := range out.Successful {
+				delete(pending, aws.ToString(ok.Id))
+			}
+			for _, f := range out.Failed {
+				lastErr = fmt.Errorf("%s: %s", aws.ToString(f.Code), aws.ToString(f.Message))
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if try >= len(p.Backoff) {
+			return fmt.Errorf("publish %d of %d events: %w", len(pending), len(envs), lastErr)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("publish %d of %d events: %w", len(pending), len(envs), errors.Join(ctx.Err(), lastErr))
+		case <-time.After(p.Backoff[try]):
+		}
+	}
+}
