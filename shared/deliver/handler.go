@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -87,15 +88,50 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 
 // deliver handles one record and reports whether it must come back.
 func (h *Handler) deliver(ctx context.Context, rec events.SQSMessage) (again bool) {
+	again, backoff := h.deliverOnce(ctx, rec)
+	if backoff {
+		// Something wagate depends on failed: bring the message back soon rather than after
+		// the queue's whole visibility timeout, a little later each time.
+		h.hide(ctx, rec, infraBackoff(rec))
+	}
+	return again
+}
+
+// infraBackoff is how long a message waits after an infrastructure failure: 10 s per receive
+// so far, at most two minutes.
+func infraBackoff(rec events.SQSMessage) time.Duration {
+	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
+	if err != nil || n < 1 {
+		n = 1
+	}
+	return min(time.Duration(n)*10*time.Second, 2*time.Minute)
+}
+
+// hide makes a received message invisible for d. If that fails the message still comes back,
+// after the queue's own visibility timeout.
+func (h *Handler) hide(ctx context.Context, rec events.SQSMessage, d time.Duration) {
+	_, err := h.queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl:          &h.queueURL,
+		ReceiptHandle:     &rec.ReceiptHandle,
+		VisibilityTimeout: int32(d / time.Second),
+	})
+	if err != nil {
+		h.logger.WarnContext(ctx, "change message visibility", "messageId", rec.MessageId, "delay", d, "error", err)
+	}
+}
+
+// deliverOnce handles one record. It reports whether the record must come back, and whether
+// that is because of an infrastructure failure.
+func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage) (again, infra bool) {
 	log := h.logger.With("messageId", rec.MessageId)
 	var env webhook.Envelope
 	if err := json.Unmarshal([]byte(rec.Body), &env); err != nil {
-		log.Error("unreadable event; leaving it for the dead-letter queue", "error", err)
-		return true
+		log.ErrorContext(ctx, "unreadable event; leaving it for the dead-letter queue", "error", err)
+		return true, false
 	}
 	if err := env.Validate(); err != nil {
-		log.Error("invalid event; leaving it for the dead-letter queue", "error", err)
-		return true
+		log.ErrorContext(ctx, "invalid event; leaving it for the dead-letter queue", "error", err)
+		return true, false
 	}
 	log = log.With("webhookId", env.WebhookID, "event", env.Event, "instanceId", env.InstanceID)
 
@@ -104,27 +140,27 @@ func (h *Handler) deliver(ctx context.Context, rec events.SQSMessage) (again boo
 	case webhook.ErrorCode(err) == webhook.ENotFound:
 		prev = nil
 	case err != nil:
-		log.Error("read log; the event comes back", "error", err)
-		return true
+		log.ErrorContext(ctx, "read log; the event comes back", "error", err)
+		return true, true
 	case prev.Status != webhook.StatusRetrying:
 		// Already final: a duplicate SQS delivery, or a retry that was queued before another
 		// copy succeeded. Never send it again.
-		log.Info("webhook already final; dropping this copy", "status", prev.Status)
-		return false
+		log.InfoContext(ctx, "webhook already final; dropping this copy", "status", prev.Status)
+		return false, false
 	}
 
 	var in *webhook.Instance
 	if env.InstanceID != "" {
 		in, err = h.instances.Get(ctx, env.InstanceID)
 		if err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
-			log.Error("read instance; the event comes back", "error", err)
-			return true
+			log.ErrorContext(ctx, "read instance; the event comes back", "error", err)
+			return true, true
 		}
 	}
 	if in == nil || in.WebhookURL == "" || !in.Subscribes(env.Event) {
 		if prev == nil {
-			log.Debug("instance takes no webhook for this event; skipped")
-			return false
+			log.DebugContext(ctx, "instance takes no webhook for this event; skipped")
+			return false, false
 		}
 		// Webhooks were turned off while this one was being retried: close its log.
 		return h.record(ctx, log, rec, &env, prev, "", Result{Err: errors.New("webhooks were turned off for the instance")}, 0)
@@ -146,9 +182,10 @@ func (h *Handler) deliver(ctx context.Context, rec events.SQSMessage) (again boo
 const saveTries = 5
 
 // record stores the outcome of an attempt (attempts is 1, or 0 when none was made) and schedules
-// the next one. It reports whether the record must come back.
+// the next one. It reports whether the record must come back, and whether because of an
+// infrastructure failure.
 func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMessage, env *webhook.Envelope,
-	prev *webhook.Log, url string, res Result, attempts int) bool {
+	prev *webhook.Log, url string, res Result, attempts int) (again, infra bool) {
 	var (
 		next *webhook.Log
 		dec  webhook.Decision
@@ -162,31 +199,23 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMe
 		if webhook.ErrorCode(err) != webhook.EConflict || try == saveTries {
 			// The attempt happened but is not recorded; the message comes back and the webhook
 			// is sent again (at least once).
-			log.Error("record attempt; the event comes back", "error", err)
-			return true
+			log.ErrorContext(ctx, "record attempt; the event comes back", "error", err)
+			return true, true
 		}
 		if prev, err = h.logs.Get(ctx, env.WebhookID); err != nil {
-			log.Error("re-read log; the event comes back", "error", err)
-			return true
+			log.ErrorContext(ctx, "re-read log; the event comes back", "error", err)
+			return true, true
 		}
 	}
-	h.emit(env.Event, next.Status, res, attempts)
-	log.Info("webhook attempt", "status", next.Status, "attempts", next.Attempts, "statusCode", res.StatusCode,
+	h.emit(ctx, env.Event, next.Status, res, attempts)
+	log.InfoContext(ctx, "webhook attempt", "status", next.Status, "attempts", next.Attempts, "statusCode", res.StatusCode,
 		"durationMs", res.Duration.Milliseconds(), "error", res.Err)
 
 	if next.Status != webhook.StatusRetrying {
-		return false
+		return false, false
 	}
-	_, err := h.queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl:          &h.queueURL,
-		ReceiptHandle:     &rec.ReceiptHandle,
-		VisibilityTimeout: int32(dec.Delay / time.Second),
-	})
-	if err != nil {
-		// The message still comes back, after the queue's own visibility timeout.
-		log.Warn("schedule retry", "delay", dec.Delay, "error", err)
-	}
-	return true
+	h.hide(ctx, rec, dec.Delay)
+	return true, false
 }
 
 // apply returns the log after an attempt over the stored one, and the decision taken.
@@ -237,7 +266,7 @@ func (h *Handler) apply(prev *webhook.Log, rec events.SQSMessage, env *webhook.E
 	return next, dec
 }
 
-func (h *Handler) emit(event, status string, res Result, attempts int) {
+func (h *Handler) emit(ctx context.Context, event, status string, res Result, attempts int) {
 	if h.metrics == nil {
 		return
 	}
@@ -260,6 +289,6 @@ func (h *Handler) emit(event, status string, res Result, attempts int) {
 		ms = append(ms, metrics.Metric{Name: "AttemptLatency", Unit: metrics.UnitMilliseconds, Value: float64(res.Duration.Milliseconds())})
 	}
 	if err := h.metrics.Emit(map[string]string{"Event": event}, ms...); err != nil {
-		h.logger.Warn("emit metrics", "error", err)
+		h.logger.WarnContext(ctx, "emit metrics", "error", err)
 	}
 }

@@ -89,7 +89,7 @@ func TestSecrets(t *testing.T) {
 		{vectorSecret, true},
 		{"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", false},
 		{"whsec_not base64!", false},
-		{"whsec_c2hvcnQ=", false}, // 5 bytes
+		{"whsec_c2hvcnQ=", false},                      // 5 bytes
 		{"whsec_" + strings.Repeat("QUFB", 22), false}, // 66 bytes
 	}
 	for _, tt := range tests {
