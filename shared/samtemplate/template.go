@@ -1,0 +1,220 @@
+// Package samtemplate reads the repository's SAM template and creates its DynamoDB tables and
+// SQS queues on any DynamoDB/SQS endpoint (moto, LocalStack, AWS), so tests and the local
+// stack run against exactly the resources that are deployed.
+package samtemplate
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/awslabs/goformation/v7"
+	"github.com/awslabs/goformation/v7/cloudformation"
+	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
+	cfnsqs "github.com/awslabs/goformation/v7/cloudformation/sqs"
+	"github.com/awslabs/goformation/v7/intrinsics"
+)
+
+// TemplateFile is the SAM template's name at the repository root.
+const TemplateFile = "template.yaml"
+
+// RepoRoot walks up from the working directory to the directory holding go.mod and the
+// template, so code run from any package directory (go test) finds the same files.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("find repo root: %w", err)
+	}
+	for {
+		if isFile(filepath.Join(dir, "go.mod")) && isFile(filepath.Join(dir, TemplateFile)) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("find repo root: no directory above the working directory holds go.mod and %s", TemplateFile)
+		}
+		dir = parent
+	}
+}
+
+// TemplatePath returns the path of the repository's SAM template.
+func TemplatePath() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, TemplateFile), nil
+}
+
+func isFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// References to the template's own resources only have values once the resources exist, so
+// parsing turns them into these placeholder strings and Resources.Resolve replaces them.
+// Strings keep typed goformation fields (such as environment variables) parseable.
+const (
+	refMarker    = "samtemplate:Ref:"
+	getAttMarker = "samtemplate:GetAtt:"
+)
+
+// Template is a parsed SAM template.
+type Template struct {
+	cfn *cloudformation.Template
+}
+
+// goformation registers its YAML tag handlers in a global map on every parse, so parses must
+// not run concurrently.
+var loadMu sync.Mutex
+
+// Load parses the template at path. Ref and Fn::GetAtt of the template's resources become
+// placeholders that Resources.Resolve turns into the provisioned names, URLs and ARNs; Ref of
+// a parameter becomes its default, as a string the way CloudFormation passes it.
+func Load(path string) (*Template, error) {
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	cfn, err := goformation.OpenWithOptions(path, &intrinsics.ProcessorOptions{
+		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
+			"Ref":        refHandler,
+			"Fn::GetAtt": getAttHandler,
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return &Template{cfn: cfn}, nil
+}
+
+// CloudFormation returns the parsed template, e.g. for a local runner that needs the
+// functions' settings. Resource references in it are placeholders for Resources.Resolve.
+func (t *Template) CloudFormation() *cloudformation.Template {
+	return t.cfn
+}
+
+func refHandler(name string, input, template any) any {
+	if id, ok := input.(string); ok && hasResource(template, id) {
+		return refMarker + id
+	}
+	// goformation keeps a Number parameter's default as a number, which does not fit string
+	// fields such as environment variables; CloudFormation hands parameters over as strings.
+	switch v := intrinsics.Ref(name, input, template).(type) {
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(v)
+	default:
+		return v
+	}
+}
+
+// getAttHandler accepts both forms: !GetAtt Res.Attr and Fn::GetAtt: [Res, Attr].
+func getAttHandler(_ string, input, template any) any {
+	var id, attr string
+	switch v := input.(type) {
+	case string:
+		id, attr, _ = strings.Cut(v, ".")
+	case []any:
+		if len(v) == 2 {
+			id, _ = v[0].(string)
+			attr, _ = v[1].(string)
+		}
+	}
+	if id == "" || attr == "" || !hasResource(template, id) {
+		return nil
+	}
+	return getAttMarker + id + "." + attr
+}
+
+func hasResource(template any, id string) bool {
+	t, _ := template.(map[string]any)
+	resources, _ := t["Resources"].(map[string]any)
+	_, ok := resources[id]
+	return ok
+}
+
+// tables returns the template's DynamoDB tables sorted by logical id, for a stable order.
+func (t *Template) tables() ([]string, map[string]*cfnddb.Table) {
+	m := t.cfn.GetAllDynamoDBTableResources()
+	return slices.Sorted(maps.Keys(m)), m
+}
+
+// queues returns the template's queues, each after the queues its properties refer to (a
+// dead-letter queue before the queues that redrive to it).
+func (t *Template) queues() ([]string, map[string]*cfnsqs.Queue, error) {
+	m := t.cfn.GetAllSQSQueueResources()
+	var order []string
+	done := map[string]bool{}
+	for len(order) < len(m) {
+		progress := false
+		for _, id := range slices.Sorted(maps.Keys(m)) {
+			if done[id] || !allDone(queueDeps(m[id], m), done) {
+				continue
+			}
+			order = append(order, id)
+			done[id] = true
+			progress = true
+		}
+		if !progress {
+			return nil, nil, errors.New("queues refer to each other in a cycle")
+		}
+	}
+	return order, m, nil
+}
+
+func queueDeps(q *cfnsqs.Queue, queues map[string]*cfnsqs.Queue) []string {
+	var deps []string
+	for _, id := range references(q.RedrivePolicy) {
+		if _, ok := queues[id]; ok {
+			deps = append(deps, id)
+		}
+	}
+	return deps
+}
+
+func allDone(ids []string, done map[string]bool) bool {
+	for _, id := range ids {
+		if !done[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// references lists the logical ids that placeholders anywhere in v point at.
+func references(v any) []string {
+	var ids []string
+	switch v := v.(type) {
+	case string:
+		if id, _, ok := parseMarker(v); ok {
+			ids = append(ids, id)
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			ids = append(ids, references(v[k])...)
+		}
+	case []any:
+		for _, e := range v {
+			ids = append(ids, references(e)...)
+		}
+	}
+	return ids
+}
+
+// parseMarker splits a placeholder into the logical id and the attribute ("" for Ref).
+func parseMarker(s string) (id, attr string, ok bool) {
+	if id, ok := strings.CutPrefix(s, refMarker); ok {
+		return id, "", true
+	}
+	if rest, ok := strings.CutPrefix(s, getAttMarker); ok {
+		id, attr, _ := strings.Cut(rest, ".")
+		return id, attr, true
+	}
+	return "", "", false
+}

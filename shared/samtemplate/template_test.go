@@ -1,0 +1,170 @@
+package samtemplate
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func loadString(t *testing.T, yaml string) *Template {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "template.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	return tpl
+}
+
+const refsTemplate = `
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Days:
+    Type: Number
+    Default: 1209600
+  Name:
+    Type: String
+    Default: wagate
+Globals:
+  Function:
+    Environment:
+      Variables:
+        TABLE: !Ref Table
+        QUEUE: !Ref Queue
+        QUEUE_ARN: !GetAtt Queue.Arn
+        QUEUE_NAME: !GetAtt [Queue, QueueName]
+        TABLE_ARN:
+          Fn::GetAtt: [Table, Arn]
+        DAYS: !Ref Days
+        NAME: !Ref Name
+        REGION: !Ref AWS::Region
+        PLAIN: plain
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+  Queue:
+    Type: AWS::SQS::Queue
+`
+
+// References to resources must survive parsing in typed string fields (environment variables)
+// and resolve to the provisioned values; parameters resolve to their defaults as strings.
+func TestLoadResolvesReferences(t *testing.T) {
+	tpl := loadString(t, refsTemplate)
+	r := &Resources{
+		tables: map[string]table{"Table": {name: "p-Table", arn: "arn:table"}},
+		queues: map[string]Queue{"Queue": {Name: "p-Queue", URL: "http://q", ARN: "arn:queue"}},
+	}
+	env, err := tpl.env(r)
+	if err != nil {
+		t.Fatalf("env: %v", err)
+	}
+	want := map[string]string{
+		"TABLE":      "p-Table",
+		"QUEUE":      "http://q",
+		"QUEUE_ARN":  "arn:queue",
+		"QUEUE_NAME": "p-Queue",
+		"TABLE_ARN":  "arn:table",
+		"DAYS":       "1209600",
+		"NAME":       "wagate",
+		"REGION":     "us-east-1",
+		"PLAIN":      "plain",
+	}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s = %q, want %q", k, env[k], v)
+		}
+	}
+	if len(env) != len(want) {
+		t.Errorf("env has %d variables, want %d: %v", len(env), len(want), env)
+	}
+}
+
+func TestResolveUnknownReference(t *testing.T) {
+	r := &Resources{}
+	for _, s := range []string{refMarker + "Function", getAttMarker + "Function.Arn"} {
+		if _, err := r.Resolve(s); err == nil {
+			t.Errorf("Resolve(%q) succeeded, want an error", s)
+		}
+	}
+}
+
+func TestQueueOrder(t *testing.T) {
+	tests := []struct {
+		name    string
+		yaml    string
+		want    []string
+		wantErr string
+	}{
+		{
+			name: "dead-letter queue first whatever the names",
+			yaml: `
+Resources:
+  AQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt ZDeadLetters.Arn, maxReceiveCount: 3}
+  ZDeadLetters:
+    Type: AWS::SQS::Queue
+  MQueue:
+    Type: AWS::SQS::Queue
+`,
+			want: []string{"MQueue", "ZDeadLetters", "AQueue"},
+		},
+		{
+			name: "cycle",
+			yaml: `
+Resources:
+  A:
+    Type: AWS::SQS::Queue
+    Properties:
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt B.Arn, maxReceiveCount: 3}
+  B:
+    Type: AWS::SQS::Queue
+    Properties:
+      RedrivePolicy: {deadLetterTargetArn: !GetAtt A.Arn, maxReceiveCount: 3}
+`,
+			wantErr: "cycle",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _, err := loadString(t, tt.yaml).queues()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("queues() error = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("queues(): %v", err)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("queues() = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRepoRoot(t *testing.T) {
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatalf("RepoRoot from the package directory: %v", err)
+	}
+	for _, f := range []string{"go.mod", TemplateFile} {
+		if !isFile(filepath.Join(root, f)) {
+			t.Errorf("RepoRoot() = %s, which has no %s", root, f)
+		}
+	}
+
+	t.Chdir(t.TempDir())
+	if _, err := RepoRoot(); err == nil {
+		t.Error("RepoRoot outside the repository succeeded, want an error")
+	}
+}
