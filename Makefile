@@ -28,7 +28,7 @@ export SAM_CLI_TELEMETRY := 0
 .PHONY: tools tools-parallel test bench lint
 
 # The installs are independent and mostly wait on the network: run them side by side
-# (86 s instead of 114 s from scratch) without making the caller's whole make parallel.
+# (about 90 s instead of 115 s from scratch) without making the caller's whole make parallel.
 tools:
 	@$(MAKE) --no-print-directory -j4 --output-sync=target tools-parallel
 
