@@ -19,7 +19,7 @@ VENV_STAMPS := $(VENV)/moto/.installed $(VENV)/cfnlint/.installed $(VENV)/sam/.i
 STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_STAMP := $(BIN)/.staticcheck-$(STATICCHECK_VERSION)
 
-MOTO_SERVER := $(CURDIR)/$(VENV)/moto/bin/moto_server
+MOTO_PYTHON := $(CURDIR)/$(VENV)/moto/bin/python
 CFN_LINT := $(VENV)/cfnlint/bin/cfn-lint
 SAM := $(CURDIR)/$(VENV)/sam/bin/sam
 # SAM CLI would otherwise try to send telemetry, which this network cannot reach.
@@ -56,11 +56,11 @@ endef
 
 test: tools
 	$(go-lint)
-	WAGATE_MOTO_SERVER=$(MOTO_SERVER) go test -race -count=1 ./...
+	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) go test -race -count=1 ./...
 	$(CFN_LINT) template.yaml
 
 bench: tools
-	WAGATE_MOTO_SERVER=$(MOTO_SERVER) go test -run '^$$' -bench . -benchmem ./...
+	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) go test -run '^$$' -bench . -benchmem ./...
 
 lint: $(VENV)/cfnlint/.installed $(STATICCHECK_STAMP)
 	$(go-lint)

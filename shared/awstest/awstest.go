@@ -38,7 +38,7 @@ const EndpointEnv = "AWS_ENDPOINT_URL"
 const provisionTimeout = 2 * time.Minute
 
 // Main runs the package's tests against the endpoint in AWS_ENDPOINT_URL or, when that is
-// unset, against one moto_server started for this test binary and stopped after it. It also
+// unset, against one moto server (infra/moto/serve.py) started for this test binary and stopped after it. It also
 // sets AWS_REGION and dummy credentials where they are unset, so code that loads the default
 // AWS config in the tests talks to that endpoint. It does not return.
 func Main(m *testing.M) {
@@ -47,7 +47,7 @@ func Main(m *testing.M) {
 
 func run(m *testing.M) int {
 	if os.Getenv(EndpointEnv) == "" {
-		bin, err := findMotoServer()
+		python, script, err := findMotoServer()
 		if err != nil {
 			slog.Error("awstest: cannot run the tests without a DynamoDB/SQS endpoint", "err", err)
 			return 1
@@ -55,7 +55,7 @@ func run(m *testing.M) int {
 		// Pdeathsig (see detach) fires when the thread that started moto ends; keep that the
 		// thread of this goroutine, which lives until os.Exit.
 		runtime.LockOSThread()
-		srv, err := startMoto(bin)
+		srv, err := startMoto(python, script)
 		if err != nil {
 			slog.Error("awstest: start moto_server", "err", err)
 			return 1

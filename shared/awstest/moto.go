@@ -17,14 +17,16 @@ import (
 )
 
 const (
-	// MotoServerEnv names the moto_server binary; `make test` sets it.
-	MotoServerEnv = "WAGATE_MOTO_SERVER"
+	// MotoPythonEnv names the Python of moto's virtualenv; `make test` sets it.
+	MotoPythonEnv = "WAGATE_MOTO_PYTHON"
 	// motoStartTimeout is generous: moto imports a lot of Python before it listens (~1 s).
 	motoStartTimeout = 60 * time.Second
 	// Another process can take the free port between our probe and moto's bind.
 	motoStartAttempts = 3
 )
 
+// motoServer is infra/moto/serve.py: moto's server with DynamoDB writes applied one at a time,
+// as real DynamoDB applies them.
 type motoServer struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -32,26 +34,28 @@ type motoServer struct {
 	url    string
 }
 
-// findMotoServer returns $WAGATE_MOTO_SERVER, or the one `make tools` installs in the repo.
-func findMotoServer() (string, error) {
-	path := os.Getenv(MotoServerEnv)
-	if path == "" {
-		root, err := samtemplate.RepoRoot()
-		if err != nil {
-			return "", fmt.Errorf("find moto_server: %w", err)
-		}
-		path = filepath.Join(root, ".venv", "moto", "bin", "moto_server")
+// findMotoServer returns the Python that runs moto ($WAGATE_MOTO_PYTHON, or the virtualenv
+// `make tools` installs in the repo) and the launcher script.
+func findMotoServer() (python, script string, err error) {
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		return "", "", fmt.Errorf("find moto: %w", err)
 	}
-	if _, err := os.Stat(path); err != nil {
-		return "", fmt.Errorf("moto_server not found (%w): run `make tools` (or `make test`) at the repo root to install it, set %s to a moto_server binary, or set AWS_ENDPOINT_URL to a running DynamoDB/SQS endpoint", err, MotoServerEnv)
+	script = filepath.Join(root, "infra", "moto", "serve.py")
+	python = os.Getenv(MotoPythonEnv)
+	if python == "" {
+		python = filepath.Join(root, ".venv", "moto", "bin", "python")
 	}
-	return path, nil
+	if _, err := os.Stat(python); err != nil {
+		return "", "", fmt.Errorf("moto's virtualenv not found (%w): run `make tools` (or `make test`) at the repo root to install it, set %s to its python, or set AWS_ENDPOINT_URL to a running DynamoDB/SQS endpoint", err, MotoPythonEnv)
+	}
+	return python, script, nil
 }
 
-func startMoto(bin string) (*motoServer, error) {
+func startMoto(python, script string) (*motoServer, error) {
 	var errs []error
 	for range motoStartAttempts {
-		srv, err := startMotoOnce(bin)
+		srv, err := startMotoOnce(python, script)
 		if err == nil {
 			return srv, nil
 		}
@@ -60,7 +64,7 @@ func startMoto(bin string) (*motoServer, error) {
 	return nil, errors.Join(errs...)
 }
 
-func startMotoOnce(bin string) (*motoServer, error) {
+func startMotoOnce(python, script string) (*motoServer, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -72,12 +76,12 @@ func startMotoOnce(bin string) (*motoServer, error) {
 	}
 	defer logFile.Close()
 
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
+	cmd := exec.Command(python, script, "-H", "127.0.0.1", "-p", strconv.Itoa(port))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	detach(cmd)
 	if err := cmd.Start(); err != nil {
 		os.Remove(logFile.Name())
-		return nil, fmt.Errorf("start %s: %w", bin, err)
+		return nil, fmt.Errorf("start %s: %w", script, err)
 	}
 	srv := &motoServer{
 		cmd:    cmd,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -88,33 +89,28 @@ func (p *Publisher) Publish(ctx context.Context, envs []*webhook.Envelope) error
 }
 
 func (p *Publisher) sendBatch(ctx context.Context, envs []*webhook.Envelope, bodies []string) error {
-	pending := make(map[string]types.SendMessageBatchRequestEntry, len(envs))
+	pending := make([]types.SendMessageBatchRequestEntry, len(envs))
 	for i, e := range envs {
-		id := strconv.Itoa(i)
 		attrs := map[string]types.MessageAttributeValue{
 			AttrEvent: {DataType: aws.String("String"), StringValue: aws.String(e.Event)},
 		}
 		if e.InstanceID != "" {
 			attrs[AttrInstanceID] = types.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(e.InstanceID)}
 		}
-		pending[id] = types.SendMessageBatchRequestEntry{Id: aws.String(id), MessageBody: aws.String(bodies[i]), MessageAttributes: attrs}
+		pending[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(bodies[i]), MessageAttributes: attrs}
 	}
 	var lastErr error
 	for try := 0; ; try++ {
-		entries := make([]types.SendMessageBatchRequestEntry, 0, len(pending))
-		for _, e := range pending {
-			entries = append(entries, e)
-		}
-		out, err := p.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &p.queueURL, Entries: entries})
+		out, err := p.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: &p.queueURL, Entries: pending})
 		if err != nil {
 			lastErr = err
 		} else {
-			for _, ok := range out.Successful {
-				delete(pending, aws.ToString(ok.Id))
-			}
+			refused := make(map[string]bool, len(out.Failed))
 			for _, f := range out.Failed {
+				refused[aws.ToString(f.Id)] = true
 				lastErr = fmt.Errorf("%s: %s", aws.ToString(f.Code), aws.ToString(f.Message))
 			}
+			pending = slices.DeleteFunc(pending, func(e types.SendMessageBatchRequestEntry) bool { return !refused[aws.ToString(e.Id)] })
 		}
 		if len(pending) == 0 {
 			return nil

@@ -1,0 +1,377 @@
+package deliver_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wagate/wagate/shared/deliver"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+func TestFailsTwiceThenSucceeds(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+		if n <= 2 {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"received":true}`))
+	})
+	in := r.instance(rc.URL + "/hook")
+	env := r.publish(in.ID, 1)[0]
+
+	r.drain(20)
+
+	l := r.log(env.WebhookID)
+	if l.Status != webhook.StatusSuccess || l.Attempts != 3 || l.StatusCode == nil || *l.StatusCode != 200 {
+		t.Fatalf("log: status %s attempts %d code %v", l.Status, l.Attempts, l.StatusCode)
+	}
+	if string(l.Response) != `{"received":true}` || l.Error != nil || l.NextRetryAt != nil {
+		t.Fatalf("log response %s error %v next %v", l.Response, l.Error, l.NextRetryAt)
+	}
+	if got, want := r.vis.delays(), []time.Duration{5 * time.Second, 10 * time.Second}; !equalDurations(got, want) {
+		t.Fatalf("visibility changes %v, want %v", got, want)
+	}
+	reqs := rc.got()
+	if len(reqs) != 3 {
+		t.Fatalf("receiver got %d requests, want 3", len(reqs))
+	}
+	for i, req := range reqs {
+		if id := req.header.Get("webhook-id"); id != env.WebhookID {
+			t.Errorf("request %d: webhook-id %q, want %q", i+1, id, env.WebhookID)
+		}
+		if err := webhook.Verify(in.WebhookSecret, req.body, req.header); err != nil {
+			t.Errorf("request %d: signature: %v", i+1, err)
+		}
+		if a := req.header.Get("X-Webhook-Attempt"); a != string(rune('1'+i)) {
+			t.Errorf("request %d: attempt header %q", i+1, a)
+		}
+		var body webhook.Envelope
+		if err := json.Unmarshal(req.body, &body); err != nil || body.WebhookID != env.WebhookID || body.Event != webhook.EventMessageReceived {
+			t.Errorf("request %d: body %s (%v)", i+1, req.body, err)
+		}
+		if ua := req.header.Get("User-Agent"); !strings.HasPrefix(ua, "wagate/") {
+			t.Errorf("user agent %q", ua)
+		}
+		if ct := req.header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("content type %q", ct)
+		}
+	}
+	if c := r.counters(in.ID); c.Total != 1 || c.Success != 1 || c.Failed != 0 || c.Retrying != 0 {
+		t.Fatalf("counters %+v", c)
+	}
+}
+
+func TestAlwaysFailingEndpoint(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	rc := newReceiver(t, answerStatus(http.StatusInternalServerError))
+	in := r.instance(rc.URL)
+	env := r.publish(in.ID, 1)[0]
+
+	r.drain(30)
+
+	l := r.log(env.WebhookID)
+	if l.Status != webhook.StatusFailed || l.Attempts != 4 || len(rc.got()) != 4 {
+		t.Fatalf("status %s attempts %d requests %d", l.Status, l.Attempts, len(rc.got()))
+	}
+	if l.Error == nil || *l.Error != "HTTP 500 Internal Server Error" {
+		t.Fatalf("error %v", l.Error)
+	}
+	if got, want := r.vis.delays(), []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second}; !equalDurations(got, want) {
+		t.Fatalf("visibility changes %v, want %v", got, want)
+	}
+	if d := r.queueDepth(); d != 0 {
+		t.Fatalf("queue depth %d after the final attempt", d)
+	}
+	if c := r.counters(in.ID); c.Total != 1 || c.Failed != 1 || c.Success != 0 || c.Retrying != 0 {
+		t.Fatalf("counters %+v", c)
+	}
+	if c := r.counters(""); c.Total < 1 || c.Retrying != 0 {
+		t.Fatalf("all-instance counters %+v", c)
+	}
+}
+
+func TestGoneIsFinalAtOnce(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	rc := newReceiver(t, answerStatus(http.StatusGone))
+	in := r.instance(rc.URL)
+	env := r.publish(in.ID, 1)[0]
+	r.drain(10)
+	l := r.log(env.WebhookID)
+	if l.Status != webhook.StatusFailed || l.Attempts != 1 || len(r.vis.delays()) != 0 {
+		t.Fatalf("status %s attempts %d visibility %v", l.Status, l.Attempts, r.vis.delays())
+	}
+}
+
+func TestRetryAfterHonouredWithinBounds(t *testing.T) {
+	tests := []struct {
+		name       string
+		code       int
+		retryAfter string
+		want       time.Duration
+	}{
+		{"429 asks for longer", http.StatusTooManyRequests, "30", 30 * time.Second},
+		{"503 asks for longer", http.StatusServiceUnavailable, "45", 45 * time.Second},
+		{"429 asks for shorter: schedule wins", http.StatusTooManyRequests, "1", 5 * time.Second},
+		{"429 asks for too long: capped", http.StatusTooManyRequests, "86400", time.Minute},
+		{"500 is not honoured", http.StatusInternalServerError, "30", 5 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, rigOptions{policy: webhook.RetryPolicy{Schedule: webhook.DefaultRetryDelays, MaxRetryAfter: time.Minute}})
+			rc := newReceiver(t, func(n int, w http.ResponseWriter) {
+				if n == 1 {
+					w.Header().Set("Retry-After", tt.retryAfter)
+					w.WriteHeader(tt.code)
+				}
+			})
+			in := r.instance(rc.URL)
+			r.publish(in.ID, 1)
+			r.drain(10)
+			if got := r.vis.delays(); len(got) != 1 || got[0] != tt.want {
+				t.Fatalf("visibility changes %v, want [%v]", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedirectIsNotFollowed(t *testing.T) {
+	var hits atomic.Int32
+	target := newReceiver(t, func(int, http.ResponseWriter) { hits.Add(1) })
+	r := newRig(t, rigOptions{policy: webhook.RetryPolicy{Schedule: webhook.RetrySchedule{}}})
+	rc := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		w.Header().Set("Location", target.URL)
+		w.WriteHeader(http.StatusFound)
+	})
+	in := r.instance(rc.URL)
+	env := r.publish(in.ID, 1)[0]
+	r.drain(10)
+	l := r.log(env.WebhookID)
+	if hits.Load() != 0 {
+		t.Fatal("the redirect was followed")
+	}
+	if l.Status != webhook.StatusFailed || l.StatusCode == nil || *l.StatusCode != 302 || l.Error == nil || !strings.Contains(*l.Error, "redirect") {
+		t.Fatalf("log: status %s code %v error %v", l.Status, l.StatusCode, l.Error)
+	}
+}
+
+func TestDuplicateMessageAfterSuccessIsNoOp(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	rc := newReceiver(t, answerStatus(http.StatusOK))
+	in := r.instance(rc.URL)
+	env := r.publish(in.ID, 1)[0]
+
+	batch := r.receiveBatch()
+	if len(batch.Records) != 1 {
+		t.Fatalf("received %d records", len(batch.Records))
+	}
+	for round := 1; round <= 2; round++ {
+		resp, err := r.handler.Handle(r.ctx, batch)
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("round %d: %v %+v", round, err, resp)
+		}
+	}
+	if n := len(rc.got()); n != 1 {
+		t.Fatalf("receiver got %d requests, want 1", n)
+	}
+	l := r.log(env.WebhookID)
+	if l.Status != webhook.StatusSuccess || l.Attempts != 1 {
+		t.Fatalf("status %s attempts %d", l.Status, l.Attempts)
+	}
+	if c := r.counters(in.ID); c.Total != 1 || c.Success != 1 {
+		t.Fatalf("counters %+v", c)
+	}
+}
+
+func TestUnsubscribedAndDisabledInstancesAreSkipped(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	rc := newReceiver(t, answerStatus(http.StatusOK))
+	off := r.instance("")
+	statusOnly := r.instance(rc.URL, webhook.EventSessionStatus)
+	envs := append(r.publish(off.ID, 1), r.publish(statusOnly.ID, 1)...)
+	envs = append(envs, r.publish("inst_missing", 1)...)
+	r.drain(10)
+	if n := len(rc.got()); n != 0 {
+		t.Fatalf("receiver got %d requests", n)
+	}
+	for _, e := range envs {
+		if _, err := r.logs.Get(r.ctx, e.WebhookID); webhook.ErrorCode(err) != webhook.ENotFound {
+			t.Fatalf("%s: a skipped event left a log (err %v)", e.WebhookID, err)
+		}
+	}
+}
+
+// flakyLogs fails the calls whose number (from 1, Get and Save counted together) is in fail.
+type flakyLogs struct {
+	deliver.LogStore
+	calls atomic.Int32
+	fail  func(n int32) bool
+}
+
+var errStoreDown = errors.New("store is down")
+
+func (f *flakyLogs) Get(ctx context.Context, id string) (*webhook.Log, error) {
+	if f.fail(f.calls.Add(1)) {
+		return nil, errStoreDown
+	}
+	return f.LogStore.Get(ctx, id)
+}
+
+func (f *flakyLogs) Save(ctx context.Context, prev, next *webhook.Log) error {
+	if f.fail(f.calls.Add(1)) {
+		return errStoreDown
+	}
+	return f.LogStore.Save(ctx, prev, next)
+}
+
+type flakyInstances struct {
+	deliver.InstanceGetter
+	calls atomic.Int32
+	fail  func(n int32) bool
+}
+
+func (f *flakyInstances) Get(ctx context.Context, id string) (*webhook.Instance, error) {
+	if f.fail(f.calls.Add(1)) {
+		return nil, errStoreDown
+	}
+	return f.InstanceGetter.Get(ctx, id)
+}
+
+func TestStoreFailingMidBatchLosesNothing(t *testing.T) {
+	everyThird := func(n int32) bool { return n%3 == 0 && n < 40 }
+	tests := []struct {
+		name string
+		opts rigOptions
+	}{
+		{"log store fails", rigOptions{wrapLogs: func(s deliver.LogStore) deliver.LogStore {
+			return &flakyLogs{LogStore: s, fail: everyThird}
+		}}},
+		{"instances fail", rigOptions{wrapInsts: func(g deliver.InstanceGetter) deliver.InstanceGetter {
+			return &flakyInstances{InstanceGetter: g, fail: everyThird}
+		}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, tt.opts)
+			rc := newReceiver(t, answerStatus(http.StatusOK))
+			in := r.instance(rc.URL)
+			envs := r.publish(in.ID, 10)
+
+			r.drain(60)
+
+			seen := map[string]bool{}
+			for _, req := range rc.got() {
+				seen[req.header.Get("webhook-id")] = true
+			}
+			for _, e := range envs {
+				if !seen[e.WebhookID] {
+					t.Errorf("%s never reached the receiver", e.WebhookID)
+				}
+				if l := r.log(e.WebhookID); l.Status != webhook.StatusSuccess {
+					t.Errorf("%s: status %s", e.WebhookID, l.Status)
+				}
+			}
+			if len(r.vis.delays()) == 0 {
+				t.Error("no failed record was brought back early")
+			}
+			if c := r.counters(in.ID); c.Total != 10 || c.Success != 10 {
+				t.Fatalf("counters %+v", c)
+			}
+		})
+	}
+}
+
+func TestDestinationsCheckedAtDialTime(t *testing.T) {
+	rc := newReceiver(t, answerStatus(http.StatusOK))
+	port := rc.URL[strings.LastIndex(rc.URL, ":"):]
+	strict := deliver.NewSender(deliver.SenderOptions{Timeout: 2 * time.Second, AllowHTTP: true})
+	allowing := deliver.NewSender(deliver.SenderOptions{
+		Timeout: 2 * time.Second, AllowHTTP: true,
+		AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	})
+	tests := []struct {
+		name    string
+		sender  *deliver.Sender
+		url     string
+		refused bool
+	}{
+		{"hostname resolving to loopback", strict, "http://localhost" + port + "/hook", true},
+		{"loopback literal", strict, rc.URL, true},
+		{"metadata address", strict, "http://169.254.169.254/latest/meta-data/", true},
+		{"private range", strict, "http://10.0.0.1/", true},
+		{"ipv6 loopback", strict, "http://[::1]" + port + "/", true},
+		{"allow-listed loopback by name", allowing, "http://localhost" + port + "/hook", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := tt.sender.Send(context.Background(), deliver.Request{
+				URL: tt.url, WebhookID: "wh_1", Event: webhook.EventWebhookTest, Attempt: 1,
+				Body: []byte(`{}`), Secrets: []string{webhook.NewSecret()},
+			})
+			refused := res.Err != nil && strings.Contains(res.Err.Error(), "destination refused")
+			if refused != tt.refused {
+				t.Fatalf("refused=%v (status %d, err %v), want refused=%v", refused, res.StatusCode, res.Err, tt.refused)
+			}
+			if !tt.refused && res.StatusCode != 200 {
+				t.Fatalf("status %d err %v", res.StatusCode, res.Err)
+			}
+		})
+	}
+}
+
+func TestRefusedDestinationIsAFailedAttempt(t *testing.T) {
+	r := newRig(t, rigOptions{
+		sender: deliver.SenderOptions{Timeout: 2 * time.Second, AllowHTTP: true},
+		policy: webhook.RetryPolicy{Schedule: webhook.RetrySchedule{time.Second}},
+	})
+	in := r.instance("http://169.254.169.254/latest/meta-data/")
+	env := r.publish(in.ID, 1)[0]
+	r.drain(10)
+	l := r.log(env.WebhookID)
+	if l.Status != webhook.StatusFailed || l.Attempts != 2 || l.Error == nil || !strings.Contains(*l.Error, "destination refused") {
+		t.Fatalf("status %s attempts %d error %v", l.Status, l.Attempts, l.Error)
+	}
+}
+
+func TestMetricsEmitted(t *testing.T) {
+	var out bytes.Buffer
+	r := newRig(t, rigOptions{metricsOut: &out})
+	rc := newReceiver(t, answerStatus(http.StatusOK))
+	in := r.instance(rc.URL)
+	r.publish(in.ID, 2)
+	r.drain(10)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("want 2 metric lines, got %d: %s", len(lines), out.String())
+	}
+	for _, line := range lines {
+		var rec map[string]any
+		if err := json.Unmarshal([]byte(line), &rec); err != nil {
+			t.Fatal(err)
+		}
+		if rec["Delivered"] != 1.0 || rec["Event"] != webhook.EventMessageReceived || rec["_aws"] == nil || rec["AttemptLatency"] == nil {
+			t.Fatalf("metric line %s", line)
+		}
+	}
+}
+
+func equalDurations(a, b []time.Duration) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,75 @@
+package queue_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/shared/queue"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+func TestEventSourceDeletesAllButReportedFailures(t *testing.T) {
+	ctx := context.Background()
+	res := awstest.Stack(t)
+	client := sqs.NewFromConfig(awstest.Config(t))
+	url := res.QueueURL("EventsQueue")
+	envs := make([]*webhook.Envelope, 4)
+	for i := range envs {
+		envs[i] = &webhook.Envelope{Event: webhook.EventMessageReceived, InstanceID: "inst_1", Data: json.RawMessage(`{}`)}
+	}
+	if err := queue.NewPublisher(client, url).Publish(ctx, envs); err != nil {
+		t.Fatal(err)
+	}
+	src := &queue.EventSource{SQS: client, QueueURL: url, QueueARN: "arn:aws:sqs:us-east-1:000000000000:q", Region: "us-east-1", BatchSize: 10}
+
+	// First: the handler errors, so nothing may be deleted.
+	var seen []events.SQSMessage
+	n, err := src.PollOnce(ctx, func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		seen = ev.Records
+		for _, r := range ev.Records {
+			if _, err := client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: &r.ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return events.SQSEventResponse{}, errors.New("crash")
+	})
+	if err != nil || n != 4 {
+		t.Fatalf("n %d err %v", n, err)
+	}
+	rec := seen[0]
+	if rec.EventSource != "aws:sqs" || rec.EventSourceARN == "" || rec.Attributes["ApproximateReceiveCount"] != "1" ||
+		rec.MessageAttributes[queue.AttrEvent].StringValue == nil {
+		t.Fatalf("record not shaped like Lambda's: %+v", rec)
+	}
+
+	// Then: one record reported failed stays, the rest are deleted.
+	var keep string
+	n, err = src.PollOnce(ctx, func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		keep = ev.Records[0].MessageId
+		if _, err := client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: &url, ReceiptHandle: &ev.Records[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+			t.Fatal(err)
+		}
+		return events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{{ItemIdentifier: keep}}}, nil
+	})
+	if err != nil || n != 4 {
+		t.Fatalf("second poll: n %d err %v", n, err)
+	}
+	var left []string
+	n, err = src.PollOnce(ctx, func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		for _, r := range ev.Records {
+			left = append(left, r.MessageId)
+		}
+		return events.SQSEventResponse{}, nil
+	})
+	if err != nil || n != 1 || len(left) != 1 || left[0] != keep {
+		t.Fatalf("left %v (n %d, err %v), want only %s", left, n, err, keep)
+	}
+}

@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// LogFilter selects logs; empty fields match everything.
+type LogFilter struct {
+	InstanceID string
+	Status     string
+	Event      string
+}
+
+func (f LogFilter) matches(l *webhook.Log) bool {
+	return (f.InstanceID == "" || f.InstanceID == l.InstanceID) &&
+		(f.Status == "" || f.Status == l.Status) &&
+		(f.Event == "" || f.Event == l.Event)
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Logs []*webhook.Log
+	// Before is the webhook id to pass to List for the next page; "" on the last page.
+	Before string
+}
+
+// List returns up to limit logs matching f, newest first, older than the webhook id before
+// (all when ""). A page also ends once its logs reach maxBytes, so a response stays small
+// whatever the payloads. It reads at most limit keys from each index shard and then only the
+// logs it returns: the cost depends on limit, never on how many logs exist.
+func (s *LogStore) List(ctx context.Context, f LogFilter, limit int, before string, maxBytes int) (Page, error) {
+	var (
+		ids  []string
+		more bool
+	)
+	for shard := range Shards {
+		index, attr, value := indexKey(f.InstanceID, f.Status, f.Event, shard)
+		cond := "#pk = :pk"
+		values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: value}}
+		if before != "" {
+			cond += " AND webhookId < :before"
+			values[":before"] = &types.AttributeValueMemberS{Value: before}
+		}
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 &s.logs,
+			IndexName:                 &index,
+			KeyConditionExpression:    &cond,
+			ExpressionAttributeNames:  map[string]string{"#pk": attr},
+			ExpressionAttributeValues: values,
+			ScanIndexForward:          aws.Bool(false),
+			Limit:                     aws.Int32(int32(limit)),
+		})
+		if err != nil {
+			return Page{}, fmt.Errorf("list logs on %s: %w", index, err)
+		}
+		more = more || out.LastEvaluatedKey != nil
+		for _, item := range out.Items {
+			if v, ok := item["webhookId"].(*types.AttributeValueMemberS); ok {
+				ids = append(ids, v.Value)
+			}
+		}
+	}
+	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(b, a) })
+	if len(ids) > limit {
+		ids, more = ids[:limit], true
+	}
+	logs, err := s.getMany(ctx, ids)
+	if err != nil {
+		return Page{}, err
+	}
+
+	page := Page{}
+	size := 0
+	for i, id := range ids {
+		l, ok := logs[id]
+		if !ok || !f.matches(l) {
+			continue // cleared, or changed since the index was written
+		}
+		size += len(l.Payload) + len(l.Response) + 512
+		if size > maxBytes && len(page.Logs) > 0 {
+			page.Before = ids[i-1]
+			return page, nil
+		}
+		page.Logs = append(page.Logs, l)
+	}
+	if more && len(ids) > 0 {
+		page.Before = ids[len(ids)-1]
+	}
+	return page, nil
+}
+
+// getMany reads logs by id with BatchGetItem, retrying what DynamoDB leaves unprocessed.
+func (s *LogStore) getMany(ctx context.Context, ids []string) (map[string]*webhook.Log, error) {
+	out := make(map[string]*webhook.Log, len(ids))
+	for start := 0; start < len(ids); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, id := range ids[start:min(start+100, len(ids))] {
+			keys = append(keys, map[string]types.AttributeValue{"webhookId": &types.AttributeValueMemberS{Value: id}})
+		}
+		req := map[string]types.KeysAndAttributes{s.logs: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for tries := 0; len(req) > 0; tries++ {
+			if tries == 10 {
+				return nil, fmt.Errorf("read %d logs: still unprocessed after %d tries", len(ids), tries)
+			}
+			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, fmt.Errorf("read %d logs: %w", len(ids), err)
+			}
+			for _, item := range res.Responses[s.logs] {
+				var it logItem
+				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+					return nil, fmt.Errorf("decode log: %w", err)
+				}
+				out[it.WebhookID] = it.toLog()
+			}
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
+}

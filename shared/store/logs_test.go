@@ -1,0 +1,200 @@
+package store_test
+
+import (
+	"context"
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/shared/store"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+func newLogStore(t *testing.T) *store.LogStore {
+	res := awstest.Stack(t)
+	db := dynamodb.NewFromConfig(awstest.Config(t))
+	return store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), 30*24*time.Hour)
+}
+
+func newLog(instanceID, status string) *webhook.Log {
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	code := 500
+	errText := "HTTP 500 Internal Server Error"
+	return &webhook.Log{
+		ID: webhook.NewLogID(now), WebhookID: webhook.NewWebhookID(now), InstanceID: instanceID,
+		URL: "https://example.com/hook", Event: webhook.EventMessageReceived,
+		Payload: json.RawMessage(`{"event":"message.received","data":{"body":"hi"}}`),
+		Status:  status, StatusCode: &code, Response: json.RawMessage(`{"error":"boom"}`), Error: &errText,
+		Attempts: 1, DurationMs: 12, CreatedAt: now, UpdatedAt: now,
+	}
+}
+
+func sum(t *testing.T, s *store.LogStore, instanceID string) store.Counter {
+	t.Helper()
+	cs, err := s.Counters(context.Background(), instanceID, time.Now().Add(-24*time.Hour), time.Now().Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c store.Counter
+	for _, x := range cs {
+		c.Total += x.Total
+		c.Success += x.Success
+		c.Failed += x.Failed
+		c.Retrying += x.Retrying
+	}
+	return c
+}
+
+func TestSaveAndGetRoundTrip(t *testing.T) {
+	s := newLogStore(t)
+	ctx := context.Background()
+	l := newLog("inst_a", webhook.StatusRetrying)
+	next := l.CreatedAt.Add(5 * time.Second)
+	l.NextRetryAt = &next
+	if err := s.Save(ctx, nil, l); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get(ctx, l.WebhookID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(l)
+	b, _ := json.Marshal(got)
+	if string(a) != string(b) || got.Version != 1 {
+		t.Fatalf("round trip:\n got %s (v%d)\nwant %s", b, got.Version, a)
+	}
+	if _, err := s.Get(ctx, "wh_missing"); webhook.ErrorCode(err) != webhook.ENotFound {
+		t.Fatalf("missing log: %v", err)
+	}
+}
+
+func TestSaveMovesCountersExactly(t *testing.T) {
+	s := newLogStore(t)
+	ctx := context.Background()
+	l := newLog("inst_c", webhook.StatusRetrying)
+	if err := s.Save(ctx, nil, l); err != nil {
+		t.Fatal(err)
+	}
+	steps := []struct {
+		status string
+		want   store.Counter
+	}{
+		{webhook.StatusRetrying, store.Counter{Total: 1, Retrying: 1}},
+		{webhook.StatusFailed, store.Counter{Total: 1, Failed: 1}},
+		{webhook.StatusSuccess, store.Counter{Total: 1, Success: 1}},
+	}
+	for _, st := range steps {
+		t.Run(st.status, func(t *testing.T) {
+			prev, err := s.Get(ctx, l.WebhookID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			next := *prev
+			next.Status = st.status
+			next.Attempts++
+			if err := s.Save(ctx, prev, &next); err != nil {
+				t.Fatal(err)
+			}
+			c := sum(t, s, "inst_c")
+			c.Day, c.Event = "", ""
+			if c != st.want {
+				t.Fatalf("counters %+v, want %+v", c, st.want)
+			}
+		})
+	}
+	if all := sum(t, s, ""); all.Total != 1 || all.Success != 1 {
+		t.Fatalf("all-instance counters %+v", all)
+	}
+}
+
+func TestConcurrentSavesOverOneVersionOneWins(t *testing.T) {
+	s := newLogStore(t)
+	ctx := context.Background()
+	l := newLog("inst_r", webhook.StatusRetrying)
+	if err := s.Save(ctx, nil, l); err != nil {
+		t.Fatal(err)
+	}
+	prev, err := s.Get(ctx, l.WebhookID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const writers = 8
+	errs := make([]error, writers)
+	var wg sync.WaitGroup
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			next := *prev
+			next.Status = webhook.StatusSuccess
+			next.Attempts++
+			errs[i] = s.Save(ctx, prev, &next)
+		}()
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch webhook.ErrorCode(err) {
+		case "":
+			wins++
+		case webhook.EConflict:
+		default:
+			t.Fatalf("unexpected error: %v", err)
+		}
+	}
+	if wins != 1 {
+		t.Fatalf("%d saves won, want 1", wins)
+	}
+	if c := sum(t, s, "inst_r"); c.Total != 1 || c.Success != 1 || c.Retrying != 0 {
+		t.Fatalf("counters %+v", c)
+	}
+	// A second new log with the same id is a conflict too.
+	if err := s.Save(ctx, nil, newLogWithID(l.WebhookID)); webhook.ErrorCode(err) != webhook.EConflict {
+		t.Fatalf("duplicate create: %v", err)
+	}
+}
+
+func newLogWithID(id string) *webhook.Log {
+	l := newLog("inst_r", webhook.StatusSuccess)
+	l.WebhookID = id
+	return l
+}
+
+func TestLogWithoutInstanceCountsInAll(t *testing.T) {
+	s := newLogStore(t)
+	l := newLog("", webhook.StatusSuccess)
+	l.Event = webhook.EventWebhookTest
+	if err := s.Save(context.Background(), nil, l); err != nil {
+		t.Fatal(err)
+	}
+	if c := sum(t, s, ""); c.Total != 1 || c.Success != 1 {
+		t.Fatalf("counters %+v", c)
+	}
+}
+
+func TestConcurrentNewLogsCountExactly(t *testing.T) {
+	s := newLogStore(t)
+	const writers = 20
+	var wg sync.WaitGroup
+	errs := make([]error, writers)
+	for i := range writers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = s.Save(context.Background(), nil, newLog("inst_p", webhook.StatusSuccess))
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := sum(t, s, "inst_p"); c.Total != writers || c.Success != writers {
+		t.Fatalf("counters %+v, want %d", c, writers)
+	}
+}
