@@ -5,12 +5,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/webhook"
@@ -374,4 +379,56 @@ func equalDurations(a, b []time.Duration) bool {
 		}
 	}
 	return true
+}
+
+func TestUnreadableEventEndsInDeadLetterQueue(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	for _, body := range []string{"not json", `{"event":"message.exploded","webhookId":"wh_1","timestamp":"2024-01-01T00:00:00.000Z","data":{}}`} {
+		if _, err := r.sqs.SendMessage(r.ctx, &sqs.SendMessageInput{QueueUrl: &r.queueURL, MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.drain(40)
+	dlq := r.res.Queue("EventsDeadLetterQueue").URL
+	got := 0
+	for range 5 {
+		out, err := r.sqs.ReceiveMessage(r.ctx, &sqs.ReceiveMessageInput{QueueUrl: &dlq, MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got += len(out.Messages)
+		if got == 2 {
+			break
+		}
+	}
+	if got != 2 {
+		t.Fatalf("%d messages in the dead-letter queue, want 2", got)
+	}
+}
+
+// brokenQueue fails every visibility change.
+type brokenQueue struct{}
+
+func (brokenQueue) ChangeMessageVisibility(context.Context, *sqs.ChangeMessageVisibilityInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	return nil, errors.New("sqs is down")
+}
+
+func TestRetryStillReportedWhenVisibilityChangeFails(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	rc := newReceiver(t, answerStatus(http.StatusBadGateway))
+	in := r.instance(rc.URL)
+	env := r.publish(in.ID, 1)[0]
+	h := deliver.NewHandler(deliver.Config{
+		Logs: r.logs, Instances: r.instances, Queue: brokenQueue{}, QueueURL: r.queueURL,
+		Sender: deliver.NewSender(deliver.SenderOptions{Timeout: time.Second, AllowHTTP: true, AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}),
+		Policy: webhook.RetryPolicy{Schedule: webhook.DefaultRetryDelays}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	batch := r.receiveBatch()
+	resp, err := h.Handle(r.ctx, batch)
+	if err != nil || len(resp.BatchItemFailures) != 1 {
+		t.Fatalf("resp %+v err %v: the record must come back", resp, err)
+	}
+	if l := r.log(env.WebhookID); l.Status != webhook.StatusRetrying || l.Attempts != 1 || l.NextRetryAt == nil {
+		t.Fatalf("status %s attempts %d", l.Status, l.Attempts)
+	}
 }

@@ -121,17 +121,18 @@ func (h *Handler) hide(ctx context.Context, rec events.SQSMessage, d time.Durati
 }
 
 // deliverOnce handles one record. It reports whether the record must come back, and whether
-// that is because of an infrastructure failure.
+// it should come back soon: after an infrastructure failure, or for a message no attempt can
+// read, which then reaches the dead-letter queue after maxReceiveCount receives.
 func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage) (again, infra bool) {
 	log := h.logger.With("messageId", rec.MessageId)
 	var env webhook.Envelope
 	if err := json.Unmarshal([]byte(rec.Body), &env); err != nil {
 		log.ErrorContext(ctx, "unreadable event; leaving it for the dead-letter queue", "error", err)
-		return true, false
+		return true, true
 	}
 	if err := env.Validate(); err != nil {
 		log.ErrorContext(ctx, "invalid event; leaving it for the dead-letter queue", "error", err)
-		return true, false
+		return true, true
 	}
 	log = log.With("webhookId", env.WebhookID, "event", env.Event, "instanceId", env.InstanceID)
 

@@ -21,6 +21,7 @@ import (
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/metrics"
 	"github.com/wagate/wagate/shared/queue"
+	"github.com/wagate/wagate/shared/samtemplate"
 	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -30,6 +31,7 @@ import (
 type rig struct {
 	t         *testing.T
 	ctx       context.Context
+	res       *samtemplate.Resources
 	sqs       *sqs.Client
 	queueURL  string
 	logs      *store.LogStore
@@ -70,7 +72,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		o.metricsOut = io.Discard
 	}
 	r := &rig{
-		t: t, ctx: ctx, sqs: sq, queueURL: res.QueueURL("EventsQueue"),
+		t: t, ctx: ctx, res: res, sqs: sq, queueURL: res.QueueURL("EventsQueue"),
 		logs:      store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), 30*24*time.Hour),
 		instances: store.NewInstanceStore(db, res.Table("InstancesTable")),
 	}
