@@ -1,0 +1,262 @@
+// Package apigw serves the management API from API Gateway REST proxy events: it routes a
+// request to its handler, decodes and validates input into coded errors that name the field,
+// and writes every answer, success or error, in the API's one envelope. Error codes map to
+// HTTP statuses here and nowhere else.
+package apigw
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// MaxBodyBytes is the largest request body the API reads.
+const MaxBodyBytes = 256 * 1024
+
+// statusOf maps an error code to its HTTP status.
+func statusOf(code string) int {
+	switch code {
+	case webhook.EInvalid:
+		return http.StatusBadRequest
+	case webhook.ENotFound:
+		return http.StatusNotFound
+	case webhook.EConflict:
+		return http.StatusConflict
+	case webhook.EPayloadTooLarge:
+		return http.StatusRequestEntityTooLarge
+	default:
+		return http.StatusInternalServerError
+	}
+}
+
+// Request is one API request, with helpers that turn bad input into coded errors.
+type Request struct {
+	events.APIGatewayProxyRequest
+	body []byte
+}
+
+// Response is what a handler answers: a status (200 when 0), the value of "data", and any
+// other top-level fields (such as "pagination").
+type Response struct {
+	Status int
+	Data   any
+	Extra  map[string]any
+}
+
+// HandlerFunc handles one route.
+type HandlerFunc func(ctx context.Context, r *Request) (Response, error)
+
+// Route is a method and an API Gateway resource path such as /api/webhook/logs/{webhookId}.
+type Route struct {
+	Method   string
+	Resource string
+}
+
+// Router dispatches by the request's method and resource.
+type Router struct {
+	routes map[Route]HandlerFunc
+	logger *slog.Logger
+}
+
+// NewRouter returns an empty router that logs internal errors to logger.
+func NewRouter(logger *slog.Logger) *Router {
+	return &Router{routes: map[Route]HandlerFunc{}, logger: logger}
+}
+
+// Handle adds a route.
+func (rt *Router) Handle(method, resource string, h HandlerFunc) {
+	rt.routes[Route{method, resource}] = h
+}
+
+// Routes lists the routes served.
+func (rt *Router) Routes() []Route {
+	out := make([]Route, 0, len(rt.routes))
+	for r := range rt.routes {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Serve is the Lambda handler: it never returns an error, so API Gateway always gets the
+// API's own answer, and a panic in a handler becomes a 500 with no internals in it.
+func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayProxyRequest) (resp events.APIGatewayProxyResponse, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			rt.logger.ErrorContext(ctx, "handler panic", "panic", p, "stack", string(debug.Stack()), "path", ev.Path)
+			resp = rt.errorResponse(ctx, errors.New("panic"))
+			err = nil
+		}
+	}()
+	h, ok := rt.routes[Route{ev.HTTPMethod, ev.Resource}]
+	if !ok {
+		return rt.errorResponse(ctx, webhook.Errorf(webhook.ENotFound, "no route for %s %s", ev.HTTPMethod, ev.Path)), nil
+	}
+	req := &Request{APIGatewayProxyRequest: ev}
+	body, err := decodeBody(ev)
+	if err != nil {
+		return rt.errorResponse(ctx, err), nil
+	}
+	req.body = body
+	out, err := h(ctx, req)
+	if err != nil {
+		return rt.errorResponse(ctx, err), nil
+	}
+	status := out.Status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	payload := map[string]any{"success": true, "data": out.Data}
+	for k, v := range out.Extra {
+		payload[k] = v
+	}
+	return write(status, payload), nil
+}
+
+func (rt *Router) errorResponse(ctx context.Context, err error) events.APIGatewayProxyResponse {
+	code := webhook.ErrorCode(err)
+	if code == webhook.EInternal {
+		rt.logger.ErrorContext(ctx, "internal error", "error", err)
+	}
+	return write(statusOf(code), envelopeError(code, webhook.ErrorMessage(err)))
+}
+
+func envelopeError(code, message string) map[string]any {
+	return map[string]any{"success": false, "error": map[string]string{"code": code, "message": message}}
+}
+
+func write(status int, payload any) events.APIGatewayProxyResponse {
+	b, err := json.Marshal(payload)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"success":false,"error":{"code":"internal","message":"An internal error occurred."}}`)
+	}
+	return events.APIGatewayProxyResponse{
+		StatusCode: status,
+		Headers:    map[string]string{"Content-Type": "application/json"},
+		Body:       string(b),
+	}
+}
+
+func decodeBody(ev events.APIGatewayProxyRequest) ([]byte, error) {
+	body := []byte(ev.Body)
+	if ev.IsBase64Encoded {
+		var err error
+		if body, err = base64.StdEncoding.DecodeString(ev.Body); err != nil {
+			return nil, webhook.Errorf(webhook.EInvalid, "body: not valid base64")
+		}
+	}
+	if len(body) > MaxBodyBytes {
+		return nil, webhook.Errorf(webhook.EPayloadTooLarge, "body: larger than %d bytes", MaxBodyBytes)
+	}
+	return body, nil
+}
+
+// HasBody reports whether the request carries a non-blank body.
+func (r *Request) HasBody() bool { return len(bytes.TrimSpace(r.body)) > 0 }
+
+// Decode reads the JSON body into v. Unknown fields, trailing data and wrong types are
+// invalid_request errors that name the field; an empty body leaves v as it is.
+func (r *Request) Decode(v any) error {
+	if !r.HasBody() {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(r.body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return bodyError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return webhook.Errorf(webhook.EInvalid, "body: must hold one JSON object and nothing after it")
+	}
+	return nil
+}
+
+func bodyError(err error) error {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			return webhook.Errorf(webhook.EInvalid, "body: must be a JSON object")
+		}
+		return webhook.Errorf(webhook.EInvalid, "%s: must be %s", field, jsonType(typeErr.Type.Kind().String()))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return webhook.Errorf(webhook.EInvalid, "body: malformed JSON")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return webhook.Errorf(webhook.EInvalid, "%s: unknown field", strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`))
+	}
+	var fieldErr *webhook.Error
+	if errors.As(err, &fieldErr) {
+		return fieldErr
+	}
+	return webhook.Errorf(webhook.EInvalid, "body: %s", err.Error())
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct", "ptr":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "a whole number"
+	case "float32", "float64":
+		return "a number"
+	}
+	return "of another type"
+}
+
+// Param returns a path parameter.
+func (r *Request) Param(name string) string { return r.PathParameters[name] }
+
+// Query returns a query-string value, "" when absent. A parameter given more than once is an
+// error naming it.
+func (r *Request) Query(name string) (string, error) {
+	if vs := r.MultiValueQueryStringParameters[name]; len(vs) > 1 {
+		return "", webhook.Errorf(webhook.EInvalid, "%s: given more than once", name)
+	}
+	return r.QueryStringParameters[name], nil
+}
+
+// QueryInt returns an integer query parameter within [lo, hi], def when absent.
+func (r *Request) QueryInt(name string, def, lo, hi int) (int, error) {
+	v, err := r.Query(name)
+	if err != nil || v == "" {
+		return def, err
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, webhook.Errorf(webhook.EInvalid, "%s: must be a whole number from %d to %d", name, lo, hi)
+	}
+	return n, nil
+}
+
+// QueryBool returns a boolean query parameter, false when absent.
+func (r *Request) QueryBool(name string) (bool, error) {
+	v, err := r.Query(name)
+	if err != nil || v == "" {
+		return false, err
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, webhook.Errorf(webhook.EInvalid, "%s: must be true or false", name)
+	}
+	return b, nil
+}

@@ -1,0 +1,22 @@
+package webhook
+
+import "regexp"
+
+var instanceIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// ValidateInstanceID checks an instance id: 1 to 64 letters, digits, "_" or "-". field names
+// the input in the error.
+func ValidateInstanceID(field, id string) error {
+	if !instanceIDPattern.MatchString(id) {
+		return Errorf(EInvalid, "%s: must be 1 to 64 letters, digits, '_' or '-'", field)
+	}
+	return nil
+}
+
+// ValidateWebhookID checks that id is a webhook id wagate issued.
+func ValidateWebhookID(field, id string) error {
+	if _, ok := WebhookIDTime(id); !ok {
+		return Errorf(EInvalid, "%s: not a webhook id (wh_ followed by 26 characters)", field)
+	}
+	return nil
+}
