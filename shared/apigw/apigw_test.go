@@ -1,0 +1,141 @@
+package apigw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+type createInput struct {
+	Name  string   `json:"name"`
+	Count int      `json:"count"`
+	Tags  []string `json:"tags"`
+	On    bool     `json:"on"`
+}
+
+func testRouter() *Router {
+	rt := NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rt.Handle(http.MethodPost, "/api/thing", func(_ context.Context, r *Request) (Response, error) {
+		var in createInput
+		if err := r.Decode(&in); err != nil {
+			return Response{}, err
+		}
+		return Response{Status: http.StatusCreated, Data: in}, nil
+	})
+	rt.Handle(http.MethodGet, "/api/thing/{id}", func(_ context.Context, r *Request) (Response, error) {
+		limit, err := r.QueryInt("limit", 50, 1, 100)
+		if err != nil {
+			return Response{}, err
+		}
+		switch r.Param("id") {
+		case "boom":
+			return Response{}, errors.New("dynamodb: table wagate-secret-name is on fire")
+		case "panic":
+			panic("oh no")
+		case "missing":
+			return Response{}, webhook.Errorf(webhook.ENotFound, "thing missing not found")
+		}
+		return Response{Data: r.Param("id"), Extra: map[string]any{"pagination": map[string]int{"limit": limit}}}, nil
+	})
+	return rt
+}
+
+func TestServe(t *testing.T) {
+	tests := []struct {
+		name       string
+		method     string
+		resource   string
+		id         string
+		query      map[string]string
+		multi      map[string][]string
+		body       string
+		wantStatus int
+		wantCode   string
+		wantInMsg  string
+	}{
+		{name: "created", method: "POST", resource: "/api/thing", body: `{"name":"a","count":2,"tags":["x"],"on":true}`, wantStatus: 201},
+		{name: "empty body", method: "POST", resource: "/api/thing", wantStatus: 201},
+		{name: "malformed", method: "POST", resource: "/api/thing", body: `{"name":`, wantStatus: 400, wantCode: "invalid_request", wantInMsg: "body: malformed JSON"},
+		{name: "wrong type", method: "POST", resource: "/api/thing", body: `{"count":"two"}`, wantStatus: 400, wantCode: "invalid_request", wantInMsg: "count: must be a whole number"},
+		{name: "wrong type bool", method: "POST", resource: "/api/thing", body: `{"on":"yes"}`, wantStatus: 400, wantInMsg: "on: must be true or false"},
+		{name: "array not object", method: "POST", resource: "/api/thing", body: `[1,2]`, wantStatus: 400, wantInMsg: "body: must be a JSON object"},
+		{name: "unknown field", method: "POST", resource: "/api/thing", body: `{"nmae":"a"}`, wantStatus: 400, wantInMsg: "nmae: unknown field"},
+		{name: "trailing data", method: "POST", resource: "/api/thing", body: `{"name":"a"} {}`, wantStatus: 400, wantInMsg: "body:"},
+		{name: "too large", method: "POST", resource: "/api/thing", body: `{"name":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, wantStatus: 413, wantCode: "payload_too_large"},
+		{name: "ok with pagination", method: "GET", resource: "/api/thing/{id}", id: "abc", wantStatus: 200},
+		{name: "bad limit", method: "GET", resource: "/api/thing/{id}", id: "abc", query: map[string]string{"limit": "0"}, wantStatus: 400, wantInMsg: "limit: must be a whole number from 1 to 100"},
+		{name: "repeated param", method: "GET", resource: "/api/thing/{id}", id: "abc", query: map[string]string{"limit": "5"}, multi: map[string][]string{"limit": {"5", "6"}}, wantStatus: 400, wantInMsg: "limit: given more than once"},
+		{name: "not found", method: "GET", resource: "/api/thing/{id}", id: "missing", wantStatus: 404, wantCode: "not_found"},
+		{name: "internal hides details", method: "GET", resource: "/api/thing/{id}", id: "boom", wantStatus: 500, wantCode: "internal", wantInMsg: "An internal error occurred."},
+		{name: "panic is a 500", method: "GET", resource: "/api/thing/{id}", id: "panic", wantStatus: 500, wantCode: "internal"},
+		{name: "no route", method: "DELETE", resource: "/api/thing/{id}", id: "abc", wantStatus: 404, wantCode: "not_found"},
+	}
+	rt := testRouter()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, err := rt.Serve(context.Background(), events.APIGatewayProxyRequest{
+				HTTPMethod: tt.method, Resource: tt.resource, Path: strings.Replace(tt.resource, "{id}", tt.id, 1),
+				PathParameters: map[string]string{"id": tt.id}, QueryStringParameters: tt.query,
+				MultiValueQueryStringParameters: tt.multi, Body: tt.body,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, tt.wantStatus, resp.Body)
+			}
+			var body struct {
+				Success bool
+				Data    json.RawMessage
+				Error   struct{ Code, Message string }
+			}
+			if err := json.Unmarshal([]byte(resp.Body), &body); err != nil {
+				t.Fatalf("body %q: %v", resp.Body, err)
+			}
+			if body.Success != (tt.wantStatus < 300) {
+				t.Fatalf("success %v for status %d", body.Success, resp.StatusCode)
+			}
+			if tt.wantCode != "" && body.Error.Code != tt.wantCode {
+				t.Fatalf("code %q, want %q", body.Error.Code, tt.wantCode)
+			}
+			if tt.wantInMsg != "" && !strings.Contains(body.Error.Message, tt.wantInMsg) {
+				t.Fatalf("message %q lacks %q", body.Error.Message, tt.wantInMsg)
+			}
+			if strings.Contains(resp.Body, "on fire") || strings.Contains(resp.Body, "oh no") {
+				t.Fatalf("internals leaked: %s", resp.Body)
+			}
+		})
+	}
+}
+
+func TestCursors(t *testing.T) {
+	c := NewCursors([]byte("k1"))
+	type state struct{ Instance, Before string }
+	tok, err := c.Seal(state{"inst_1", "wh_X"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got state
+	if err := c.Open("cursor", tok, &got); err != nil || got != (state{"inst_1", "wh_X"}) {
+		t.Fatalf("open: %v %+v", err, got)
+	}
+	data, _, _ := strings.Cut(tok, ".")
+	forged := []string{"", "abc", tok + "x", "e30." + strings.Split(tok, ".")[1], data + ".AAAA"}
+	if other, err := NewCursors([]byte("k2")).Seal(state{"inst_1", "wh_X"}); err == nil {
+		forged = append(forged, other)
+	}
+	for _, f := range forged {
+		if err := c.Open("cursor", f, &got); webhook.ErrorCode(err) != webhook.EInvalid || !strings.HasPrefix(webhook.ErrorMessage(err), "cursor: ") {
+			t.Errorf("Open(%q) = %v", f, err)
+		}
+	}
+}
