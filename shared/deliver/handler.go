@@ -221,49 +221,69 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMe
 
 // apply returns the log after an attempt over the stored one, and the decision taken.
 func (h *Handler) apply(prev *webhook.Log, rec events.SQSMessage, env *webhook.Envelope, url string, res Result, attempts int) (*webhook.Log, webhook.Decision) {
-	now := h.now().UTC()
-	next := &webhook.Log{
-		ID: webhook.NewLogID(now), WebhookID: env.WebhookID, InstanceID: env.InstanceID, URL: url,
-		Event: env.Event, Payload: json.RawMessage(rec.Body), CreatedAt: now,
+	decide := h.policy.Decide
+	if attempts == 0 {
+		decide = func(webhook.Outcome, int) webhook.Decision { return webhook.Decision{Status: webhook.StatusFailed} }
 	}
-	if created, ok := webhook.WebhookIDTime(env.WebhookID); ok {
-		next.CreatedAt = created // counted on the day the event happened, whoever records it
-	}
+	return NextLog(prev, Attempted{Envelope: env, Body: []byte(rec.Body), URL: url, Result: res, Attempts: attempts}, decide, h.now())
+}
+
+// Attempted is one attempt to record in a webhook's log.
+type Attempted struct {
+	Envelope *webhook.Envelope
+	Body     []byte // the exact body sent, kept as the log's payload
+	URL      string // "" keeps the log's URL
+	Result   Result
+	Attempts int // 1, or 0 when no request was made
+}
+
+// NextLog returns the log after attempt a over prev (nil for a webhook's first attempt), in
+// the state decide picks from the outcome and the total number of attempts. A log that is
+// already final is never reopened by a failure.
+func NextLog(prev *webhook.Log, a Attempted, decide func(webhook.Outcome, int) webhook.Decision, now time.Time) (*webhook.Log, webhook.Decision) {
+	now = now.UTC()
+	var next *webhook.Log
 	if prev != nil {
 		stored := *prev
 		next = &stored
-		if url == "" {
-			url = prev.URL
+	} else {
+		env := a.Envelope
+		next = &webhook.Log{
+			ID: webhook.NewLogID(now), WebhookID: env.WebhookID, InstanceID: env.InstanceID,
+			Event: env.Event, Payload: json.RawMessage(a.Body), CreatedAt: now,
 		}
-		next.URL = url
+		if created, ok := webhook.WebhookIDTime(env.WebhookID); ok {
+			next.CreatedAt = created // counted on the day the event happened, whoever records it
+		}
 	}
-	next.Attempts += attempts
+	if a.URL != "" {
+		next.URL = a.URL
+	}
+	next.Attempts += a.Attempts
 	next.UpdatedAt = now
 	next.NextRetryAt = nil
 
-	dec := h.policy.Decide(res.Outcome(), next.Attempts)
-	if attempts == 0 {
-		dec = webhook.Decision{Status: webhook.StatusFailed}
-	}
-	switch {
-	case prev != nil && prev.Status != webhook.StatusRetrying && dec.Status != webhook.StatusSuccess:
-		// Another copy already finished this webhook; a failure here doesn't undo that.
+	dec := decide(a.Result.Outcome(), next.Attempts)
+	if prev != nil && prev.Status != webhook.StatusRetrying && dec.Status != webhook.StatusSuccess {
+		// Already final: a failure doesn't reopen it, nor overwrite the answer of a success.
 		dec = webhook.Decision{Status: prev.Status}
-		return next, dec
-	case dec.Status == webhook.StatusRetrying:
+		if prev.Status == webhook.StatusSuccess {
+			return next, dec
+		}
+	}
+	if dec.Status == webhook.StatusRetrying {
 		at := now.Add(dec.Delay)
 		next.NextRetryAt = &at
 	}
 	next.Status = dec.Status
-	if res.StatusCode != 0 {
-		code := res.StatusCode
+	next.StatusCode = nil
+	if a.Result.StatusCode != 0 {
+		code := a.Result.StatusCode
 		next.StatusCode = &code
-	} else {
-		next.StatusCode = nil
 	}
-	next.Response = webhook.ResponseBody(res.Body)
-	next.Error = res.ErrorText()
-	next.DurationMs = res.Duration.Milliseconds()
+	next.Response = webhook.ResponseBody(a.Result.Body)
+	next.Error = a.Result.ErrorText()
+	next.DurationMs = a.Result.Duration.Milliseconds()
 	return next, dec
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -34,51 +35,25 @@ type Page struct {
 	Before string
 }
 
+// IDRange bounds the webhook ids a query reads: Before is exclusive, From and To inclusive;
+// empty bounds are open.
+type IDRange struct {
+	From, To, Before string
+}
+
 // List returns up to limit logs matching f, newest first, older than the webhook id before
 // (all when ""). A page also ends once its logs reach maxBytes, so a response stays small
 // whatever the payloads. It reads at most limit keys from each index shard and then only the
 // logs it returns: the cost depends on limit, never on how many logs exist.
 func (s *LogStore) List(ctx context.Context, f LogFilter, limit int, before string, maxBytes int) (Page, error) {
-	var (
-		ids  []string
-		more bool
-	)
-	for shard := range Shards {
-		index, attr, value := indexKey(f.InstanceID, f.Status, f.Event, shard)
-		cond := "#pk = :pk"
-		values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: value}}
-		if before != "" {
-			cond += " AND webhookId < :before"
-			values[":before"] = &types.AttributeValueMemberS{Value: before}
-		}
-		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 &s.logs,
-			IndexName:                 &index,
-			KeyConditionExpression:    &cond,
-			ExpressionAttributeNames:  map[string]string{"#pk": attr},
-			ExpressionAttributeValues: values,
-			ScanIndexForward:          aws.Bool(false),
-			Limit:                     aws.Int32(int32(limit)),
-		})
-		if err != nil {
-			return Page{}, fmt.Errorf("list logs on %s: %w", index, err)
-		}
-		more = more || out.LastEvaluatedKey != nil
-		for _, item := range out.Items {
-			if v, ok := item["webhookId"].(*types.AttributeValueMemberS); ok {
-				ids = append(ids, v.Value)
-			}
-		}
-	}
-	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(b, a) })
-	if len(ids) > limit {
-		ids, more = ids[:limit], true
+	ids, more, err := s.queryIDs(ctx, f, IDRange{Before: before}, limit)
+	if err != nil {
+		return Page{}, err
 	}
 	logs, err := s.getMany(ctx, ids)
 	if err != nil {
 		return Page{}, err
 	}
-
 	page := Page{}
 	size := 0
 	for i, id := range ids {
@@ -97,6 +72,74 @@ func (s *LogStore) List(ctx context.Context, f LogFilter, limit int, before stri
 		page.Before = ids[len(ids)-1]
 	}
 	return page, nil
+}
+
+// Find returns up to limit logs matching f with ids in r, newest first, read consistently.
+// Clears and recovers page through the logs with it: what they change leaves the range.
+func (s *LogStore) Find(ctx context.Context, f LogFilter, r IDRange, limit int) ([]*webhook.Log, error) {
+	ids, _, err := s.queryIDs(ctx, f, r, limit)
+	if err != nil {
+		return nil, err
+	}
+	logs, err := s.getMany(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*webhook.Log, 0, len(ids))
+	for _, id := range ids {
+		if l, ok := logs[id]; ok && f.matches(l) {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// queryIDs reads up to limit ids from each shard of the index for f, merges them newest
+// first and keeps limit. more reports whether older matching ids may exist.
+func (s *LogStore) queryIDs(ctx context.Context, f LogFilter, r IDRange, limit int) (ids []string, more bool, err error) {
+	for shard := range Shards {
+		index, attr, value := indexKey(f.InstanceID, f.Status, f.Event, shard)
+		cond := "#pk = :pk"
+		values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: value}}
+		switch {
+		case r.Before != "":
+			cond += " AND webhookId < :before"
+			values[":before"] = &types.AttributeValueMemberS{Value: r.Before}
+		case r.From != "" && r.To != "":
+			cond += " AND webhookId BETWEEN :from AND :to"
+			values[":from"] = &types.AttributeValueMemberS{Value: r.From}
+			values[":to"] = &types.AttributeValueMemberS{Value: r.To}
+		case r.To != "":
+			cond += " AND webhookId <= :to"
+			values[":to"] = &types.AttributeValueMemberS{Value: r.To}
+		case r.From != "":
+			cond += " AND webhookId >= :from"
+			values[":from"] = &types.AttributeValueMemberS{Value: r.From}
+		}
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName:                 &s.logs,
+			IndexName:                 &index,
+			KeyConditionExpression:    &cond,
+			ExpressionAttributeNames:  map[string]string{"#pk": attr},
+			ExpressionAttributeValues: values,
+			ScanIndexForward:          aws.Bool(false),
+			Limit:                     aws.Int32(int32(limit)),
+		})
+		if err != nil {
+			return nil, false, fmt.Errorf("query logs on %s: %w", index, err)
+		}
+		more = more || out.LastEvaluatedKey != nil
+		for _, item := range out.Items {
+			if v, ok := item["webhookId"].(*types.AttributeValueMemberS); ok {
+				ids = append(ids, v.Value)
+			}
+		}
+	}
+	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(b, a) })
+	if len(ids) > limit {
+		ids, more = ids[:limit], true
+	}
+	return ids, more, nil
 }
 
 // getMany reads logs by id with BatchGetItem, retrying what DynamoDB leaves unprocessed.
@@ -124,6 +167,11 @@ func (s *LogStore) getMany(ctx context.Context, ids []string) (map[string]*webho
 				out[it.WebhookID] = it.toLog()
 			}
 			req = res.UnprocessedKeys
+			if len(req) > 0 {
+				if err := sleepCtx(ctx, time.Duration(tries+1)*50*time.Millisecond); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	return out, nil

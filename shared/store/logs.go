@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -178,26 +179,23 @@ func (s *LogStore) Save(ctx context.Context, prev, next *webhook.Log) error {
 		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": number(prev.Version)}
 	}
 
-	deltas := map[string]int{}
+	d := counterDeltas{}
 	if prev == nil {
-		deltas["total"]++
-		deltas[next.Status]++
+		d.add(next, "total", 1)
+		d.add(next, next.Status, 1)
 	} else if prev.Status != next.Status {
-		deltas[prev.Status]--
-		deltas[next.Status]++
+		d.add(next, prev.Status, -1)
+		d.add(next, next.Status, 1)
 	}
 
-	if len(deltas) == 0 {
+	if len(d) == 0 {
 		// Only the log changes: a conditional put costs half a transaction.
 		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
 			ExpressionAttributeValues: put.ExpressionAttributeValues,
 		})
 	} else {
-		items := []types.TransactWriteItem{{Put: put}}
-		for _, u := range s.counterUpdates(next, deltas) {
-			items = append(items, types.TransactWriteItem{Update: u})
-		}
+		items := append([]types.TransactWriteItem{{Put: put}}, s.counterItems(d)...)
 		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	}
 	if err != nil {
@@ -210,44 +208,52 @@ func (s *LogStore) Save(ctx context.Context, prev, next *webhook.Log) error {
 	return nil
 }
 
-// counterUpdates returns the updates that add deltas to the log's daily counters: the
-// instance's and one shard of the all-instances counter.
-func (s *LogStore) counterUpdates(l *webhook.Log, deltas map[string]int) []*types.Update {
-	day := l.CreatedAt.UTC().Format(time.DateOnly)
-	expires := l.CreatedAt.UTC().Truncate(24 * time.Hour).Add(24*time.Hour + s.retention)
-	expr := "SET expiresAt = if_not_exists(expiresAt, :exp) ADD"
-	values := map[string]types.AttributeValue{":exp": number(int(expires.Unix()))}
-	names := map[string]string{}
-	i := 0
-	for field, d := range deltas {
-		if d == 0 {
-			continue
-		}
-		if i > 0 {
-			expr += ","
-		}
-		expr += fmt.Sprintf(" #f%d :d%d", i, i)
-		names[fmt.Sprintf("#f%d", i)] = field
-		values[fmt.Sprintf(":d%d", i)] = number(d)
-		i++
-	}
-	sk := day + "#" + l.Event
+// counterPKs returns the counters a log counts in: one shard of the all-instances counter,
+// and its instance's.
+func counterPKs(l *webhook.Log) []string {
 	pks := []string{"a#" + strconv.Itoa(shardOf(l.WebhookID))}
 	if l.InstanceID != "" {
 		pks = append(pks, "i#"+l.InstanceID)
 	}
-	out := make([]*types.Update, 0, len(pks))
-	for _, pk := range pks {
-		out = append(out, &types.Update{
+	return pks
+}
+
+// counterItems returns one update per counter item that adds its deltas. A counter expires
+// with the last log of its day.
+func (s *LogStore) counterItems(d counterDeltas) []types.TransactWriteItem {
+	var out []types.TransactWriteItem
+	for k, fields := range d {
+		expr := "SET expiresAt = if_not_exists(expiresAt, :exp) ADD"
+		day, _, _ := strings.Cut(k.sk, "#")
+		dayStart, _ := time.Parse(time.DateOnly, day)
+		values := map[string]types.AttributeValue{":exp": number(int(dayStart.Add(24*time.Hour + s.retention).Unix()))}
+		names := map[string]string{}
+		i := 0
+		for field, n := range fields {
+			if n == 0 {
+				continue
+			}
+			if i > 0 {
+				expr += ","
+			}
+			expr += fmt.Sprintf(" #f%d :d%d", i, i)
+			names[fmt.Sprintf("#f%d", i)] = field
+			values[fmt.Sprintf(":d%d", i)] = number(n)
+			i++
+		}
+		if i == 0 {
+			continue
+		}
+		out = append(out, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.stats,
 			Key: map[string]types.AttributeValue{
-				"pk": &types.AttributeValueMemberS{Value: pk},
-				"sk": &types.AttributeValueMemberS{Value: sk},
+				"pk": &types.AttributeValueMemberS{Value: k.pk},
+				"sk": &types.AttributeValueMemberS{Value: k.sk},
 			},
 			UpdateExpression:          aws.String(expr),
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: values,
-		})
+		}})
 	}
 	return out
 }

@@ -85,3 +85,21 @@ func WebhookIDTime(id string) (time.Time, bool) {
 	}
 	return ulid.Time(u.Time()).UTC(), true
 }
+
+// FirstWebhookID and LastWebhookID are the least and greatest webhook ids that can carry a
+// time in t's millisecond: bounds for a range of ids by time.
+func FirstWebhookID(t time.Time) string { return idBound(t, 0x00) }
+
+// LastWebhookID: see FirstWebhookID.
+func LastWebhookID(t time.Time) string { return idBound(t, 0xff) }
+
+func idBound(t time.Time, fill byte) string {
+	var u ulid.ULID
+	if err := u.SetTime(ulid.Timestamp(t)); err != nil {
+		panic(err) // only for times past the year 10889
+	}
+	for i := 6; i < len(u); i++ {
+		u[i] = fill
+	}
+	return "wh_" + u.String()
+}

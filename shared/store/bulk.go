@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// bulkChunk is how many logs one transaction writes. With up to two counter items per log it
+// stays under DynamoDB's 100 items per transaction.
+const bulkChunk = 25
+
+// counterKey names one daily counter item.
+type counterKey struct{ pk, sk string }
+
+// counterDeltas gathers counter changes so a transaction touches each counter item once.
+type counterDeltas map[counterKey]map[string]int
+
+func (d counterDeltas) add(l *webhook.Log, field string, n int) {
+	sk := l.CreatedAt.UTC().Format(time.DateOnly) + "#" + l.Event
+	for _, pk := range counterPKs(l) {
+		k := counterKey{pk, sk}
+		if d[k] == nil {
+			d[k] = map[string]int{}
+		}
+		d[k][field] += n
+	}
+}
+
+// Import writes logs that don't exist yet, with their counters, in transactions of 25. A log
+// whose id already exists is skipped. It is for loading history and fixtures: each log's
+// counters move in the same transaction as the log, so counts stay exact.
+func (s *LogStore) Import(ctx context.Context, logs []*webhook.Log) (imported int, err error) {
+	for start := 0; start < len(logs); start += bulkChunk {
+		n, err := s.bulk(ctx, logs[start:min(start+bulkChunk, len(logs))], s.importItem)
+		imported += n
+		if err != nil {
+			return imported, err
+		}
+	}
+	return imported, nil
+}
+
+// DeleteLogs deletes logs with their counts, in transactions of 25. A log deleted or changed
+// meanwhile (another clear, a delivery) is read again: it is deleted at its new version, or
+// skipped when it is gone, so two clears at once never count one log twice.
+func (s *LogStore) DeleteLogs(ctx context.Context, logs []*webhook.Log) (deleted int, err error) {
+	for start := 0; start < len(logs); start += bulkChunk {
+		n, err := s.bulk(ctx, logs[start:min(start+bulkChunk, len(logs))], s.deleteItem)
+		deleted += n
+		if err != nil {
+			return deleted, err
+		}
+	}
+	return deleted, nil
+}
+
+// bulkOp returns the transaction item for one log and the counter changes it implies.
+type bulkOp func(l *webhook.Log, d counterDeltas) (types.TransactWriteItem, error)
+
+func (s *LogStore) importItem(l *webhook.Log, d counterDeltas) (types.TransactWriteItem, error) {
+	l.Version = 1
+	item, err := attributevalue.MarshalMap(toItem(l, l.CreatedAt.Add(s.retention)))
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("encode log %s: %w", l.WebhookID, err)
+	}
+	d.add(l, "total", 1)
+	d.add(l, l.Status, 1)
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName: &s.logs, Item: item, ConditionExpression: aws.String("attribute_not_exists(webhookId)"),
+	}}, nil
+}
+
+func (s *LogStore) deleteItem(l *webhook.Log, d counterDeltas) (types.TransactWriteItem, error) {
+	d.add(l, "total", -1)
+	d.add(l, l.Status, -1)
+	return types.TransactWriteItem{Delete: &types.Delete{
+		TableName:                 &s.logs,
+		Key:                       map[string]types.AttributeValue{"webhookId": &types.AttributeValueMemberS{Value: l.WebhookID}},
+		ConditionExpression:       aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(l.Version)},
+	}}, nil
+}
+
+// bulk applies op to every log in one transaction. When some logs' conditions fail, those are
+// re-read (deletes) or dropped (imports) and the transaction is tried again without surprises.
+func (s *LogStore) bulk(ctx context.Context, logs []*webhook.Log, op bulkOp) (int, error) {
+	pending := logs
+	for try := 0; len(pending) > 0; try++ {
+		if try == 10 {
+			return 0, fmt.Errorf("bulk write of %d logs: conflicts did not settle", len(pending))
+		}
+		d := counterDeltas{}
+		items := make([]types.TransactWriteItem, 0, len(pending)+len(pending)*2)
+		for _, l := range pending {
+			it, err := op(l, d)
+			if err != nil {
+				return 0, err
+			}
+			items = append(items, it)
+		}
+		items = append(items, s.counterItems(d)...)
+		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		if err == nil {
+			return len(pending), nil
+		}
+		var tce *types.TransactionCanceledException
+		if !errors.As(err, &tce) || len(tce.CancellationReasons) != len(items) {
+			return 0, fmt.Errorf("bulk write of %d logs: %w", len(pending), err)
+		}
+		// Keep the logs whose own condition held; refresh the others.
+		var next []*webhook.Log
+		for i, l := range pending {
+			code := aws.ToString(tce.CancellationReasons[i].Code)
+			if code != "ConditionalCheckFailed" {
+				next = append(next, l)
+				continue
+			}
+			cur, err := s.Get(ctx, l.WebhookID)
+			switch {
+			case webhook.ErrorCode(err) == webhook.ENotFound:
+				// Gone (deleted by someone else) or, for an import, nothing to refresh.
+			case err != nil:
+				return 0, err
+			case isDelete(items[i]):
+				next = append(next, cur)
+			}
+		}
+		pending = next
+		if err := sleepCtx(ctx, time.Duration(try+1)*20*time.Millisecond); err != nil {
+			return 0, err
+		}
+	}
+	return 0, nil
+}
+
+func isDelete(it types.TransactWriteItem) bool { return it.Delete != nil }
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
