@@ -103,3 +103,19 @@ func idBound(t time.Time, fill byte) string {
 	}
 	return "wh_" + u.String()
 }
+
+// PrevWebhookID returns the greatest webhook id less than id, so a range read can step past
+// an id with an inclusive bound. id must be a valid webhook id.
+func PrevWebhookID(id string) string {
+	u, err := ulid.ParseStrict(id[3:])
+	if err != nil {
+		return id
+	}
+	for i := len(u) - 1; i >= 0; i-- {
+		u[i]--
+		if u[i] != 0xff {
+			break
+		}
+	}
+	return "wh_" + u.String()
+}

@@ -1,0 +1,30 @@
+// Command webhook-jobs is the Lambda that finishes clears and recovers too large for one API
+// request, fed by the jobs queue.
+package main
+
+import (
+	"context"
+	"log"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/wagate/wagate/shared/manage"
+)
+
+// budget leaves room under the function's 120 s timeout to queue the rest of a job.
+const budget = 90 * time.Second
+
+func main() {
+	settings, err := manage.LoadSettings(os.Getenv)
+	if err != nil {
+		log.Fatalf("configuration: %v", err)
+	}
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		log.Fatalf("aws config: %v", err)
+	}
+	lambda.Start(manage.NewWebhookAPIFromConfig(cfg, settings).HandleJobs(budget))
+}

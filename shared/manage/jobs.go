@@ -1,0 +1,302 @@
+package manage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wagate/wagate/shared/apigw"
+	"github.com/wagate/wagate/shared/store"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// Job kinds.
+const (
+	JobClear   = "clear"
+	JobRecover = "recover"
+)
+
+// Job is work a request started and the jobs function finishes: a clear of the logs of an
+// instance (or all) older than Before, or a recover of the failed webhooks in [From, To]
+// that were last updated before Started. A recover walks its window newest first, lowering
+// To as it goes, so a webhook that fails again meanwhile is not recovered twice.
+type Job struct {
+	Kind       string    `json:"kind"`
+	InstanceID string    `json:"instanceId,omitempty"`
+	Before     string    `json:"before,omitempty"`
+	From       string    `json:"from,omitempty"`
+	To         string    `json:"to,omitempty"`
+	Started    time.Time `json:"started"`
+}
+
+// pageSize is how many logs a clear or recover step reads at once.
+const pageSize = 100
+
+// maxRecoverWindow is the longest window a recover may cover.
+const maxRecoverWindow = 14 * 24 * time.Hour
+
+// run works on j until it is done or budget is spent, and reports how many logs it handled
+// and whether it finished.
+func (a *WebhookAPI) run(ctx context.Context, j *Job, budget time.Duration) (n int, done bool, err error) {
+	deadline := a.now().Add(budget)
+	for a.now().Before(deadline) {
+		var step int
+		switch j.Kind {
+		case JobClear:
+			step, err = a.clearStep(ctx, *j)
+		case JobRecover:
+			step, err = a.recoverStep(ctx, j)
+		default:
+			return n, false, fmt.Errorf("unknown job kind %q", j.Kind)
+		}
+		n += step
+		if err != nil || step == 0 || (j.Kind == JobRecover && j.To < j.From) {
+			return n, err == nil, err
+		}
+	}
+	return n, false, nil
+}
+
+func (a *WebhookAPI) clearStep(ctx context.Context, j Job) (int, error) {
+	logs, err := a.logs.Find(ctx, store.LogFilter{InstanceID: j.InstanceID}, store.IDRange{Before: j.Before}, pageSize)
+	if err != nil || len(logs) == 0 {
+		return 0, err
+	}
+	deleted, err := a.logs.DeleteLogs(ctx, logs)
+	if err == nil && deleted == 0 {
+		// Every log of the page went to another clear meanwhile; read the next page.
+		return a.clearStep(ctx, j)
+	}
+	return deleted, err
+}
+
+// recoverStep turns the newest page of failed webhooks left in j's window back into retrying
+// ones and queues them with their own ids, then moves j.To below the page. A webhook is
+// queued only after its log says retrying, so the delivery function, which drops copies of
+// final webhooks, sends it. It returns 0 when the window is exhausted.
+func (a *WebhookAPI) recoverStep(ctx context.Context, j *Job) (int, error) {
+	for {
+		logs, err := a.logs.Find(ctx, store.LogFilter{InstanceID: j.InstanceID, Status: webhook.StatusFailed}, store.IDRange{From: j.From, To: j.To}, pageSize)
+		if err != nil || len(logs) == 0 {
+			return 0, err
+		}
+		n, err := a.recoverPage(ctx, j.Started, logs)
+		if err != nil {
+			return 0, err
+		}
+		j.To = webhook.PrevWebhookID(logs[len(logs)-1].WebhookID)
+		if n > 0 || j.To < j.From {
+			return n, nil
+		}
+	}
+}
+
+func (a *WebhookAPI) recoverPage(ctx context.Context, started time.Time, logs []*webhook.Log) (int, error) {
+	now := a.now().UTC()
+	var envs []*webhook.Envelope
+	var saved []*webhook.Log
+	for _, prev := range logs {
+		if prev.UpdatedAt.After(started) || prev.InstanceID == "" {
+			// Failed again after this recover began, so it had its attempt; or a test by URL,
+			// which has no instance to deliver through.
+			continue
+		}
+		var env webhook.Envelope
+		if err := json.Unmarshal(prev.Payload, &env); err != nil {
+			return 0, fmt.Errorf("decode payload of %s: %w", prev.WebhookID, err)
+		}
+		next := *prev
+		next.Status, next.UpdatedAt, next.NextRetryAt = webhook.StatusRetrying, now, &now
+		if err := a.logs.Save(ctx, prev, &next); err != nil {
+			if webhook.ErrorCode(err) == webhook.EConflict {
+				continue // changed meanwhile: no longer ours to recover
+			}
+			return 0, err
+		}
+		envs = append(envs, &env)
+		saved = append(saved, &next)
+	}
+	if len(envs) == 0 {
+		return 0, nil
+	}
+	if err := a.publisher.Publish(ctx, envs); err != nil {
+		// Put the logs back as they were, so they are found again and not left retrying
+		// with no message on the queue.
+		for _, l := range saved {
+			back := *l
+			back.Status, back.NextRetryAt = webhook.StatusFailed, nil
+			if rerr := a.logs.Save(ctx, l, &back); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}
+		return 0, err
+	}
+	return len(envs), nil
+}
+
+type clearInput struct {
+	InstanceID *string `json:"instanceId"`
+	Days       *int    `json:"days"`
+}
+
+type clearResult struct {
+	Deleted  int  `json:"deleted"`
+	Complete bool `json:"complete"`
+}
+
+func (a *WebhookAPI) clear(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	var in clearInput
+	if err := r.Decode(&in); err != nil {
+		return apigw.Response{}, err
+	}
+	if q, err := r.Query("instanceId"); err != nil {
+		return apigw.Response{}, err
+	} else if q != "" {
+		if in.InstanceID != nil {
+			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "instanceId: give it in the body or the query, not both")
+		}
+		in.InstanceID = &q
+	}
+	if q, err := r.Query("days"); err != nil {
+		return apigw.Response{}, err
+	} else if q != "" {
+		if in.Days != nil {
+			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "days: give it in the body or the query, not both")
+		}
+		d, err := r.QueryInt("days", 0, 1, 3650)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		in.Days = &d
+	}
+	j := Job{Kind: JobClear}
+	if in.InstanceID != nil {
+		if err := webhook.ValidateInstanceID("instanceId", *in.InstanceID); err != nil {
+			return apigw.Response{}, err
+		}
+		j.InstanceID = *in.InstanceID
+	}
+	cutoff := a.now()
+	if in.Days != nil {
+		if *in.Days < 1 || *in.Days > 3650 {
+			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "days: must be a whole number from 1 to 3650")
+		}
+		cutoff = cutoff.Add(-time.Duration(*in.Days) * 24 * time.Hour)
+	}
+	j.Before = webhook.FirstWebhookID(cutoff)
+	n, done, err := a.run(ctx, &j, a.inline)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if done {
+		return apigw.Response{Data: clearResult{Deleted: n, Complete: true}}, nil
+	}
+	if err := a.jobs.SendJob(ctx, j); err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.Response{Status: http.StatusAccepted, Data: clearResult{Deleted: n}}, nil
+}
+
+type recoverInput struct {
+	InstanceID *string    `json:"instanceId"`
+	Since      *time.Time `json:"since"`
+	Until      *time.Time `json:"until"`
+}
+
+type recoverResult struct {
+	Queued   int  `json:"queued"`
+	Complete bool `json:"complete"`
+}
+
+func (a *WebhookAPI) recover(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	var in recoverInput
+	if err := r.Decode(&in); err != nil {
+		return apigw.Response{}, err
+	}
+	now := a.now()
+	if in.Since == nil {
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "since: required (an RFC 3339 time)")
+	}
+	until := now
+	if in.Until != nil {
+		until = *in.Until
+	}
+	switch {
+	case !in.Since.Before(until):
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "since: must be before until")
+	case until.Sub(*in.Since) > maxRecoverWindow:
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "since: the window may cover at most 14 days")
+	case in.Since.After(now):
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "since: must not be in the future")
+	}
+	j := Job{Kind: JobRecover, From: webhook.FirstWebhookID(*in.Since), To: webhook.LastWebhookID(until), Started: now.UTC()}
+	if in.InstanceID != nil {
+		if err := webhook.ValidateInstanceID("instanceId", *in.InstanceID); err != nil {
+			return apigw.Response{}, err
+		}
+		j.InstanceID = *in.InstanceID
+	}
+	n, done, err := a.run(ctx, &j, a.inline)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if !done {
+		if err := a.jobs.SendJob(ctx, j); err != nil {
+			return apigw.Response{}, err
+		}
+	}
+	return apigw.Response{Status: http.StatusAccepted, Data: recoverResult{Queued: n, Complete: done}}, nil
+}
+
+// HandleJobs is the jobs function's SQS handler: each record is a Job, worked on for up to
+// budget and queued again, as a new message, while unfinished.
+func (a *WebhookAPI) HandleJobs(budget time.Duration) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		var resp events.SQSEventResponse
+		for _, rec := range ev.Records {
+			var j Job
+			if err := json.Unmarshal([]byte(rec.Body), &j); err != nil || (j.Kind != JobClear && j.Kind != JobRecover) {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+				continue
+			}
+			_, done, err := a.run(ctx, &j, budget)
+			if err == nil && !done {
+				err = a.jobs.SendJob(ctx, j)
+			}
+			if err != nil {
+				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+			}
+		}
+		return resp, nil
+	}
+}
+
+// MessageSender is the part of SQS SQSJobs uses.
+type MessageSender interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// SQSJobs queues jobs on the jobs queue.
+type SQSJobs struct {
+	SQS      MessageSender
+	QueueURL string
+}
+
+// SendJob queues j.
+func (q SQSJobs) SendJob(ctx context.Context, j Job) error {
+	b, err := json.Marshal(j)
+	if err != nil {
+		return err
+	}
+	body := string(b)
+	if _, err := q.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.QueueURL, MessageBody: &body}); err != nil {
+		return fmt.Errorf("queue %s job: %w", j.Kind, err)
+	}
+	return nil
+}
