@@ -1,6 +1,12 @@
 package webhook
 
-import "regexp"
+import (
+	"crypto/rand"
+	"regexp"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
 
 var instanceIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
@@ -19,4 +25,10 @@ func ValidateWebhookID(field, id string) error {
 		return Errorf(EInvalid, "%s: not a webhook id (wh_ followed by 26 characters)", field)
 	}
 	return nil
+}
+
+// NewInstanceID returns a new instance id: "inst_" and a ULID, so generated ids sort by
+// creation time.
+func NewInstanceID(now time.Time) string {
+	return "inst_" + ulid.MustNew(ulid.Timestamp(now), rand.Reader).String()
 }
