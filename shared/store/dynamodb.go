@@ -3,7 +3,9 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
@@ -35,4 +37,33 @@ func isConditionFailure(err error) bool {
 		}
 	}
 	return false
+}
+
+// batchGetTries bounds how often batchGet asks again for keys DynamoDB left unprocessed.
+const batchGetTries = 10
+
+// batchGet reads, consistently, the items of table whose key attribute keyAttr is one of ids,
+// 100 keys to a request, asking again for the keys DynamoDB leaves unprocessed. Items that
+// don't exist are not in the result, which is in no particular order.
+func batchGet(ctx context.Context, db DynamoDB, table, keyAttr string, ids []string) ([]map[string]types.AttributeValue, error) {
+	var out []map[string]types.AttributeValue
+	for start := 0; start < len(ids); start += 100 {
+		keys := make([]map[string]types.AttributeValue, 0, 100)
+		for _, id := range ids[start:min(start+100, len(ids))] {
+			keys = append(keys, map[string]types.AttributeValue{keyAttr: &types.AttributeValueMemberS{Value: id}})
+		}
+		req := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		for tries := 0; len(req) > 0; tries++ {
+			if tries == batchGetTries {
+				return nil, fmt.Errorf("read %d items of %s: still unprocessed after %d tries", len(ids), table, tries)
+			}
+			res, err := db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+			if err != nil {
+				return nil, fmt.Errorf("read %d items of %s: %w", len(ids), table, err)
+			}
+			out = append(out, res.Responses[table]...)
+			req = res.UnprocessedKeys
+		}
+	}
+	return out, nil
 }

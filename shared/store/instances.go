@@ -3,6 +3,9 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,7 +16,9 @@ import (
 	"github.com/wagate/wagate/shared/webhook"
 )
 
-// InstanceStore keeps instances.
+// InstanceStore keeps instances. Other services keep attributes of their own (status, lease,
+// QR code) on the same items, so every change here touches only the attributes it means to
+// change; nothing but Create writes a whole item.
 type InstanceStore struct {
 	db    DynamoDB
 	table string
@@ -24,8 +29,11 @@ func NewInstanceStore(db DynamoDB, table string) *InstanceStore {
 	return &InstanceStore{db: db, table: table}
 }
 
+// instanceItem is an instance as stored. ListShard is the partition key of the byList index,
+// which lists instances by id.
 type instanceItem struct {
 	InstanceID              string     `dynamodbav:"instanceId"`
+	ListShard               string     `dynamodbav:"listShard"`
 	Name                    string     `dynamodbav:"name,omitempty"`
 	WebhookURL              string     `dynamodbav:"webhookUrl,omitempty"`
 	WebhookEvents           []string   `dynamodbav:"webhookEvents,omitempty"`
@@ -36,11 +44,42 @@ type instanceItem struct {
 	UpdatedAt               time.Time  `dynamodbav:"updatedAt"`
 }
 
+func (it *instanceItem) toInstance() *webhook.Instance {
+	in := &webhook.Instance{
+		ID: it.InstanceID, Name: it.Name, WebhookURL: it.WebhookURL, WebhookEvents: it.WebhookEvents,
+		WebhookSecret: it.WebhookSecret, PreviousSecret: it.PreviousSecret,
+		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+	}
+	if it.PreviousSecretExpiresAt != nil {
+		in.PreviousSecretExpiresAt = *it.PreviousSecretExpiresAt
+	}
+	return in
+}
+
+func decodeInstance(id string, item map[string]types.AttributeValue) (*webhook.Instance, error) {
+	var it instanceItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return nil, fmt.Errorf("decode instance %s: %w", id, err)
+	}
+	return it.toInstance(), nil
+}
+
+// listShardOf spreads instances over the byList index's partitions by id.
+func listShardOf(id string) string { return strconv.Itoa(shardOf(id)) }
+
+func instanceKey(id string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"instanceId": &types.AttributeValueMemberS{Value: id}}
+}
+
+func notFound(id string) error {
+	return webhook.Errorf(webhook.ENotFound, "instance %s not found", id)
+}
+
 // Create stores a new instance; an existing id is a conflict.
 func (s *InstanceStore) Create(ctx context.Context, in *webhook.Instance) error {
 	it := instanceItem{
-		InstanceID: in.ID, Name: in.Name, WebhookURL: in.WebhookURL, WebhookEvents: in.WebhookEvents,
-		WebhookSecret: in.WebhookSecret, PreviousSecret: in.PreviousSecret,
+		InstanceID: in.ID, ListShard: listShardOf(in.ID), Name: in.Name, WebhookURL: in.WebhookURL,
+		WebhookEvents: in.WebhookEvents, WebhookSecret: in.WebhookSecret, PreviousSecret: in.PreviousSecret,
 		CreatedAt: in.CreatedAt.UTC(), UpdatedAt: in.UpdatedAt.UTC(),
 	}
 	if !in.PreviousSecretExpiresAt.IsZero() {
@@ -64,29 +103,231 @@ func (s *InstanceStore) Create(ctx context.Context, in *webhook.Instance) error 
 	return nil
 }
 
-// Get returns an instance or a not_found error.
+// Get returns an instance, read consistently, or a not_found error.
 func (s *InstanceStore) Get(ctx context.Context, id string) (*webhook.Instance, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: &s.table,
-		Key:       map[string]types.AttributeValue{"instanceId": &types.AttributeValueMemberS{Value: id}},
+		TableName: &s.table, Key: instanceKey(id), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get instance %s: %w", id, err)
 	}
 	if out.Item == nil {
-		return nil, webhook.Errorf(webhook.ENotFound, "instance %s not found", id)
+		return nil, notFound(id)
 	}
-	var it instanceItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return nil, fmt.Errorf("decode instance %s: %w", id, err)
+	return decodeInstance(id, out.Item)
+}
+
+// List returns up to limit instances with ids after after ("" for the first page), in id
+// order, and the id to pass as after for the next page ("" on the last page). It reads at
+// most limit+1 index keys from each shard of the byList index, then only the instances it
+// returns: the cost depends on limit, never on how many instances exist. An instance deleted
+// between the two reads is left out, so a page may hold fewer than limit.
+func (s *InstanceStore) List(ctx context.Context, limit int, after string) ([]*webhook.Instance, string, error) {
+	if limit < 1 {
+		return nil, "", fmt.Errorf("list instances: limit %d is below 1", limit)
 	}
-	in := &webhook.Instance{
-		ID: it.InstanceID, Name: it.Name, WebhookURL: it.WebhookURL, WebhookEvents: it.WebhookEvents,
-		WebhookSecret: it.WebhookSecret, PreviousSecret: it.PreviousSecret,
-		CreatedAt: it.CreatedAt, UpdatedAt: it.UpdatedAt,
+	var ids []string
+	for shard := range Shards {
+		got, err := s.listShard(ctx, strconv.Itoa(shard), after, limit+1)
+		if err != nil {
+			return nil, "", err
+		}
+		ids = append(ids, got...)
 	}
-	if it.PreviousSecretExpiresAt != nil {
-		in.PreviousSecretExpiresAt = *it.PreviousSecretExpiresAt
+	// Every shard gave all its ids after after, up to limit+1: more than limit in all means
+	// a next page exists.
+	slices.Sort(ids)
+	next := ""
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = ids[limit-1]
 	}
-	return in, nil
+	items, err := batchGet(ctx, s.db, s.table, "instanceId", ids)
+	if err != nil {
+		return nil, "", fmt.Errorf("list instances: %w", err)
+	}
+	byID := make(map[string]*webhook.Instance, len(items))
+	for _, item := range items {
+		in, err := decodeInstance("", item)
+		if err != nil {
+			return nil, "", err
+		}
+		byID[in.ID] = in
+	}
+	out := make([]*webhook.Instance, 0, len(ids))
+	for _, id := range ids {
+		if in, ok := byID[id]; ok {
+			out = append(out, in)
+		}
+	}
+	return out, next, nil
+}
+
+// listShard returns up to n ids of one byList shard after after, in order.
+func (s *InstanceStore) listShard(ctx context.Context, shard, after string, n int) ([]string, error) {
+	cond := "listShard = :shard"
+	values := map[string]types.AttributeValue{":shard": &types.AttributeValueMemberS{Value: shard}}
+	if after != "" {
+		cond += " AND instanceId > :after"
+		values[":after"] = &types.AttributeValueMemberS{Value: after}
+	}
+	var (
+		ids   []string
+		start map[string]types.AttributeValue
+	)
+	for {
+		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+			TableName: &s.table, IndexName: aws.String("byList"),
+			KeyConditionExpression: &cond, ExpressionAttributeValues: values,
+			ScanIndexForward: aws.Bool(true), Limit: aws.Int32(int32(n - len(ids))), ExclusiveStartKey: start,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("list instances in shard %s: %w", shard, err)
+		}
+		for _, item := range out.Items {
+			if v, ok := item["instanceId"].(*types.AttributeValueMemberS); ok {
+				ids = append(ids, v.Value)
+			}
+		}
+		// A page can stop short of the limit at DynamoDB's page size; read on from there.
+		if start = out.LastEvaluatedKey; start == nil || len(ids) >= n {
+			return ids, nil
+		}
+	}
+}
+
+// UpdateInstance lists the settings to change; nil fields stay as they are.
+type UpdateInstance struct {
+	Name          *string   // "" removes the name
+	WebhookURL    *string   // "" turns webhooks off
+	WebhookEvents *[]string // empty: every event
+}
+
+// Update changes the given settings of an instance and its updatedAt, and returns the
+// instance as it now is. Other attributes of the item are left alone. A missing instance is
+// a not_found error.
+func (s *InstanceStore) Update(ctx context.Context, id string, u UpdateInstance, now time.Time) (*webhook.Instance, error) {
+	var e updateExpr
+	e.set("updatedAt", now.UTC())
+	if u.Name != nil {
+		e.setOrRemove("name", *u.Name, *u.Name == "")
+	}
+	if u.WebhookURL != nil {
+		e.setOrRemove("webhookUrl", *u.WebhookURL, *u.WebhookURL == "")
+	}
+	if u.WebhookEvents != nil {
+		e.setOrRemove("webhookEvents", *u.WebhookEvents, len(*u.WebhookEvents) == 0)
+	}
+	in, err := e.input(s.table, id)
+	if err != nil {
+		return nil, fmt.Errorf("update instance %s: %w", id, err)
+	}
+	in.ConditionExpression = aws.String("attribute_exists(instanceId)")
+	return s.update(ctx, id, in)
+}
+
+// RotateSecret makes newSecret the instance's signing secret. The secret it replaces becomes
+// the previous secret, which keeps signing beside the new one until now+webhook.SecretOverlap;
+// a previous secret from an earlier rotation is dropped. The old secret is copied inside the
+// one write, so concurrent rotations apply one after the other and none loses a secret it
+// handed out. It returns the instance as it now is; a missing instance is a not_found error.
+func (s *InstanceStore) RotateSecret(ctx context.Context, id, newSecret string, now time.Time) (*webhook.Instance, error) {
+	var e updateExpr
+	e.copy("previousSecret", "webhookSecret")
+	e.set("previousSecretExpiresAt", now.Add(webhook.SecretOverlap).UTC())
+	e.set("webhookSecret", newSecret)
+	e.set("updatedAt", now.UTC())
+	in, err := e.input(s.table, id)
+	if err != nil {
+		return nil, fmt.Errorf("rotate secret of instance %s: %w", id, err)
+	}
+	in.ConditionExpression = aws.String("attribute_exists(webhookSecret)")
+	return s.update(ctx, id, in)
+}
+
+// update runs a conditional UpdateItem whose condition fails only when the instance is
+// missing, and decodes the item it leaves.
+func (s *InstanceStore) update(ctx context.Context, id string, in *dynamodb.UpdateItemInput) (*webhook.Instance, error) {
+	in.ReturnValues = types.ReturnValueAllNew
+	out, err := s.db.UpdateItem(ctx, in)
+	if isConditionFailure(err) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update instance %s: %w", id, err)
+	}
+	return decodeInstance(id, out.Attributes)
+}
+
+// Delete removes an instance; a missing one is a not_found error.
+func (s *InstanceStore) Delete(ctx context.Context, id string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: &s.table, Key: instanceKey(id),
+		ConditionExpression: aws.String("attribute_exists(instanceId)"),
+	})
+	if isConditionFailure(err) {
+		return notFound(id)
+	}
+	if err != nil {
+		return fmt.Errorf("delete instance %s: %w", id, err)
+	}
+	return nil
+}
+
+// updateExpr builds an UpdateItem expression. Every attribute goes through a name
+// placeholder, since some ("name") are DynamoDB reserved words.
+type updateExpr struct {
+	sets, removes []string
+	names         map[string]string
+	values        map[string]any
+}
+
+func (e *updateExpr) name(attr string) string {
+	if e.names == nil {
+		e.names = map[string]string{}
+	}
+	p := "#" + attr
+	e.names[p] = attr
+	return p
+}
+
+func (e *updateExpr) set(attr string, v any) {
+	if e.values == nil {
+		e.values = map[string]any{}
+	}
+	p := ":" + attr
+	e.values[p] = v
+	e.sets = append(e.sets, e.name(attr)+" = "+p)
+}
+
+// copy sets attr to the value another attribute has before the update.
+func (e *updateExpr) copy(attr, from string) {
+	e.sets = append(e.sets, e.name(attr)+" = "+e.name(from))
+}
+
+func (e *updateExpr) setOrRemove(attr string, v any, remove bool) {
+	if remove {
+		e.removes = append(e.removes, e.name(attr))
+		return
+	}
+	e.set(attr, v)
+}
+
+func (e *updateExpr) input(table, id string) (*dynamodb.UpdateItemInput, error) {
+	values := make(map[string]types.AttributeValue, len(e.values))
+	for p, v := range e.values {
+		av, err := attributevalue.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s: %w", p[1:], err)
+		}
+		values[p] = av
+	}
+	expr := "SET " + strings.Join(e.sets, ", ")
+	if len(e.removes) > 0 {
+		expr += " REMOVE " + strings.Join(e.removes, ", ")
+	}
+	return &dynamodb.UpdateItemInput{
+		TableName: &table, Key: instanceKey(id), UpdateExpression: &expr,
+		ExpressionAttributeNames: e.names, ExpressionAttributeValues: values,
+	}, nil
 }
