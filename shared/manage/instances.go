@@ -1,0 +1,370 @@
+package manage
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wagate/wagate/shared/apigw"
+	"github.com/wagate/wagate/shared/store"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// MaxNameLength bounds an instance's name, in characters.
+const MaxNameLength = 100
+
+// InstanceStore is what the instance routes need of the instance store.
+type InstanceStore interface {
+	Create(ctx context.Context, in *webhook.Instance) error
+	Get(ctx context.Context, id string) (*webhook.Instance, error)
+	List(ctx context.Context, limit int, after string) ([]*webhook.Instance, string, error)
+	Update(ctx context.Context, id string, u store.UpdateInstance, now time.Time) (*webhook.Instance, error)
+	Delete(ctx context.Context, id string) error
+	RotateSecret(ctx context.Context, id, newSecret string, now time.Time) (*webhook.Instance, error)
+}
+
+// InstanceAPI serves the instance routes.
+type InstanceAPI struct {
+	store     InstanceStore
+	cursors   *apigw.Cursors
+	allowHTTP bool
+	now       func() time.Time
+}
+
+// InstanceDeps are an InstanceAPI's dependencies.
+type InstanceDeps struct {
+	Store     InstanceStore
+	Cursors   *apigw.Cursors
+	AllowHTTP bool             // plain http webhook URLs; https only when false
+	Now       func() time.Time // time.Now when nil
+}
+
+// NewInstanceAPI returns an InstanceAPI.
+func NewInstanceAPI(d InstanceDeps) *InstanceAPI {
+	now := d.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &InstanceAPI{store: d.Store, cursors: d.Cursors, allowHTTP: d.AllowHTTP, now: now}
+}
+
+// Register adds the instance routes.
+func (a *InstanceAPI) Register(r *apigw.Router) {
+	r.Handle(http.MethodPost, "/api/instance", a.create)
+	r.Handle(http.MethodGet, "/api/instances", a.list)
+	r.Handle(http.MethodGet, "/api/instance/{instanceId}", a.get)
+	r.Handle(http.MethodPut, "/api/instance/{instanceId}", a.update)
+	r.Handle(http.MethodDelete, "/api/instance/{instanceId}", a.delete)
+	r.Handle(http.MethodGet, "/api/instance/{instanceId}/webhook-secret", a.getSecret)
+	r.Handle(http.MethodPost, "/api/instance/{instanceId}/webhook-secret/rotate", a.rotateSecret)
+}
+
+// clock is the time of a request, to the millisecond the API shows, so what is stored is
+// what is shown.
+func (a *InstanceAPI) clock() time.Time { return a.now().UTC().Truncate(time.Millisecond) }
+
+// instanceView is an instance as the API shows it: never with its secrets.
+type instanceView struct {
+	ID            string   `json:"id"`
+	Name          string   `json:"name"`
+	WebhookURL    *string  `json:"webhookUrl"`    // null when webhooks are off
+	WebhookEvents []string `json:"webhookEvents"` // [] for every event
+	CreatedAt     string   `json:"createdAt"`
+	UpdatedAt     string   `json:"updatedAt"`
+}
+
+func viewOf(in *webhook.Instance) instanceView {
+	v := instanceView{
+		ID: in.ID, Name: in.Name, WebhookEvents: in.WebhookEvents,
+		CreatedAt: webhook.FormatTime(in.CreatedAt), UpdatedAt: webhook.FormatTime(in.UpdatedAt),
+	}
+	if in.WebhookURL != "" {
+		v.WebhookURL = &in.WebhookURL
+	}
+	if v.WebhookEvents == nil {
+		v.WebhookEvents = []string{}
+	}
+	return v
+}
+
+// createdView is the answer to a create: the one time the secret comes with the instance.
+type createdView struct {
+	instanceView
+	WebhookSecret string `json:"webhookSecret"`
+}
+
+// secretView shows an instance's signing secrets at now: the previous one only while it
+// still signs.
+type secretView struct {
+	WebhookSecret           string  `json:"webhookSecret"`
+	PreviousSecret          *string `json:"previousSecret"`
+	PreviousSecretExpiresAt *string `json:"previousSecretExpiresAt"`
+}
+
+func secretViewOf(in *webhook.Instance, now time.Time) secretView {
+	v := secretView{WebhookSecret: in.WebhookSecret}
+	if secrets := in.SigningSecrets(now); len(secrets) > 1 {
+		expires := webhook.FormatTime(in.PreviousSecretExpiresAt)
+		v.PreviousSecret, v.PreviousSecretExpiresAt = &secrets[1], &expires
+	}
+	return v
+}
+
+type createInstanceInput struct {
+	InstanceID    *string  `json:"instanceId"`
+	Name          string   `json:"name"`
+	WebhookURL    *string  `json:"webhookUrl"`
+	WebhookEvents []string `json:"webhookEvents"`
+}
+
+func (a *InstanceAPI) create(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	var body createInstanceInput
+	if err := r.Decode(&body); err != nil {
+		return apigw.Response{}, err
+	}
+	now := a.clock()
+	in := &webhook.Instance{
+		ID: webhook.NewInstanceID(now), Name: body.Name, WebhookSecret: webhook.NewSecret(),
+		CreatedAt: now, UpdatedAt: now,
+	}
+	if body.InstanceID != nil {
+		if err := webhook.ValidateInstanceID("instanceId", *body.InstanceID); err != nil {
+			return apigw.Response{}, err
+		}
+		in.ID = *body.InstanceID
+	}
+	if err := validateName(in.Name); err != nil {
+		return apigw.Response{}, err
+	}
+	var err error
+	if in.WebhookURL, err = a.webhookURL(body.WebhookURL); err != nil {
+		return apigw.Response{}, err
+	}
+	if err := validateEvents(body.WebhookEvents); err != nil {
+		return apigw.Response{}, err
+	}
+	if len(body.WebhookEvents) > 0 {
+		in.WebhookEvents = body.WebhookEvents
+	}
+	if err := a.store.Create(ctx, in); err != nil {
+		if webhook.ErrorCode(err) == webhook.EConflict {
+			return apigw.Response{}, webhook.Errorf(webhook.EConflict, "instanceId: instance %s already exists", in.ID)
+		}
+		return apigw.Response{}, err
+	}
+	return apigw.Response{Status: http.StatusCreated, Data: createdView{viewOf(in), in.WebhookSecret}}, nil
+}
+
+// instancesCursor is the state an instances cursor seals: where the page stopped.
+type instancesCursor struct {
+	Kind  string `json:"k"`
+	After string `json:"a"`
+}
+
+const instancesCursorKind = "instances"
+
+func (a *InstanceAPI) list(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	limit, err := r.QueryInt("limit", 50, 1, 100)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	cursor, err := r.Query("cursor")
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	var after string
+	if cursor != "" {
+		var c instancesCursor
+		if err := a.cursors.Open("cursor", cursor, &c); err != nil {
+			return apigw.Response{}, err
+		}
+		if c.Kind != instancesCursorKind || webhook.ValidateInstanceID("cursor", c.After) != nil {
+			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "cursor: belongs to another query")
+		}
+		after = c.After
+	}
+	ins, next, err := a.store.List(ctx, limit, after)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	views := make([]instanceView, len(ins))
+	for i, in := range ins {
+		views[i] = viewOf(in)
+	}
+	p := pagination{Limit: limit}
+	if next != "" {
+		tok, err := a.cursors.Seal(instancesCursor{Kind: instancesCursorKind, After: next})
+		if err != nil {
+			return apigw.Response{}, fmt.Errorf("seal cursor: %w", err)
+		}
+		p.NextCursor = &tok
+	}
+	return apigw.Response{Data: views, Extra: map[string]any{"pagination": p}}, nil
+}
+
+// pathID returns the request's valid instanceId path parameter.
+func pathID(r *apigw.Request) (string, error) {
+	id := r.Param("instanceId")
+	return id, webhook.ValidateInstanceID("instanceId", id)
+}
+
+func (a *InstanceAPI) get(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	in, err := a.store.Get(ctx, id)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.Response{Data: viewOf(in)}, nil
+}
+
+type updateInstanceInput struct {
+	Name          *string  `json:"name"`
+	WebhookURL    *string  `json:"webhookUrl"`
+	WebhookEvents []string `json:"webhookEvents"`
+}
+
+// updateFields are the fields a PUT may give, exactly as spelt.
+var updateFields = []string{"name", "webhookUrl", "webhookEvents"}
+
+func (a *InstanceAPI) update(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	// A field given as null differs from a field left out (null turns webhooks off), so read
+	// which fields are there before their values.
+	var given map[string]json.RawMessage
+	if err := r.Decode(&given); err != nil {
+		return apigw.Response{}, err
+	}
+	if len(given) == 0 {
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "body: give at least one of %s", strings.Join(updateFields, ", "))
+	}
+	for _, f := range slices.Sorted(maps.Keys(given)) {
+		if !slices.Contains(updateFields, f) {
+			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "%s: unknown field", f)
+		}
+	}
+	var body updateInstanceInput
+	if err := r.Decode(&body); err != nil {
+		return apigw.Response{}, err
+	}
+
+	var u store.UpdateInstance
+	if _, ok := given["name"]; ok {
+		name := ""
+		if body.Name != nil {
+			name = *body.Name
+		}
+		if err := validateName(name); err != nil {
+			return apigw.Response{}, err
+		}
+		u.Name = &name
+	}
+	if _, ok := given["webhookUrl"]; ok {
+		url, err := a.webhookURL(body.WebhookURL)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		u.WebhookURL = &url
+	}
+	if _, ok := given["webhookEvents"]; ok {
+		if err := validateEvents(body.WebhookEvents); err != nil {
+			return apigw.Response{}, err
+		}
+		events := body.WebhookEvents
+		if events == nil {
+			events = []string{}
+		}
+		u.WebhookEvents = &events
+	}
+	in, err := a.store.Update(ctx, id, u, a.clock())
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.Response{Data: viewOf(in)}, nil
+}
+
+func (a *InstanceAPI) delete(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if err := a.store.Delete(ctx, id); err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.Response{Data: map[string]any{"id": id, "deleted": true}}, nil
+}
+
+func (a *InstanceAPI) getSecret(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	in, err := a.store.Get(ctx, id)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.Response{Data: secretViewOf(in, a.clock())}, nil
+}
+
+// rotateSecret gives the instance a new secret; the one it replaces keeps signing beside it
+// for webhook.SecretOverlap, so receivers can switch without dropping a webhook.
+func (a *InstanceAPI) rotateSecret(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	now := a.clock()
+	in, err := a.store.RotateSecret(ctx, id, webhook.NewSecret(), now)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.Response{Data: secretViewOf(in, now)}, nil
+}
+
+func validateName(name string) error {
+	if utf8.RuneCountInString(name) > MaxNameLength {
+		return webhook.Errorf(webhook.EInvalid, "name: longer than %d characters", MaxNameLength)
+	}
+	return nil
+}
+
+// webhookURL validates a webhookUrl field: null or "" turn webhooks off, and come back as "".
+func (a *InstanceAPI) webhookURL(v *string) (string, error) {
+	if v == nil || *v == "" {
+		return "", nil
+	}
+	return *v, webhook.ValidateURL("webhookUrl", *v, a.allowHTTP)
+}
+
+// validateEvents checks a webhookEvents field: known events a webhook can subscribe to, each
+// once. Empty means every event.
+func validateEvents(events []string) error {
+	var subscribable []string
+	for _, e := range webhook.Events {
+		if e != webhook.EventWebhookTest {
+			subscribable = append(subscribable, e)
+		}
+	}
+	for i, e := range events {
+		switch {
+		case e == webhook.EventWebhookTest:
+			return webhook.Errorf(webhook.EInvalid, "webhookEvents[%d]: %s is sent only by the test endpoint and can't be subscribed to", i, e)
+		case !webhook.IsEvent(e):
+			return webhook.Errorf(webhook.EInvalid, "webhookEvents[%d]: unknown event %q; one of %s", i, e, strings.Join(subscribable, ", "))
+		case slices.Contains(events[:i], e):
+			return webhook.Errorf(webhook.EInvalid, "webhookEvents[%d]: %s is listed twice", i, e)
+		}
+	}
+	return nil
+}
