@@ -1,10 +1,15 @@
-"""moto's server, with DynamoDB requests applied one at a time.
+"""moto's server, with DynamoDB requests applied one at a time and cheap transactions.
 
 moto's threaded server applies concurrent DynamoDB writes to the same item without a lock, so
 two simultaneous `ADD counter :1` updates can lose one. Real DynamoDB (and DynamoDB Local,
 behind LocalStack) applies every write to an item atomically; wagate's exact counters rely on
 that. Serialising DynamoDB requests gives the emulator the same guarantee, while SQS long polls
 still run side by side.
+
+moto also backs up every table a TransactWriteItems touches with a deep copy, once per item
+of the transaction, so a transaction costs time in proportion to the table's size and loading
+a large table is quadratic. Here a transaction instead remembers only the items it touches
+and puts those back when it is cancelled, which is all the backup is for.
 
 Usage: python serve.py -H 127.0.0.1 -p 5000
 """
@@ -14,12 +19,63 @@ import signal
 import sys
 import threading
 
+import copy
+
+from moto.dynamodb import models as dynamodb_models
+from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
     create_backend_app,
 )
 from werkzeug.serving import run_simple
+
+
+class _CopyExceptTables:
+    """Stands in for the copy module inside moto's DynamoDB backend: tables are not copied."""
+
+    @staticmethod
+    def deepcopy(value, memo=None):
+        if isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+
+def _item_key(backend, op_type, op):
+    if op_type != "Put":
+        return op["Key"]
+    table = backend.get_table(op["TableName"])
+    key = {table.hash_key_attr: op["Item"][table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = op["Item"][table.range_key_attr]
+    return key
+
+
+def _transact_with_item_backup(original):
+    def transact_write_items(self, transact_items):
+        backup = []
+        for entry in transact_items:
+            op_type, op = next(iter(entry.items()))
+            try:
+                key = _item_key(self, op_type, op)
+                current = self.get_item(op["TableName"], key)
+            except Exception:
+                continue  # moto reports the bad item itself
+            before = copy.deepcopy(current.to_json()["Attributes"]) if current else None
+            backup.append((op["TableName"], key, before))
+        try:
+            return original(self, transact_items)
+        except Exception:
+            for table_name, key, before in reversed(backup):
+                if before is None:
+                    if self.get_item(table_name, key) is not None:
+                        self.delete_item(table_name, key)
+                else:
+                    self.put_item(table_name, before)
+            raise
+
+    return transact_write_items
 
 
 def main() -> None:
@@ -30,6 +86,11 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
+
+    dynamodb_models.copy = _CopyExceptTables
+    DynamoDBBackend.transact_write_items = _transact_with_item_backup(
+        DynamoDBBackend.transact_write_items
+    )
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     dynamodb_lock = threading.Lock()
