@@ -15,11 +15,13 @@ REQUIREMENTS := infra/requirements
 
 # One virtualenv per Python tool: aws-sam-cli pins boto3, click and a cfn-lint range that
 # would otherwise hold moto's and cfn-lint's dependencies back.
-VENV_STAMPS := $(VENV)/moto/.installed $(VENV)/cfnlint/.installed $(VENV)/sam/.installed
+VENV_STAMPS := $(VENV)/moto/.installed $(VENV)/cfnlint/.installed $(VENV)/sam/.installed $(VENV)/receiver/.installed
 STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_STAMP := $(BIN)/.staticcheck-$(STATICCHECK_VERSION)
 
 MOTO_PYTHON := $(CURDIR)/$(VENV)/moto/bin/python
+# The official Standard Webhooks verifier that checks wagate's signatures in the tests.
+RECEIVER_PYTHON := $(CURDIR)/$(VENV)/receiver/bin/python
 CFN_LINT := $(VENV)/cfnlint/bin/cfn-lint
 SAM := $(CURDIR)/$(VENV)/sam/bin/sam
 # SAM CLI would otherwise try to send telemetry, which this network cannot reach.
@@ -56,7 +58,7 @@ endef
 
 test: tools
 	$(go-lint)
-	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) go test -race -count=1 ./...
+	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) WAGATE_RECEIVER_PYTHON=$(RECEIVER_PYTHON) go test -race -count=1 ./...
 	$(CFN_LINT) template.yaml
 
 bench: tools

@@ -20,6 +20,7 @@ import (
 	"github.com/wagate/wagate/shared/apigw"
 	"github.com/wagate/wagate/shared/awstest"
 	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/samtemplate"
 	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -28,6 +29,7 @@ import (
 // template's tables, with a clock the test can move.
 type apiRig struct {
 	t       *testing.T
+	res     *samtemplate.Resources
 	router  *apigw.Router
 	store   *store.InstanceStore
 	cursors *apigw.Cursors
@@ -41,6 +43,7 @@ func newAPIRig(t *testing.T, allowHTTP bool) *apiRig {
 	res := awstest.Stack(t)
 	r := &apiRig{
 		t:       t,
+		res:     res,
 		router:  apigw.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil))),
 		store:   store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable")),
 		cursors: apigw.NewCursors([]byte("test-cursor-key-0123456789")),
@@ -56,6 +59,12 @@ func (r *apiRig) clock() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.now
+}
+
+func (r *apiRig) setNow(t time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.now = t
 }
 
 func (r *apiRig) advance(d time.Duration) {
@@ -184,7 +193,7 @@ var (
 func TestInstanceRoutes(t *testing.T) {
 	r := newAPIRig(t, false)
 	created := time.Now().UTC().Truncate(time.Millisecond)
-	r.now = created
+	r.setNow(created)
 
 	// Create with every field.
 	a := r.ok(request{method: "POST", resource: "/api/instance", body: `{"instanceId":"inst_sales","name":"Sales ☎",` +
