@@ -15,7 +15,7 @@ REQUIREMENTS := infra/requirements
 
 # One virtualenv per Python tool: aws-sam-cli pins boto3, click and a cfn-lint range that
 # would otherwise hold moto's and cfn-lint's dependencies back.
-VENV_STAMPS := $(VENV)/moto/.installed $(VENV)/cfnlint/.installed $(VENV)/sam/.installed $(VENV)/receiver/.installed
+VENV_STAMPS := $(VENV)/moto/.installed $(VENV)/cfnlint/.installed $(VENV)/sam/.installed $(VENV)/receiver/.installed $(VENV)/schemathesis/.installed
 STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_STAMP := $(BIN)/.staticcheck-$(STATICCHECK_VERSION)
 
@@ -23,6 +23,9 @@ MOTO_PYTHON := $(CURDIR)/$(VENV)/moto/bin/python
 # The official Standard Webhooks verifier that checks wagate's signatures in the tests.
 RECEIVER_PYTHON := $(CURDIR)/$(VENV)/receiver/bin/python
 CFN_LINT := $(VENV)/cfnlint/bin/cfn-lint
+# schemathesis's virtualenv also holds openapi-spec-validator, which checks infra/openapi.yaml.
+OPENAPI_VALIDATOR := $(VENV)/schemathesis/bin/openapi-spec-validator
+OPENAPI_PYTHON := $(VENV)/schemathesis/bin/python
 SAM := $(CURDIR)/$(VENV)/sam/bin/sam
 # SAM CLI would otherwise try to send telemetry, which this network cannot reach.
 export SAM_CLI_TELEMETRY := 0
@@ -56,16 +59,20 @@ define go-lint
 	$(STATICCHECK) ./...
 endef
 
+# The 20,000-log tests of shared/manage run for minutes against the emulator: hence -timeout.
 test: tools
 	$(go-lint)
-	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) WAGATE_RECEIVER_PYTHON=$(RECEIVER_PYTHON) go test -race -count=1 ./...
+	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) WAGATE_RECEIVER_PYTHON=$(RECEIVER_PYTHON) go test -race -count=1 -timeout 25m ./...
 	$(CFN_LINT) template.yaml
+	$(OPENAPI_VALIDATOR) infra/openapi.yaml
+	$(OPENAPI_PYTHON) infra/check_openapi_examples.py infra/openapi.yaml
 
 bench: tools
 	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) go test -run '^$$' -bench . -benchmem ./...
 
-lint: $(VENV)/cfnlint/.installed $(STATICCHECK_STAMP)
+lint: $(VENV)/cfnlint/.installed $(VENV)/schemathesis/.installed $(STATICCHECK_STAMP)
 	$(go-lint)
 	$(CFN_LINT) template.yaml
+	$(OPENAPI_VALIDATOR) infra/openapi.yaml
 
 # dev, build and deploy targets go here; they use $(SAM) and `tools`.

@@ -76,7 +76,7 @@ func (r *apiRig) advance(d time.Duration) {
 // request is an API call as API Gateway hands it to the function.
 type request struct {
 	method, resource string
-	id               string            // the {instanceId} path parameter
+	id               string            // the path parameter, {instanceId} or {webhookId}
 	query            map[string]string // each also in the multi-value map, once
 	multi            map[string][]string
 	body             string
@@ -99,10 +99,13 @@ func (r *apiRig) do(req request) answer {
 	r.t.Helper()
 	ev := events.APIGatewayProxyRequest{
 		HTTPMethod: req.method, Resource: req.resource, Body: req.body, IsBase64Encoded: req.base64,
-		Path: strings.Replace(req.resource, "{instanceId}", req.id, 1),
+		Path: req.resource,
 	}
-	if strings.Contains(req.resource, "{instanceId}") {
-		ev.PathParameters = map[string]string{"instanceId": req.id}
+	// The resource's one path parameter ({instanceId} or {webhookId}) takes req.id.
+	if open := strings.Index(req.resource, "{"); open >= 0 {
+		name := req.resource[open+1 : strings.Index(req.resource, "}")]
+		ev.Path = strings.Replace(req.resource, "{"+name+"}", req.id, 1)
+		ev.PathParameters = map[string]string{name: req.id}
 	}
 	if len(req.query) > 0 || len(req.multi) > 0 {
 		ev.QueryStringParameters = map[string]string{}

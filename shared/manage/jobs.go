@@ -35,8 +35,12 @@ type Job struct {
 	Started    time.Time `json:"started"`
 }
 
-// pageSize is how many logs a clear or recover step reads at once.
-const pageSize = 100
+// pageSize is how many logs a recover step reads at once, and clearPageSize a clear step:
+// a clear only deletes, so it takes bigger pages and reads the indexes less often.
+const (
+	pageSize      = 100
+	clearPageSize = 1000
+)
 
 // maxRecoverWindow is the longest window a recover may cover.
 const maxRecoverWindow = 14 * 24 * time.Hour
@@ -64,7 +68,7 @@ func (a *WebhookAPI) run(ctx context.Context, j *Job, budget time.Duration) (n i
 }
 
 func (a *WebhookAPI) clearStep(ctx context.Context, j Job) (int, error) {
-	logs, err := a.logs.Find(ctx, store.LogFilter{InstanceID: j.InstanceID}, store.IDRange{Before: j.Before}, pageSize)
+	logs, err := a.logs.Find(ctx, store.LogFilter{InstanceID: j.InstanceID}, store.IDRange{Before: j.Before}, clearPageSize)
 	if err != nil || len(logs) == 0 {
 		return 0, err
 	}
@@ -204,9 +208,18 @@ func (a *WebhookAPI) clear(ctx context.Context, r *apigw.Request) (apigw.Respons
 }
 
 type recoverInput struct {
-	InstanceID *string    `json:"instanceId"`
-	Since      *time.Time `json:"since"`
-	Until      *time.Time `json:"until"`
+	InstanceID *string `json:"instanceId"`
+	Since      *string `json:"since"`
+	Until      *string `json:"until"`
+}
+
+// parseTime reads an RFC 3339 time given in field.
+func parseTime(field, v string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, webhook.Errorf(webhook.EInvalid, "%s: must be an RFC 3339 time such as 2024-01-01T00:00:00.000Z", field)
+	}
+	return t, nil
 }
 
 type recoverResult struct {
@@ -223,19 +236,25 @@ func (a *WebhookAPI) recover(ctx context.Context, r *apigw.Request) (apigw.Respo
 	if in.Since == nil {
 		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "since: required (an RFC 3339 time)")
 	}
+	since, err := parseTime("since", *in.Since)
+	if err != nil {
+		return apigw.Response{}, err
+	}
 	until := now
 	if in.Until != nil {
-		until = *in.Until
+		if until, err = parseTime("until", *in.Until); err != nil {
+			return apigw.Response{}, err
+		}
 	}
 	switch {
-	case !in.Since.Before(until):
+	case !since.Before(until):
 		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "since: must be before until")
-	case until.Sub(*in.Since) > maxRecoverWindow:
+	case until.Sub(since) > maxRecoverWindow:
 		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "since: the window may cover at most 14 days")
-	case in.Since.After(now):
+	case since.After(now):
 		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "since: must not be in the future")
 	}
-	j := Job{Kind: JobRecover, From: webhook.FirstWebhookID(*in.Since), To: webhook.LastWebhookID(until), Started: now.UTC()}
+	j := Job{Kind: JobRecover, From: webhook.FirstWebhookID(since), To: webhook.LastWebhookID(until), Started: now.UTC()}
 	if in.InstanceID != nil {
 		if err := webhook.ValidateInstanceID("instanceId", *in.InstanceID); err != nil {
 			return apigw.Response{}, err

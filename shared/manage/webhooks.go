@@ -64,14 +64,26 @@ type WebhookDeps struct {
 	Jobs      JobSender
 	Cursors   *apigw.Cursors
 	AllowHTTP bool
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Inline bounds the time a clear or recover works within the request before the rest
+	// goes to the jobs queue; 5 s when 0.
+	Inline time.Duration
 }
 
 // NewWebhookAPI returns a WebhookAPI.
 func NewWebhookAPI(d WebhookDeps) *WebhookAPI {
-	return &WebhookAPI{
+	a := &WebhookAPI{
 		logs: d.Logs, instances: d.Instances, sender: d.Sender, publisher: d.Publisher, jobs: d.Jobs,
-		cursors: d.Cursors, allowHTTP: d.AllowHTTP, now: time.Now, inline: 5 * time.Second,
+		cursors: d.Cursors, allowHTTP: d.AllowHTTP, now: d.Now, inline: d.Inline,
 	}
+	if a.now == nil {
+		a.now = time.Now
+	}
+	if a.inline == 0 {
+		a.inline = 5 * time.Second
+	}
+	return a
 }
 
 // RegisterTest adds POST /api/webhook/test.

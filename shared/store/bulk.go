@@ -87,6 +87,8 @@ func (s *LogStore) deleteItem(l *webhook.Log, d counterDeltas) (types.TransactWr
 		Key:                       map[string]types.AttributeValue{"webhookId": &types.AttributeValueMemberS{Value: l.WebhookID}},
 		ConditionExpression:       aws.String("version = :v"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(l.Version)},
+		// A log changed meanwhile comes back with the cancellation, so it needs no re-read.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}}, nil
 }
 
@@ -116,23 +118,24 @@ func (s *LogStore) bulk(ctx context.Context, logs []*webhook.Log, op bulkOp) (in
 		if !errors.As(err, &tce) || len(tce.CancellationReasons) != len(items) {
 			return 0, fmt.Errorf("bulk write of %d logs: %w", len(pending), err)
 		}
-		// Keep the logs whose own condition held; refresh the others.
+		// Keep the logs whose own condition held. A delete whose log changed meanwhile is
+		// tried again at the version the cancellation returned, unless the log is gone; an
+		// import whose log exists is dropped.
 		var next []*webhook.Log
 		for i, l := range pending {
-			code := aws.ToString(tce.CancellationReasons[i].Code)
-			if code != "ConditionalCheckFailed" {
+			reason := tce.CancellationReasons[i]
+			if aws.ToString(reason.Code) != "ConditionalCheckFailed" {
 				next = append(next, l)
 				continue
 			}
-			cur, err := s.Get(ctx, l.WebhookID)
-			switch {
-			case webhook.ErrorCode(err) == webhook.ENotFound:
-				// Gone (deleted by someone else) or, for an import, nothing to refresh.
-			case err != nil:
-				return 0, err
-			case isDelete(items[i]):
-				next = append(next, cur)
+			if !isDelete(items[i]) || reason.Item == nil {
+				continue
 			}
+			var it logItem
+			if err := attributevalue.UnmarshalMap(reason.Item, &it); err != nil {
+				return 0, fmt.Errorf("decode log %s: %w", l.WebhookID, err)
+			}
+			next = append(next, it.toLog())
 		}
 		pending = next
 		if err := sleepCtx(ctx, time.Duration(try+1)*20*time.Millisecond); err != nil {
