@@ -655,3 +655,39 @@ func TestWebhookRoutesBadInput(t *testing.T) {
 		})
 	}
 }
+
+func TestLogPageStaysUnderFiveMegabytes(t *testing.T) {
+	r := newWebhookRig(t)
+	logs := fixtureLogs(120, []string{"inst_big"}, 1)
+	big := strings.Repeat("x", 100*1024)
+	for _, l := range logs {
+		l.Payload = json.RawMessage(fmt.Sprintf(`{"event":%q,"webhookId":%q,"data":{"body":%q}}`, l.Event, l.WebhookID, big))
+	}
+	r.load(logs)
+	seen, cursor := 0, ""
+	for pages := 0; pages < 10; pages++ {
+		q := map[string]string{"limit": "100"}
+		if cursor != "" {
+			q["cursor"] = cursor
+		}
+		a := r.do(request{method: "GET", resource: "/api/webhook/logs", query: q})
+		var page []webhook.Log
+		if err := json.Unmarshal(a.Data, &page); err != nil || a.status != 200 {
+			t.Fatalf("%d %v", a.status, err)
+		}
+		if len(a.raw) > manage.MaxPageBytes+64*1024 {
+			t.Fatalf("page of %d bytes", len(a.raw))
+		}
+		seen += len(page)
+		if a.Pagination.NextCursor == nil {
+			break
+		}
+		if len(page) == 100 {
+			t.Fatal("a full page of 100 large logs: the size bound did not end it")
+		}
+		cursor = *a.Pagination.NextCursor
+	}
+	if seen != 120 {
+		t.Fatalf("listed %d of 120", seen)
+	}
+}

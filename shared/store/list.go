@@ -116,23 +116,33 @@ func (s *LogStore) queryIDs(ctx context.Context, f LogFilter, r IDRange, limit i
 			cond += " AND webhookId >= :from"
 			values[":from"] = &types.AttributeValueMemberS{Value: r.From}
 		}
-		out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-			TableName:                 &s.logs,
-			IndexName:                 &index,
-			KeyConditionExpression:    &cond,
-			ExpressionAttributeNames:  map[string]string{"#pk": attr},
-			ExpressionAttributeValues: values,
-			ScanIndexForward:          aws.Bool(false),
-			Limit:                     aws.Int32(int32(limit)),
-		})
-		if err != nil {
-			return nil, false, fmt.Errorf("query logs on %s: %w", index, err)
-		}
-		more = more || out.LastEvaluatedKey != nil
-		for _, item := range out.Items {
-			if v, ok := item["webhookId"].(*types.AttributeValueMemberS); ok {
-				ids = append(ids, v.Value)
+		// A query page can end before limit (DynamoDB stops at 1 MB): follow it, or the merge
+		// below would skip this shard's ids between its last one and the others'.
+		var start map[string]types.AttributeValue
+		for got := 0; got < limit; {
+			out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+				TableName:                 &s.logs,
+				IndexName:                 &index,
+				KeyConditionExpression:    &cond,
+				ExpressionAttributeNames:  map[string]string{"#pk": attr},
+				ExpressionAttributeValues: values,
+				ScanIndexForward:          aws.Bool(false),
+				Limit:                     aws.Int32(int32(limit - got)),
+				ExclusiveStartKey:         start,
+			})
+			if err != nil {
+				return nil, false, fmt.Errorf("query logs on %s: %w", index, err)
 			}
+			for _, item := range out.Items {
+				if v, ok := item["webhookId"].(*types.AttributeValueMemberS); ok {
+					ids = append(ids, v.Value)
+					got++
+				}
+			}
+			if start = out.LastEvaluatedKey; start == nil {
+				break
+			}
+			more = more || got == limit
 		}
 	}
 	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(b, a) })
