@@ -30,7 +30,7 @@ SAM := $(CURDIR)/$(VENV)/sam/bin/sam
 # SAM CLI would otherwise try to send telemetry, which this network cannot reach.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: tools tools-parallel test bench lint
+.PHONY: tools tools-parallel test bench lint dev trigger
 
 # The installs are independent and mostly wait on the network: run them side by side
 # (about 90 s instead of 115 s from scratch) without making the caller's whole make parallel.
@@ -75,4 +75,21 @@ lint: $(VENV)/cfnlint/.installed $(VENV)/schemathesis/.installed $(STATICCHECK_S
 	$(CFN_LINT) template.yaml
 	$(OPENAPI_VALIDATOR) infra/openapi.yaml
 
-# dev, build and deploy targets go here; they use $(SAM) and `tools`.
+# The whole gateway on this machine: WAGATE_ADDR, WAGATE_API_KEY and AWS_ENDPOINT_URL (a
+# LocalStack) are read from the environment. The binary is run directly so Ctrl-C and SIGTERM
+# reach it.
+dev: tools
+	go build -o $(BIN)/wagate-dev ./infra/dev
+	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) exec $(BIN)/wagate-dev
+
+# Publish an event through the running local stack: make trigger EVENT=message.received INSTANCE=<id>
+EVENT ?= message.received
+trigger:
+	@test -n "$(INSTANCE)" || { echo "usage: make trigger EVENT=message.received INSTANCE=<instance id> [DATA='{\"body\":\"hi\"}']"; exit 2; }
+	@test -f .wagate/dev.env || { echo "no local stack is running (start one with make dev)"; exit 2; }
+	@. ./.wagate/dev.env && curl -sS -X POST "$$WAGATE_URL/api/dev/trigger" -H "X-API-Key: $$WAGATE_API_KEY" \
+		-H 'Content-Type: application/json' -d '{"instanceId":"$(INSTANCE)","event":"$(EVENT)"$(if $(DATA),$(comma)"data":$(DATA))}'; echo
+
+comma := ,
+
+# build and deploy targets go here; they use $(SAM) and `tools`.

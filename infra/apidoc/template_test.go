@@ -1,7 +1,6 @@
 package main
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/wagate/wagate/shared/samtemplate"
@@ -18,21 +17,15 @@ func TestTemplateRoutesMatchSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	apiRoutes, err := tpl.APIRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
 	var routes []string
-	for name, fn := range tpl.CloudFormation().GetAllServerlessFunctionResources() {
-		for event, src := range fn.Events {
-			if src.Type != "Api" {
-				continue
-			}
-			if src.Properties == nil || src.Properties.ApiEvent == nil {
-				t.Errorf("%s.Events.%s: an Api event without Path and Method", name, event)
-				continue
-			}
-			api := src.Properties.ApiEvent
-			routes = append(routes, strings.ToUpper(api.Method)+" "+api.Path)
-			if api.Auth == nil || api.Auth.ApiKeyRequired == nil || !*api.Auth.ApiKeyRequired {
-				t.Errorf("%s.Events.%s: every route needs an API key; set Auth.ApiKeyRequired: true", name, event)
-			}
+	for _, r := range apiRoutes {
+		routes = append(routes, r.Method+" "+r.Path)
+		if !r.APIKeyRequired {
+			t.Errorf("%s.Events.%s: every route needs an API key; set Auth.ApiKeyRequired: true", r.Function, r.Event)
 		}
 	}
 	assertSameRoutes(t, "template.yaml", routes, specFile, specRoutes(t))

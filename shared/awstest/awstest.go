@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/wagate/wagate/shared/emulator"
 	"github.com/wagate/wagate/shared/samtemplate"
 )
 
@@ -47,7 +48,7 @@ func Main(m *testing.M) {
 
 func run(m *testing.M) int {
 	if os.Getenv(EndpointEnv) == "" {
-		python, script, err := findMotoServer()
+		python, script, err := emulator.FindMoto()
 		if err != nil {
 			slog.Error("awstest: cannot run the tests without a DynamoDB/SQS endpoint", "err", err)
 			return 1
@@ -55,13 +56,13 @@ func run(m *testing.M) int {
 		// Pdeathsig (see detach) fires when the thread that started moto ends; keep that the
 		// thread of this goroutine, which lives until os.Exit.
 		runtime.LockOSThread()
-		srv, err := startMoto(python, script)
+		srv, err := emulator.StartMoto(python, script)
 		if err != nil {
 			slog.Error("awstest: start moto_server", "err", err)
 			return 1
 		}
-		defer srv.stop()
-		os.Setenv(EndpointEnv, srv.url)
+		defer srv.Stop()
+		os.Setenv(EndpointEnv, srv.URL)
 	}
 	setDefault("AWS_REGION", "us-east-1")
 	setDefault("AWS_ACCESS_KEY_ID", "test")

@@ -68,6 +68,9 @@ const (
 // Template is a parsed SAM template.
 type Template struct {
 	cfn *cloudformation.Template
+	// raw is the template as JSON after the same intrinsic processing, for the properties
+	// goformation's types lack (such as FunctionResponseTypes on SQS events).
+	raw []byte
 }
 
 // goformation registers its YAML tag handlers in a global map on every parse, so parses must
@@ -80,16 +83,25 @@ var loadMu sync.Mutex
 func Load(path string) (*Template, error) {
 	loadMu.Lock()
 	defer loadMu.Unlock()
-	cfn, err := goformation.OpenWithOptions(path, &intrinsics.ProcessorOptions{
+	opts := &intrinsics.ProcessorOptions{
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Ref":        refHandler,
 			"Fn::GetAtt": getAttHandler,
 		},
-	})
+	}
+	cfn, err := goformation.OpenWithOptions(path, opts)
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
-	return &Template{cfn: cfn}, nil
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	raw, err := intrinsics.ProcessYAML(data, opts)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return &Template{cfn: cfn, raw: raw}, nil
 }
 
 // CloudFormation returns the parsed template, e.g. for a local runner that needs the

@@ -1,4 +1,6 @@
-package awstest
+// Package emulator runs the AWS emulator wagate's tests and local stack use: moto's server as
+// infra/moto/serve.py starts it, on a free loopback port, stopped with its whole process group.
+package emulator
 
 import (
 	"context"
@@ -25,18 +27,19 @@ const (
 	motoStartAttempts = 3
 )
 
-// motoServer is infra/moto/serve.py: moto's server with DynamoDB writes applied one at a time,
-// as real DynamoDB applies them.
-type motoServer struct {
+// Moto is a running infra/moto/serve.py: moto's server with DynamoDB writes applied one at a
+// time, as real DynamoDB applies them.
+type Moto struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	log    string
-	url    string
+	// URL is the endpoint, http://127.0.0.1:<port>.
+	URL string
 }
 
-// findMotoServer returns the Python that runs moto ($WAGATE_MOTO_PYTHON, or the virtualenv
+// FindMoto returns the Python that runs moto ($WAGATE_MOTO_PYTHON, or the virtualenv
 // `make tools` installs in the repo) and the launcher script.
-func findMotoServer() (python, script string, err error) {
+func FindMoto() (python, script string, err error) {
 	root, err := samtemplate.RepoRoot()
 	if err != nil {
 		return "", "", fmt.Errorf("find moto: %w", err)
@@ -52,7 +55,10 @@ func findMotoServer() (python, script string, err error) {
 	return python, script, nil
 }
 
-func startMoto(python, script string) (*motoServer, error) {
+// StartMoto starts moto with python running script (see FindMoto) and waits until it answers.
+// On Linux the kernel kills it if the thread that started it ends; callers that live on keep
+// that thread (runtime.LockOSThread) or accept the risk.
+func StartMoto(python, script string) (*Moto, error) {
 	var errs []error
 	for range motoStartAttempts {
 		srv, err := startMotoOnce(python, script)
@@ -64,7 +70,7 @@ func startMoto(python, script string) (*motoServer, error) {
 	return nil, errors.Join(errs...)
 }
 
-func startMotoOnce(python, script string) (*motoServer, error) {
+func startMotoOnce(python, script string) (*Moto, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -83,11 +89,11 @@ func startMotoOnce(python, script string) (*motoServer, error) {
 		os.Remove(logFile.Name())
 		return nil, fmt.Errorf("start %s: %w", script, err)
 	}
-	srv := &motoServer{
+	srv := &Moto{
 		cmd:    cmd,
 		exited: make(chan struct{}),
 		log:    logFile.Name(),
-		url:    "http://127.0.0.1:" + strconv.Itoa(port),
+		URL:    "http://127.0.0.1:" + strconv.Itoa(port),
 	}
 	go func() {
 		_ = cmd.Wait()
@@ -96,7 +102,7 @@ func startMotoOnce(python, script string) (*motoServer, error) {
 
 	if err := srv.waitReady(); err != nil {
 		out, _ := os.ReadFile(srv.log)
-		srv.stop()
+		srv.Stop()
 		return nil, fmt.Errorf("%w; moto output:\n%s", err, out)
 	}
 	return srv, nil
@@ -112,12 +118,12 @@ func freePort() (int, error) {
 }
 
 // waitReady polls until moto answers HTTP at all: it binds only once it can serve.
-func (s *motoServer) waitReady() error {
+func (s *Moto) waitReady() error {
 	ctx, cancel := context.WithTimeout(context.Background(), motoStartTimeout)
 	defer cancel()
 	client := &http.Client{Timeout: time.Second}
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/moto-api/", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/moto-api/", nil)
 		if err != nil {
 			return fmt.Errorf("moto readiness request: %w", err)
 		}
@@ -127,18 +133,18 @@ func (s *motoServer) waitReady() error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("moto_server on %s exited before answering: %v", s.url, s.cmd.ProcessState)
+			return fmt.Errorf("moto_server on %s exited before answering: %v", s.URL, s.cmd.ProcessState)
 		case <-ctx.Done():
-			return fmt.Errorf("moto_server on %s did not answer within %s", s.url, motoStartTimeout)
+			return fmt.Errorf("moto_server on %s did not answer within %s", s.URL, motoStartTimeout)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
 
-// stop kills moto's whole process group and waits for it to be gone.
-func (s *motoServer) stop() {
+// Stop kills moto's whole process group and waits for it to be gone.
+func (s *Moto) Stop() {
 	if err := syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		fmt.Fprintf(os.Stderr, "awstest: kill moto_server: %v\n", err)
+		fmt.Fprintf(os.Stderr, "emulator: kill moto: %v\n", err)
 	}
 	<-s.exited
 	os.Remove(s.log)

@@ -1,4 +1,4 @@
-package awstest
+package emulator
 
 import (
 	"os/exec"

@@ -1,0 +1,240 @@
+// Package devstack runs the whole gateway on one machine with no AWS account: the AWS
+// emulator (moto, or LocalStack at an endpoint given), the tables and queues of template.yaml,
+// the management API behind an emulation of API Gateway, the delivery and jobs functions
+// driven as Lambda's SQS event source drives them, and the dev-only trigger route.
+package devstack
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wagate/wagate/shared/apigw"
+	"github.com/wagate/wagate/shared/deliver"
+	"github.com/wagate/wagate/shared/emulator"
+	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/queue"
+	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/shared/store"
+)
+
+// Options configures a Stack.
+type Options struct {
+	Addr     string   // where the API listens; 127.0.0.1:8080 when ""
+	APIKeys  []string // accepted X-API-Key values; one is generated when empty
+	Endpoint string   // an AWS endpoint (LocalStack); moto is started when ""
+	Prefix   string   // resource names start with it; "wagate-dev" when ""
+	// Env overrides the functions' environment as template.yaml sets it, e.g.
+	// WEBHOOK_RETRY_DELAYS.
+	Env    map[string]string
+	Logger *slog.Logger
+	// Metrics receives the delivery function's EMF lines; discarded when nil.
+	Metrics io.Writer
+	// JobBudget is how long the jobs worker works on one job message; 90 s when 0.
+	JobBudget time.Duration
+}
+
+// Stack is a running local gateway.
+type Stack struct {
+	URL       string // http://host:port of the API
+	Endpoint  string // the AWS endpoint in use
+	APIKeys   []string
+	Resources *samtemplate.Resources
+
+	logger    *slog.Logger
+	moto      *emulator.Moto
+	server    *http.Server
+	cancel    context.CancelFunc
+	workers   sync.WaitGroup
+	ready     atomic.Bool
+	instances *store.InstanceStore
+	publisher *queue.Publisher
+}
+
+// Start brings the stack up; Close takes it down.
+func Start(ctx context.Context, o Options) (*Stack, error) {
+	if o.Addr == "" {
+		o.Addr = "127.0.0.1:8080"
+	}
+	if o.Prefix == "" {
+		o.Prefix = "wagate-dev"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = io.Discard
+	}
+	if o.JobBudget == 0 {
+		o.JobBudget = 90 * time.Second
+	}
+	if len(o.APIKeys) == 0 {
+		o.APIKeys = []string{"wgk_" + rand.Text()}
+	}
+	s := &Stack{APIKeys: o.APIKeys, Endpoint: o.Endpoint, logger: o.Logger}
+	if err := s.start(ctx, o); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Stack) start(ctx context.Context, o Options) error {
+	listener, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", o.Addr, err)
+	}
+	s.URL = "http://" + listener.Addr().String()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.health)
+	s.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go s.server.Serve(listener)
+
+	if s.Endpoint == "" {
+		python, script, err := emulator.FindMoto()
+		if err != nil {
+			return err
+		}
+		if s.moto, err = emulator.StartMoto(python, script); err != nil {
+			return err
+		}
+		s.Endpoint = s.moto.URL
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithBaseEndpoint(s.Endpoint),
+		config.WithRegion(regionOr("us-east-1")),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	path, err := samtemplate.TemplatePath()
+	if err != nil {
+		return err
+	}
+	tpl, err := samtemplate.Load(path)
+	if err != nil {
+		return err
+	}
+	if s.Resources, err = tpl.Provision(ctx, dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg), o.Prefix); err != nil {
+		return err
+	}
+
+	env := s.Resources.Env()
+	// The local stack delivers to receivers on this machine, over plain http.
+	env["WEBHOOK_ALLOW_CIDRS"] = "127.0.0.0/8,::1/128"
+	env["WEBHOOK_ALLOW_HTTP"] = "true"
+	env["API_CURSOR_KEY"] = rand.Text() + rand.Text()
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	getenv := func(k string) string { return env[k] }
+	settings, err := manage.LoadSettings(getenv)
+	if err != nil {
+		return fmt.Errorf("functions' environment: %w", err)
+	}
+	instanceSettings, err := manage.LoadInstanceSettings(getenv)
+	if err != nil {
+		return fmt.Errorf("functions' environment: %w", err)
+	}
+	webhooks := manage.NewWebhookAPIFromConfig(cfg, settings)
+	delivery := deliver.NewHandlerFromConfig(cfg, settings.Settings, o.Logger, o.Metrics)
+	s.instances = store.NewInstanceStore(dynamodb.NewFromConfig(cfg), settings.InstancesTable)
+	s.publisher = queue.NewPublisher(sqs.NewFromConfig(cfg), settings.QueueURL)
+
+	router := apigw.NewRouter(o.Logger)
+	manage.RegisterAll(router, webhooks, manage.NewInstanceAPIFromConfig(cfg, instanceSettings))
+	router.Handle(http.MethodPost, TriggerResource, s.trigger)
+	gw := &gateway{keys: o.APIKeys, stage: "local"}
+	routes, err := tpl.APIRoutes()
+	if err != nil {
+		return err
+	}
+	for _, r := range routes {
+		gw.add(r.Method, r.Path, router.Serve)
+	}
+	gw.add(http.MethodPost, TriggerResource, router.Serve)
+	mux.Handle("/", gw)
+
+	sources, err := tpl.SQSSources()
+	if err != nil {
+		return err
+	}
+	handlers := map[string]queue.Handler{
+		"WebhookDeliveryFunction": delivery.Handle,
+		"WebhookJobsFunction":     webhooks.HandleJobs(o.JobBudget),
+	}
+	workCtx, cancel := context.WithCancel(context.Background())
+	s.cancel = cancel
+	client := sqs.NewFromConfig(cfg)
+	for _, src := range sources {
+		h, ok := handlers[src.Function]
+		if !ok {
+			return fmt.Errorf("template.yaml: no local handler for %s's SQS events", src.Function)
+		}
+		q := s.Resources.Queue(src.Queue)
+		es := &queue.EventSource{
+			SQS: client, QueueURL: q.URL, QueueARN: q.ARN, Region: cfg.Region,
+			BatchSize: src.BatchSize, WaitTime: 20 * time.Second, Logger: o.Logger,
+		}
+		s.workers.Add(1)
+		go func() {
+			defer s.workers.Done()
+			es.Run(workCtx, h)
+		}()
+	}
+	o.Logger.Info("session host: not part of the local stack yet; no WhatsApp events are produced. Use POST " + TriggerResource + " (make trigger) to publish events.")
+	s.ready.Store(true)
+	return nil
+}
+
+func regionOr(def string) string {
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil || cfg.Region == "" {
+		return def
+	}
+	return cfg.Region
+}
+
+func (s *Stack) health(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"starting"}`))
+		return
+	}
+	w.Write([]byte(`{"status":"ok"}`))
+}
+
+// Close stops the API, the workers and the emulator it started, within a few seconds.
+func (s *Stack) Close() error {
+	s.ready.Store(false)
+	var errs []error
+	if s.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := s.server.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("stop API: %w", err))
+			s.server.Close()
+		}
+		cancel()
+	}
+	if s.cancel != nil {
+		s.cancel() // a long poll in flight is aborted with its context
+		s.workers.Wait()
+	}
+	if s.moto != nil {
+		s.moto.Stop()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,95 @@
+package samtemplate
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// APIRoute is one Api event of a function: what API Gateway serves.
+type APIRoute struct {
+	Function       string // logical id of the function
+	Event          string // name of the event
+	Method         string // upper case
+	Path           string // with {parameters}, as API Gateway names the resource
+	APIKeyRequired bool
+}
+
+// APIRoutes returns every Api event of the template's functions, sorted by path and method.
+func (t *Template) APIRoutes() ([]APIRoute, error) {
+	var out []APIRoute
+	for name, fn := range t.CloudFormation().GetAllServerlessFunctionResources() {
+		for event, src := range fn.Events {
+			if src.Type != "Api" {
+				continue
+			}
+			if src.Properties == nil || src.Properties.ApiEvent == nil {
+				return nil, fmt.Errorf("%s.Events.%s: an Api event without Path and Method", name, event)
+			}
+			api := src.Properties.ApiEvent
+			out = append(out, APIRoute{
+				Function: name, Event: event, Method: strings.ToUpper(api.Method), Path: api.Path,
+				APIKeyRequired: api.Auth != nil && api.Auth.ApiKeyRequired != nil && *api.Auth.ApiKeyRequired,
+			})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out, nil
+}
+
+// SQSSource is one SQS event of a function: a queue that Lambda's event source mapping feeds
+// to it.
+type SQSSource struct {
+	Function  string // logical id of the function
+	Queue     string // logical id of the queue
+	BatchSize int
+}
+
+// SQSSources returns every SQS event of the template's functions.
+func (t *Template) SQSSources() ([]SQSSource, error) {
+	var doc struct {
+		Resources map[string]struct {
+			Type       string
+			Properties struct {
+				Events map[string]struct {
+					Type       string
+					Properties struct {
+						Queue     string
+						BatchSize *int
+					}
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(t.raw, &doc); err != nil {
+		return nil, fmt.Errorf("read functions' events: %w", err)
+	}
+	var out []SQSSource
+	for name, res := range doc.Resources {
+		if res.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		for event, src := range res.Properties.Events {
+			if src.Type != "SQS" {
+				continue
+			}
+			queue, _, ok := parseMarker(src.Properties.Queue)
+			if !ok {
+				return nil, fmt.Errorf("%s.Events.%s: Queue must be !GetAtt <queue>.Arn", name, event)
+			}
+			size := 10 // Lambda's default for standard queues
+			if src.Properties.BatchSize != nil {
+				size = *src.Properties.BatchSize
+			}
+			out = append(out, SQSSource{Function: name, Queue: queue, BatchSize: size})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Function < out[j].Function })
+	return out, nil
+}
