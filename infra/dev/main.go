@@ -3,6 +3,7 @@
 //	WAGATE_ADDR        where the API listens (127.0.0.1:8080)
 //	WAGATE_API_KEY     accepted API keys, comma-separated (one is generated when unset)
 //	AWS_ENDPOINT_URL   a running LocalStack to use instead of starting moto
+//	WAGATE_STATE_FILE  where to record the URL and key for `make trigger` (.wagate/dev.env)
 package main
 
 import (
@@ -73,16 +74,19 @@ func main() {
 
 // writeState records where the stack listens, for `make trigger`.
 func writeState(s *devstack.Stack) error {
-	root, err := samtemplate.RepoRoot()
-	if err != nil {
-		return err
+	path := os.Getenv("WAGATE_STATE_FILE")
+	if path == "" {
+		root, err := samtemplate.RepoRoot()
+		if err != nil {
+			return err
+		}
+		path = filepath.Join(root, ".wagate", "dev.env")
 	}
-	dir := filepath.Join(root, ".wagate")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
 	body := fmt.Sprintf("WAGATE_URL=%s\nWAGATE_API_KEY=%s\n", s.URL, s.APIKeys[0])
-	return os.WriteFile(filepath.Join(dir, "dev.env"), []byte(body), 0o600)
+	return os.WriteFile(path, []byte(body), 0o600)
 }
 
 func banner(s *devstack.Stack) string {

@@ -1,0 +1,75 @@
+package samtemplate
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestRoutesAndSQSSourcesFromATemplate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "template.yaml")
+	const tpl = `AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+  Worker:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: w/
+      Handler: bootstrap
+      Runtime: provided.al2023
+      Events:
+        FromQ:
+          Type: SQS
+          Properties:
+            Queue: !GetAtt Q.Arn
+            BatchSize: 3
+            FunctionResponseTypes:
+              - ReportBatchItemFailures
+  Api:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: a/
+      Handler: bootstrap
+      Runtime: provided.al2023
+      Events:
+        Get:
+          Type: Api
+          Properties:
+            Path: /things/{id}
+            Method: get
+            Auth:
+              ApiKeyRequired: true
+        Post:
+          Type: Api
+          Properties:
+            Path: /things
+            Method: post
+`
+	if err := os.WriteFile(path, []byte(tpl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, err := loaded.APIRoutes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []APIRoute{
+		{Function: "Api", Event: "Post", Method: "POST", Path: "/things"},
+		{Function: "Api", Event: "Get", Method: "GET", Path: "/things/{id}", APIKeyRequired: true},
+	}
+	if len(routes) != len(want) || routes[0] != want[0] || routes[1] != want[1] {
+		t.Fatalf("routes %+v", routes)
+	}
+	sources, err := loaded.SQSSources()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sources) != 1 || sources[0] != (SQSSource{Function: "Worker", Queue: "Q", BatchSize: 3}) {
+		t.Fatalf("sources %+v", sources)
+	}
+}
