@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/wagate/wagate/shared/manage"
 )
@@ -18,13 +17,9 @@ import (
 const budget = 90 * time.Second
 
 func main() {
-	settings, err := manage.LoadSettings(os.Getenv)
+	api, err := manage.NewWebhookAPIFromEnv(context.Background(), os.Getenv)
 	if err != nil {
-		log.Fatalf("configuration: %v", err)
+		log.Fatal(err)
 	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Fatalf("aws config: %v", err)
-	}
-	lambda.Start(manage.NewWebhookAPIFromConfig(cfg, settings).HandleJobs(budget))
+	lambda.Start(api.HandleJobs(budget))
 }

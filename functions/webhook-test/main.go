@@ -8,23 +8,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/wagate/wagate/shared/apigw"
 	"github.com/wagate/wagate/shared/manage"
 )
 
 func main() {
-	settings, err := manage.LoadSettings(os.Getenv)
+	router, err := manage.NewWebhookRouter(context.Background(), os.Getenv, lambdacontext.NewLogger(), (*manage.WebhookAPI).RegisterTest)
 	if err != nil {
-		log.Fatalf("configuration: %v", err)
+		log.Fatal(err)
 	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Fatalf("aws config: %v", err)
-	}
-	api := manage.NewWebhookAPIFromConfig(cfg, settings)
-	router := apigw.NewRouter(lambdacontext.NewLogger())
-	api.RegisterTest(router)
 	lambda.Start(router.Serve)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -43,7 +44,7 @@ func TestFailsTwiceThenSucceeds(t *testing.T) {
 	if string(l.Response) != `{"received":true}` || l.Error != nil || l.NextRetryAt != nil {
 		t.Fatalf("log response %s error %v next %v", l.Response, l.Error, l.NextRetryAt)
 	}
-	if got, want := r.vis.delays(), []time.Duration{5 * time.Second, 10 * time.Second}; !equalDurations(got, want) {
+	if got, want := r.vis.delays(), []time.Duration{5 * time.Second, 10 * time.Second}; !slices.Equal(got, want) {
 		t.Fatalf("visibility changes %v, want %v", got, want)
 	}
 	reqs := rc.got()
@@ -91,7 +92,7 @@ func TestAlwaysFailingEndpoint(t *testing.T) {
 	if l.Error == nil || *l.Error != "HTTP 500 Internal Server Error" {
 		t.Fatalf("error %v", l.Error)
 	}
-	if got, want := r.vis.delays(), []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second}; !equalDurations(got, want) {
+	if got, want := r.vis.delays(), []time.Duration{5 * time.Second, 10 * time.Second, 15 * time.Second}; !slices.Equal(got, want) {
 		t.Fatalf("visibility changes %v, want %v", got, want)
 	}
 	if d := r.queueDepth(); d != 0 {
@@ -367,18 +368,6 @@ func TestMetricsEmitted(t *testing.T) {
 			t.Fatalf("metric line %s", line)
 		}
 	}
-}
-
-func equalDurations(a, b []time.Duration) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestUnreadableEventEndsInDeadLetterQueue(t *testing.T) {
