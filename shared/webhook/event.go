@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"time"
 
@@ -117,5 +118,18 @@ func PrevWebhookID(id string) string {
 			break
 		}
 	}
+	return "wh_" + u.String()
+}
+
+// DeriveWebhookID returns the webhook id of an event that can be seen more than once, such
+// as a WhatsApp message redelivered after a failed ack: the time part is t, the random part
+// comes from key, so the same event gets the same id and receivers can drop the copy.
+func DeriveWebhookID(t time.Time, key string) string {
+	var u ulid.ULID
+	if err := u.SetTime(ulid.Timestamp(t)); err != nil {
+		panic(err) // only for times past the year 10889
+	}
+	sum := sha256.Sum256([]byte(key))
+	copy(u[6:], sum[:10])
 	return "wh_" + u.String()
 }

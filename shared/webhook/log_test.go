@@ -95,3 +95,17 @@ func TestInstanceSubscriptionsAndSecrets(t *testing.T) {
 		t.Errorf("after overlap: %v", got)
 	}
 }
+
+func TestDeriveWebhookID(t *testing.T) {
+	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	a := DeriveWebhookID(at, "inst_1/3EB0ABC/message.received")
+	if a != DeriveWebhookID(at, "inst_1/3EB0ABC/message.received") {
+		t.Fatal("not deterministic")
+	}
+	if a == DeriveWebhookID(at, "inst_1/3EB0ABD/message.received") {
+		t.Fatal("different keys, same id")
+	}
+	if got, ok := WebhookIDTime(a); !ok || !got.Equal(at) {
+		t.Fatalf("time %v %v", got, ok)
+	}
+}
