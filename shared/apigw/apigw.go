@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -168,6 +169,11 @@ func (r *Request) HasBody() bool { return len(bytes.TrimSpace(r.body)) > 0 }
 
 // Decode reads the JSON body into v. Unknown fields, trailing data and wrong types are
 // invalid_request errors that name the field; an empty body leaves v as it is.
+//
+// A body that is null is refused. When v points to a struct, a field given as null is
+// refused too, naming it, unless its
+// struct field is tagged `api:"nullable"`: encoding/json would otherwise take null for a
+// field left out, and accept what the API's description says is not a value of the field.
 func (r *Request) Decode(v any) error {
 	if !r.HasBody() {
 		return nil
@@ -180,7 +186,70 @@ func (r *Request) Decode(v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return webhook.Errorf(webhook.EInvalid, "body: must hold one JSON object and nothing after it")
 	}
+	return refuseNulls(r.body, v)
+}
+
+// refuseNulls refuses a body that is null, and returns an error naming the first field, in
+// the body's order, that is null where v's struct does not allow it.
+func refuseNulls(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	tok, err := dec.Token()
+	if err == nil && tok == nil {
+		return webhook.Errorf(webhook.EInvalid, "body: must be a JSON object, not null")
+	}
+	rv := reflect.ValueOf(v)
+	if err != nil || tok != json.Delim('{') || rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	t := rv.Elem().Type()
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil
+		}
+		if string(raw) != "null" {
+			continue
+		}
+		if f, ok := fieldFor(t, key); ok && f.Tag.Get("api") != "nullable" {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			return webhook.Errorf(webhook.EInvalid, "%s: must be %s, not null", key, jsonType(ft.Kind().String()))
+		}
+	}
 	return nil
+}
+
+// fieldFor finds the struct field encoding/json decodes key into: the one whose name matches
+// exactly, else the first that matches without regard to case.
+func fieldFor(t reflect.Type, key string) (reflect.StructField, bool) {
+	var fold *reflect.StructField
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		if name == key {
+			return f, true
+		}
+		if fold == nil && strings.EqualFold(name, key) {
+			fold = &f
+		}
+	}
+	if fold != nil {
+		return *fold, true
+	}
+	return reflect.StructField{}, false
 }
 
 func bodyError(err error) error {
@@ -226,13 +295,18 @@ func jsonType(kind string) string {
 // Param returns a path parameter.
 func (r *Request) Param(name string) string { return r.PathParameters[name] }
 
-// Query returns a query-string value, "" when absent. A parameter given more than once is an
-// error naming it.
+// Query returns a query-string value, "" when absent. A parameter given more than once, or
+// given with an empty value (`?name=`), is an error naming it: no parameter of the API has a
+// meaning for "", and taking it for absent would widen a filter the client meant to set.
 func (r *Request) Query(name string) (string, error) {
 	if vs := r.MultiValueQueryStringParameters[name]; len(vs) > 1 {
 		return "", webhook.Errorf(webhook.EInvalid, "%s: given more than once", name)
 	}
-	return r.QueryStringParameters[name], nil
+	v, ok := r.QueryStringParameters[name]
+	if ok && v == "" {
+		return "", webhook.Errorf(webhook.EInvalid, "%s: empty; give a value or leave the parameter out", name)
+	}
+	return v, nil
 }
 
 // QueryInt returns an integer query parameter within [lo, hi], def when absent.

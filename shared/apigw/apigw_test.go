@@ -20,6 +20,8 @@ type createInput struct {
 	Count int      `json:"count"`
 	Tags  []string `json:"tags"`
 	On    bool     `json:"on"`
+	Ref   *string  `json:"ref"`
+	Note  *string  `json:"note" api:"nullable"`
 }
 
 func testRouter() *Router {
@@ -70,9 +72,17 @@ func TestServe(t *testing.T) {
 		{name: "array not object", method: "POST", resource: "/api/thing", body: `[1,2]`, wantStatus: 400, wantInMsg: "body: must be a JSON object"},
 		{name: "unknown field", method: "POST", resource: "/api/thing", body: `{"nmae":"a"}`, wantStatus: 400, wantInMsg: "nmae: unknown field"},
 		{name: "trailing data", method: "POST", resource: "/api/thing", body: `{"name":"a"} {}`, wantStatus: 400, wantInMsg: "body:"},
+		{name: "null string", method: "POST", resource: "/api/thing", body: `{"name":null}`, wantStatus: 400, wantCode: "invalid_request", wantInMsg: "name: must be a string, not null"},
+		{name: "null number", method: "POST", resource: "/api/thing", body: `{"name":"a","count":null}`, wantStatus: 400, wantInMsg: "count: must be a whole number, not null"},
+		{name: "null pointer", method: "POST", resource: "/api/thing", body: `{"ref":null}`, wantStatus: 400, wantInMsg: "ref: must be a string, not null"},
+		{name: "null array", method: "POST", resource: "/api/thing", body: `{"tags":null}`, wantStatus: 400, wantInMsg: "tags: must be an array, not null"},
+		{name: "null in another case", method: "POST", resource: "/api/thing", body: `{"NAME":null}`, wantStatus: 400, wantInMsg: "NAME: must be a string, not null"},
+		{name: "null where nullable", method: "POST", resource: "/api/thing", body: `{"note":null}`, wantStatus: 201},
+		{name: "null body", method: "POST", resource: "/api/thing", body: `null`, wantStatus: 400, wantInMsg: "body: must be a JSON object"},
 		{name: "too large", method: "POST", resource: "/api/thing", body: `{"name":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, wantStatus: 413, wantCode: "payload_too_large"},
 		{name: "ok with pagination", method: "GET", resource: "/api/thing/{id}", id: "abc", wantStatus: 200},
 		{name: "bad limit", method: "GET", resource: "/api/thing/{id}", id: "abc", query: map[string]string{"limit": "0"}, wantStatus: 400, wantInMsg: "limit: must be a whole number from 1 to 100"},
+		{name: "empty param", method: "GET", resource: "/api/thing/{id}", id: "abc", query: map[string]string{"limit": ""}, wantStatus: 400, wantInMsg: "limit: empty"},
 		{name: "repeated param", method: "GET", resource: "/api/thing/{id}", id: "abc", query: map[string]string{"limit": "5"}, multi: map[string][]string{"limit": {"5", "6"}}, wantStatus: 400, wantInMsg: "limit: given more than once"},
 		{name: "not found", method: "GET", resource: "/api/thing/{id}", id: "missing", wantStatus: 404, wantCode: "not_found"},
 		{name: "internal hides details", method: "GET", resource: "/api/thing/{id}", id: "boom", wantStatus: 500, wantCode: "internal", wantInMsg: "An internal error occurred."},
