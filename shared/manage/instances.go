@@ -116,11 +116,13 @@ func secretViewOf(in *webhook.Instance, now time.Time) secretView {
 	return v
 }
 
+// createInstanceInput is a create's body. null is a value of the settings only, where it
+// means what "" or [] means; an instanceId is a string or left out.
 type createInstanceInput struct {
 	InstanceID    *string  `json:"instanceId"`
-	Name          string   `json:"name"`
-	WebhookURL    *string  `json:"webhookUrl"`
-	WebhookEvents []string `json:"webhookEvents"`
+	Name          string   `json:"name" api:"nullable"`
+	WebhookURL    *string  `json:"webhookUrl" api:"nullable"`
+	WebhookEvents []string `json:"webhookEvents" api:"nullable"`
 }
 
 func (a *InstanceAPI) create(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
@@ -227,9 +229,9 @@ func (a *InstanceAPI) get(ctx context.Context, r *apigw.Request) (apigw.Response
 }
 
 type updateInstanceInput struct {
-	Name          *string  `json:"name"`
-	WebhookURL    *string  `json:"webhookUrl"`
-	WebhookEvents []string `json:"webhookEvents"`
+	Name          *string  `json:"name" api:"nullable"`
+	WebhookURL    *string  `json:"webhookUrl" api:"nullable"`
+	WebhookEvents []string `json:"webhookEvents" api:"nullable"`
 }
 
 // updateFields are the fields a PUT may give, exactly as spelt.

@@ -225,6 +225,10 @@ func TestInstanceRoutes(t *testing.T) {
 	if other := r.create(`{"name":"` + strings.Repeat("é", manage.MaxNameLength) + `","webhookUrl":null,"webhookEvents":[]}`); other.ID == bare.ID {
 		t.Fatalf("two generated instances share id %s", other.ID)
 	}
+	// Each setting may be null, meaning what "" or [] means.
+	if nulls := r.create(`{"name":null,"webhookUrl":null,"webhookEvents":null}`); nulls.Name != "" || nulls.WebhookURL != nil || nulls.WebhookEvents == nil || len(nulls.WebhookEvents) != 0 {
+		t.Fatalf("instance created with null settings %+v", nulls)
+	}
 
 	// Read: the view, never the secret.
 	a = r.ok(request{method: "GET", resource: "/api/instance/{instanceId}", id: "inst_sales"}, 200, nil)
@@ -514,6 +518,8 @@ func TestInstanceBadInput(t *testing.T) {
 	}
 	cases = append(cases,
 		tc{"create id a number", request{method: "POST", resource: create, body: `{"instanceId":7}`}, 400, "instanceId"},
+		tc{"create id null", request{method: "POST", resource: create, body: `{"instanceId":null,"name":"x"}`}, 400, "instanceId"},
+		tc{"create null", request{method: "POST", resource: create, body: `null`}, 400, "body"},
 		tc{"create taken id", request{method: "POST", resource: create, body: `{"instanceId":"inst_known"}`}, 409, "instanceId"},
 		tc{"create bad base64", request{method: "POST", resource: create, body: "%%%", base64: true}, 400, "body"},
 		tc{"update empty body", request{method: "PUT", resource: one, id: "inst_known"}, 400, "body"},
