@@ -88,16 +88,25 @@ func WebhookIDTime(id string) (time.Time, bool) {
 }
 
 // FirstWebhookID and LastWebhookID are the least and greatest webhook ids that can carry a
-// time in t's millisecond: bounds for a range of ids by time.
+// time in t's millisecond: bounds for a range of ids by time. A time outside the range a ULID
+// can carry (before 1970, or after the year 10889) is taken as the nearest one it can, so a
+// bound from any time a client sends is an id.
 func FirstWebhookID(t time.Time) string { return idBound(t, 0x00) }
 
 // LastWebhookID: see FirstWebhookID.
 func LastWebhookID(t time.Time) string { return idBound(t, 0xff) }
 
 func idBound(t time.Time, fill byte) string {
+	ms := ulid.MaxTime()
+	switch {
+	case t.Before(time.UnixMilli(0)):
+		ms = 0
+	case t.Before(ulid.Time(ulid.MaxTime())):
+		ms = ulid.Timestamp(t)
+	}
 	var u ulid.ULID
-	if err := u.SetTime(ulid.Timestamp(t)); err != nil {
-		panic(err) // only for times past the year 10889
+	if err := u.SetTime(ms); err != nil {
+		panic(err) // ms is within range
 	}
 	for i := 6; i < len(u); i++ {
 		u[i] = fill

@@ -78,6 +78,34 @@ func TestWebhookIDs(t *testing.T) {
 	}
 }
 
+// Bounds from any time are ids: times a ULID can't carry are taken as the nearest it can.
+func TestWebhookIDBounds(t *testing.T) {
+	tests := []struct {
+		name        string
+		at          time.Time
+		first, last string
+	}{
+		{"epoch", time.UnixMilli(0), "wh_00000000000000000000000000", "wh_0000000000ZZZZZZZZZZZZZZZZ"},
+		{"before 1970", time.Date(214, 9, 14, 7, 43, 22, 0, time.UTC), "wh_00000000000000000000000000", "wh_0000000000ZZZZZZZZZZZZZZZZ"},
+		{"just before 1970", time.UnixMilli(-1), "wh_00000000000000000000000000", "wh_0000000000ZZZZZZZZZZZZZZZZ"},
+		{"a millisecond", time.Date(2026, 11, 29, 8, 0, 0, 123e6, time.UTC), "wh_01M8K52V3V0000000000000000", "wh_01M8K52V3VZZZZZZZZZZZZZZZZ"},
+		{"past ULID's range", time.Date(20000, 1, 1, 0, 0, 0, 0, time.UTC), "wh_7ZZZZZZZZZ0000000000000000", "wh_7ZZZZZZZZZZZZZZZZZZZZZZZZZ"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			first, last := FirstWebhookID(tt.at), LastWebhookID(tt.at)
+			if first != tt.first || last != tt.last {
+				t.Fatalf("bounds %s %s, want %s %s", first, last, tt.first, tt.last)
+			}
+			for _, id := range []string{first, last} {
+				if _, ok := WebhookIDTime(id); !ok {
+					t.Fatalf("bound %s is not a webhook id", id)
+				}
+			}
+		})
+	}
+}
+
 func TestInstanceSubscriptionsAndSecrets(t *testing.T) {
 	now := time.Now()
 	in := Instance{WebhookSecret: "cur", PreviousSecret: "old", PreviousSecretExpiresAt: now.Add(time.Hour)}
