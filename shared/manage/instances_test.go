@@ -537,6 +537,8 @@ func TestInstanceBadInput(t *testing.T) {
 		tc{"list limit twice", request{method: "GET", resource: list, multi: map[string][]string{"limit": {"5", "6"}}}, 400, "limit"},
 		tc{"list cursor twice", request{method: "GET", resource: list, multi: map[string][]string{"cursor": {"a", "b"}}}, 400, "cursor"},
 		tc{"list bad cursor", request{method: "GET", resource: list, query: map[string]string{"cursor": "x.y"}}, 400, "cursor"},
+		tc{"list empty cursor", request{method: "GET", resource: list, query: map[string]string{"cursor": ""}}, 400, "cursor"},
+		tc{"list empty limit", request{method: "GET", resource: list, query: map[string]string{"limit": ""}}, 400, "limit"},
 	)
 
 	for _, c := range cases {

@@ -545,6 +545,29 @@ func TestStatsExactThroughRetriesAndClears(t *testing.T) {
 	}
 }
 
+// A recover window may lie anywhere in the past, even before any webhook id could be made:
+// the window is then empty, not an error.
+func TestRecoverOldWindows(t *testing.T) {
+	r := newWebhookRig(t)
+	tests := []struct{ name, since, until string }{
+		{"before 1970", "0214-09-14T07:43:22.998692+01:21", "0214-09-15T00:00:00Z"},
+		{"across 1970", "1969-12-31T23:00:00Z", "1970-01-01T01:00:00Z"},
+		{"year 1", "0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var res struct {
+				Queued   int
+				Complete bool
+			}
+			r.ok(request{method: "POST", resource: "/api/webhook/retry", body: fmt.Sprintf(`{"since":%q,"until":%q}`, tt.since, tt.until)}, 202, &res)
+			if res.Queued != 0 || !res.Complete {
+				t.Fatalf("recover %+v", res)
+			}
+		})
+	}
+}
+
 func TestClearByAge(t *testing.T) {
 	r := newWebhookRig(t)
 	old := fixtureLogs(40, []string{"inst_o"}, 1)
@@ -613,12 +636,20 @@ func TestWebhookRoutesBadInput(t *testing.T) {
 		{"test: bad instance id", request{method: "POST", resource: "/api/webhook/test", body: `{"instanceId":"a b"}`}, 400, "instanceId"},
 		{"test: unknown instance", request{method: "POST", resource: "/api/webhook/test", body: `{"instanceId":"inst_none"}`}, 404, ""},
 		{"test: too large", request{method: "POST", resource: "/api/webhook/test", body: big}, 413, "body"},
+		{"test: url null", request{method: "POST", resource: "/api/webhook/test", body: `{"url":null,"instanceId":"xxx"}`}, 400, "url"},
+		{"test: instance null", request{method: "POST", resource: "/api/webhook/test", body: `{"instanceId":null,"url":"https://a.example"}`}, 400, "instanceId"},
+		{"test: secret null", request{method: "POST", resource: "/api/webhook/test", body: `{"url":"https://a.example","secret":null}`}, 400, "secret"},
+		{"test: null body", request{method: "POST", resource: "/api/webhook/test", body: `null`}, 400, "body"},
 		{"logs: bad status", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"status": "pending"}}, 400, "status"},
 		{"logs: bad event", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"event": "x"}}, 400, "event"},
 		{"logs: bad instance", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"instanceId": "../x"}}, 400, "instanceId"},
 		{"logs: limit 0", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"limit": "0"}}, 400, "limit"},
 		{"logs: limit 101", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"limit": "101"}}, 400, "limit"},
 		{"logs: limit text", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"limit": "ten"}}, 400, "limit"},
+		{"logs: empty instance", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"instanceId": ""}}, 400, "instanceId"},
+		{"logs: empty status", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"status": ""}}, 400, "status"},
+		{"logs: empty limit", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"limit": ""}}, 400, "limit"},
+		{"logs: empty cursor", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"cursor": ""}}, 400, "cursor"},
 		{"logs: bad cursor", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"cursor": "abc"}}, 400, "cursor"},
 		{"log: bad id", request{method: "GET", resource: "/api/webhook/logs/{webhookId}", id: "123"}, 400, "webhookId"},
 		{"log: unknown id", request{method: "GET", resource: "/api/webhook/logs/{webhookId}", id: webhook.NewWebhookID(time.Now())}, 404, ""},
@@ -633,6 +664,12 @@ func TestWebhookRoutesBadInput(t *testing.T) {
 		{"recover: window too long", request{method: "POST", resource: "/api/webhook/retry", body: `{"since":"2020-01-01T00:00:00Z"}`}, 400, "since"},
 		{"recover: since after until", request{method: "POST", resource: "/api/webhook/retry", body: `{"since":"2026-01-02T00:00:00Z","until":"2026-01-01T00:00:00Z"}`}, 400, "since"},
 		{"recover: bad instance", request{method: "POST", resource: "/api/webhook/retry", body: fmt.Sprintf(`{"since":%q,"instanceId":"no way"}`, webhook.FormatTime(time.Now().Add(-time.Hour)))}, 400, "instanceId"},
+		{"retry: empty force", request{method: "POST", resource: "/api/webhook/retry/{webhookId}", id: webhook.NewWebhookID(time.Now()), query: map[string]string{"force": ""}}, 400, "force"},
+		{"recover: since null", request{method: "POST", resource: "/api/webhook/retry", body: `{"since":null}`}, 400, "since"},
+		{"recover: until null", request{method: "POST", resource: "/api/webhook/retry", body: `{"since":"2026-01-01T00:00:00Z","until":null}`}, 400, "until"},
+		{"recover: instance null", request{method: "POST", resource: "/api/webhook/retry", body: fmt.Sprintf(`{"since":%q,"instanceId":null}`, webhook.FormatTime(time.Now().Add(-time.Hour)))}, 400, "instanceId"},
+		{"stats: empty instance", request{method: "GET", resource: "/api/webhook/stats", query: map[string]string{"instanceId": ""}}, 400, "instanceId"},
+		{"stats: empty days", request{method: "GET", resource: "/api/webhook/stats", query: map[string]string{"days": ""}}, 400, "days"},
 		{"stats: days 0", request{method: "GET", resource: "/api/webhook/stats", query: map[string]string{"days": "0"}}, 400, "days"},
 		{"stats: days 91", request{method: "GET", resource: "/api/webhook/stats", query: map[string]string{"days": "91"}}, 400, "days"},
 		{"stats: bad instance", request{method: "GET", resource: "/api/webhook/stats", query: map[string]string{"instanceId": "a/b"}}, 400, "instanceId"},
@@ -641,6 +678,10 @@ func TestWebhookRoutesBadInput(t *testing.T) {
 		{"clear: days in query out of range", request{method: "DELETE", resource: "/api/webhook/logs", query: map[string]string{"days": "-1"}}, 400, "days"},
 		{"clear: days twice", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"days":3}`, query: map[string]string{"days": "3"}}, 400, "days"},
 		{"clear: bad instance", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"instanceId":""}`}, 400, "instanceId"},
+		{"clear: instance null", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"instanceId":null}`}, 400, "instanceId"},
+		{"clear: days null", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"days":null}`}, 400, "days"},
+		{"clear: empty instance in query", request{method: "DELETE", resource: "/api/webhook/logs", query: map[string]string{"instanceId": ""}}, 400, "instanceId"},
+		{"clear: empty days in query", request{method: "DELETE", resource: "/api/webhook/logs", query: map[string]string{"days": ""}}, 400, "days"},
 		{"clear: unknown field", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"olderThan":3}`}, 400, "olderThan"},
 	}
 	for _, tt := range tests {
