@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -44,15 +46,31 @@ const batchGetTries = 10
 
 // batchGet reads, consistently, the items of table whose key attribute keyAttr is one of ids,
 // 100 keys to a request, asking again for the keys DynamoDB leaves unprocessed. Items that
-// don't exist are not in the result, which is in no particular order.
-func batchGet(ctx context.Context, db DynamoDB, table, keyAttr string, ids []string) ([]map[string]types.AttributeValue, error) {
+// don't exist are not in the result, which is in no particular order. With attrs, it reads
+// only those attributes of each item.
+func batchGet(ctx context.Context, db DynamoDB, table, keyAttr string, ids []string, attrs ...string) ([]map[string]types.AttributeValue, error) {
+	var (
+		projection *string
+		names      map[string]string
+	)
+	if len(attrs) > 0 {
+		names = make(map[string]string, len(attrs))
+		placeholders := make([]string, len(attrs))
+		for i, a := range attrs {
+			placeholders[i] = "#a" + strconv.Itoa(i)
+			names[placeholders[i]] = a
+		}
+		projection = aws.String(strings.Join(placeholders, ", "))
+	}
 	var out []map[string]types.AttributeValue
 	for start := 0; start < len(ids); start += 100 {
 		keys := make([]map[string]types.AttributeValue, 0, 100)
 		for _, id := range ids[start:min(start+100, len(ids))] {
 			keys = append(keys, map[string]types.AttributeValue{keyAttr: &types.AttributeValueMemberS{Value: id}})
 		}
-		req := map[string]types.KeysAndAttributes{table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+		req := map[string]types.KeysAndAttributes{table: {
+			Keys: keys, ConsistentRead: aws.Bool(true), ProjectionExpression: projection, ExpressionAttributeNames: names,
+		}}
 		for tries := 0; len(req) > 0; tries++ {
 			if tries == batchGetTries {
 				return nil, fmt.Errorf("read %d items of %s: still unprocessed after %d tries", len(ids), table, tries)

@@ -123,24 +123,9 @@ func (s *InstanceStore) Get(ctx context.Context, id string) (*webhook.Instance, 
 // returns: the cost depends on limit, never on how many instances exist. An instance deleted
 // between the two reads is left out, so a page may hold fewer than limit.
 func (s *InstanceStore) List(ctx context.Context, limit int, after string) ([]*webhook.Instance, string, error) {
-	if limit < 1 {
-		return nil, "", fmt.Errorf("list instances: limit %d is below 1", limit)
-	}
-	var ids []string
-	for shard := range Shards {
-		got, err := s.listShard(ctx, strconv.Itoa(shard), after, limit+1)
-		if err != nil {
-			return nil, "", err
-		}
-		ids = append(ids, got...)
-	}
-	// Every shard gave all its ids after after, up to limit+1: more than limit in all means
-	// a next page exists.
-	slices.Sort(ids)
-	next := ""
-	if len(ids) > limit {
-		ids = ids[:limit]
-		next = ids[limit-1]
+	ids, next, err := s.listIDs(ctx, limit, after)
+	if err != nil {
+		return nil, "", fmt.Errorf("list instances: %w", err)
 	}
 	items, err := batchGet(ctx, s.db, s.table, "instanceId", ids)
 	if err != nil {
@@ -163,6 +148,31 @@ func (s *InstanceStore) List(ctx context.Context, limit int, after string) ([]*w
 	return out, next, nil
 }
 
+// listIDs returns up to limit instance ids after after from the byList index, in order, and
+// the id to pass as after for the next page ("" on the last page).
+func (s *InstanceStore) listIDs(ctx context.Context, limit int, after string) ([]string, string, error) {
+	if limit < 1 {
+		return nil, "", fmt.Errorf("limit %d is below 1", limit)
+	}
+	var ids []string
+	for shard := range Shards {
+		got, err := s.listShard(ctx, strconv.Itoa(shard), after, limit+1)
+		if err != nil {
+			return nil, "", err
+		}
+		ids = append(ids, got...)
+	}
+	// Every shard gave all its ids after after, up to limit+1: more than limit in all means
+	// a next page exists.
+	slices.Sort(ids)
+	next := ""
+	if len(ids) > limit {
+		ids = ids[:limit]
+		next = ids[limit-1]
+	}
+	return ids, next, nil
+}
+
 // listShard returns up to n ids of one byList shard after after, in order.
 func (s *InstanceStore) listShard(ctx context.Context, shard, after string, n int) ([]string, error) {
 	cond := "listShard = :shard"
@@ -182,7 +192,7 @@ func (s *InstanceStore) listShard(ctx context.Context, shard, after string, n in
 			ScanIndexForward: aws.Bool(true), Limit: aws.Int32(int32(n - len(ids))), ExclusiveStartKey: start,
 		})
 		if err != nil {
-			return nil, fmt.Errorf("list instances in shard %s: %w", shard, err)
+			return nil, fmt.Errorf("query shard %s of byList: %w", shard, err)
 		}
 		for _, item := range out.Items {
 			if v, ok := item["instanceId"].(*types.AttributeValueMemberS); ok {
