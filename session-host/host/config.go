@@ -19,11 +19,10 @@ type Config struct {
 	LeaseTTL       time.Duration // LEASE_TTL, default 30s
 	LeaseInterval  time.Duration // LEASE_INTERVAL, default 10s
 	Linger         time.Duration // PUBLISH_LINGER, default 20ms
-	// Store is where whatsmeow keeps device keys: WA_STORE "sqlite" (default) keeps them in
-	// DataDir/whatsmeow.db, "postgres" in WA_POSTGRES_DSN.
-	Store       string
-	DataDir     string // DATA_DIR, default ./data
-	PostgresDSN string // WA_POSTGRES_DSN
+	// Store is where whatsmeow keeps device keys: WA_STORE "sqlite" (the only one so far)
+	// keeps them in DataDir/whatsmeow.db.
+	Store   string
+	DataDir string // DATA_DIR, default ./data
 }
 
 // LoadConfig reads Config through getenv.
@@ -31,7 +30,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		HostID: getenv("HOST_ID"), InstancesTable: getenv("INSTANCES_TABLE"), QueueURL: getenv("EVENTS_QUEUE_URL"),
 		HealthAddr: or(getenv("HEALTH_ADDR"), ":8081"), Store: or(getenv("WA_STORE"), "sqlite"),
-		DataDir: or(getenv("DATA_DIR"), "data"), PostgresDSN: getenv("WA_POSTGRES_DSN"),
+		DataDir: or(getenv("DATA_DIR"), "data"),
 	}
 	if c.HostID == "" {
 		name, _ := os.Hostname()
@@ -40,14 +39,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.InstancesTable == "" || c.QueueURL == "" {
 		return Config{}, fmt.Errorf("INSTANCES_TABLE and EVENTS_QUEUE_URL must be set")
 	}
-	switch c.Store {
-	case "sqlite":
-	case "postgres":
-		if c.PostgresDSN == "" {
-			return Config{}, fmt.Errorf("WA_STORE=postgres needs WA_POSTGRES_DSN")
-		}
-	default:
-		return Config{}, fmt.Errorf("WA_STORE: want sqlite or postgres, got %q", c.Store)
+	if c.Store != "sqlite" {
+		return Config{}, fmt.Errorf("WA_STORE: only sqlite is supported so far, got %q", c.Store)
 	}
 	var err error
 	if c.Capacity, err = positiveInt(getenv, "HOST_CAPACITY", 500); err != nil {

@@ -1,0 +1,44 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"go.mau.fi/whatsmeow/proto/waAdv"
+	"go.mau.fi/whatsmeow/types"
+)
+
+// A paired device saved by one host process is there for the next one on the same disk.
+func TestDeviceStoreKeepsDevicesAcrossOpens(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	devices, err := OpenDevices(ctx, dir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	device := devices.NewDevice()
+	jid := types.JID{User: "6281234567890", Device: 7, Server: types.DefaultUserServer}
+	device.ID = &jid
+	device.PushName = "Sales"
+	// What pairing fills in: the account's signed device identity.
+	device.Account = &waAdv.ADVSignedDeviceIdentity{Details: []byte{1}, AccountSignature: bytes.Repeat([]byte{2}, 64), AccountSignatureKey: bytes.Repeat([]byte{3}, 32), DeviceSignature: bytes.Repeat([]byte{4}, 64)}
+	if err := device.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	reopened, err := OpenDevices(ctx, dir, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := reopened.GetDevice(ctx, jid)
+	if err != nil || got == nil {
+		t.Fatalf("device after reopening: %v %v", got, err)
+	}
+	if got.PushName != "Sales" || got.NoiseKey == nil || *got.NoiseKey.Priv != *device.NoiseKey.Priv || !bytes.Equal(got.Account.DeviceSignature, device.Account.DeviceSignature) {
+		t.Fatal("device keys changed across reopening")
+	}
+}

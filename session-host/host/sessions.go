@@ -1,0 +1,194 @@
+package host
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/store"
+	"go.mau.fi/whatsmeow/store/sqlstore"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	waLog "go.mau.fi/whatsmeow/util/log"
+
+	wastore "github.com/wagate/wagate/shared/store"
+)
+
+// SessionStore records what the host learns about an instance's WhatsApp session.
+type SessionStore interface {
+	GetSession(ctx context.Context, id string) (wastore.SessionState, error)
+	SetSession(ctx context.Context, id string, u wastore.SessionUpdate, now time.Time) error
+}
+
+// qrLifetime is how long WhatsApp's first pairing code stays scannable.
+const qrLifetime = 60 * time.Second
+
+// Sessions runs one whatsmeow client per instance this host holds.
+type Sessions struct {
+	devices   *sqlstore.Container
+	state     SessionStore
+	publisher EnvelopePublisher
+	convert   Converter
+	logger    *slog.Logger
+	waLog     waLog.Logger
+	// backoff is the wait before each new connection attempt, the last one repeating.
+	backoff []time.Duration
+
+	mu      sync.Mutex
+	running map[string]*session
+}
+
+type session struct {
+	client *whatsmeow.Client
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// NewSessions returns the sessions of a host.
+func NewSessions(devices *sqlstore.Container, state SessionStore, publisher EnvelopePublisher, convert Converter, logger *slog.Logger) *Sessions {
+	return &Sessions{
+		devices: devices, state: state, publisher: publisher, convert: convert, logger: logger,
+		waLog:   newWALogger(logger.With("component", "whatsmeow")),
+		backoff: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute},
+		running: map[string]*session{},
+	}
+}
+
+// Start connects an instance's WhatsApp session in the background.
+func (s *Sessions) Start(ctx context.Context, id string) error {
+	s.mu.Lock()
+	_, ok := s.running[id]
+	s.mu.Unlock()
+	if ok {
+		return nil
+	}
+	device, err := s.device(ctx, id)
+	if err != nil {
+		return err
+	}
+	client := whatsmeow.NewClient(device, s.waLog.Sub(id))
+	// WhatsApp gets its ack only once every event a message became is on the queue.
+	client.SynchronousAck = true
+	client.EnableAutoReconnect = true
+	sink := NewSink(id, s.convert, s.publisher, s.logger)
+	client.AddEventHandlerWithSuccessStatus(func(evt any) bool {
+		s.record(id, evt)
+		return sink.Handle(evt)
+	})
+	sctx, cancel := context.WithCancel(context.Background())
+	sess := &session{client: client, cancel: cancel, done: make(chan struct{})}
+	s.mu.Lock()
+	s.running[id] = sess
+	s.mu.Unlock()
+	go func() {
+		defer close(sess.done)
+		s.connect(sctx, id, client)
+	}()
+	return nil
+}
+
+// device loads the instance's paired device, or a new one to pair.
+func (s *Sessions) device(ctx context.Context, id string) (*store.Device, error) {
+	st, err := s.state.GetSession(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if st.DeviceJID != "" {
+		jid, err := types.ParseJID(st.DeviceJID)
+		if err != nil {
+			return nil, fmt.Errorf("instance %s: device id %q: %w", id, st.DeviceJID, err)
+		}
+		device, err := s.devices.GetDevice(ctx, jid)
+		if err != nil {
+			return nil, fmt.Errorf("instance %s: load device: %w", id, err)
+		}
+		if device != nil {
+			return device, nil
+		}
+		s.logger.Warn("device keys missing from the store; pairing again", "instanceId", id, "device", st.DeviceJID)
+	}
+	return s.devices.NewDevice(), nil
+}
+
+// connect dials WhatsApp until it succeeds or the session stops, backing off between tries
+// with one log line each. Once connected, whatsmeow reconnects by itself.
+func (s *Sessions) connect(ctx context.Context, id string, client *whatsmeow.Client) {
+	for attempt := 1; ctx.Err() == nil; attempt++ {
+		err := client.Connect()
+		if err == nil {
+			return
+		}
+		wait := s.backoff[min(attempt, len(s.backoff))-1]
+		s.logger.Warn("connect to WhatsApp failed; retrying", "instanceId", id, "attempt", attempt, "retryIn", wait.String(), "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// record keeps the instance's session state in step with what whatsmeow reports.
+func (s *Sessions) record(id string, evt any) {
+	str := func(v string) *string { return &v }
+	var u wastore.SessionUpdate
+	now := time.Now()
+	switch e := evt.(type) {
+	case *events.QR:
+		if len(e.Codes) == 0 {
+			return
+		}
+		exp := now.Add(qrLifetime)
+		u = wastore.SessionUpdate{Status: str("qr"), QR: str(e.Codes[0]), QRExpiresAt: &exp}
+	case *events.PairSuccess:
+		u = wastore.SessionUpdate{DeviceJID: str(e.ID.String()), PhoneNumber: str(e.ID.User), QR: str("")}
+	case *events.Connected:
+		u = wastore.SessionUpdate{Status: str("connected"), QR: str("")}
+	case *events.Disconnected, *events.StreamReplaced:
+		u = wastore.SessionUpdate{Status: str("disconnected")}
+	case *events.LoggedOut:
+		u = wastore.SessionUpdate{Status: str("logged_out"), DeviceJID: str("")}
+	default:
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.state.SetSession(ctx, id, u, now); err != nil {
+		s.logger.Error("record session state", "instanceId", id, "error", err)
+	}
+}
+
+// Stop disconnects an instance's session and waits for its connection loop to end.
+func (s *Sessions) Stop(id string) {
+	s.mu.Lock()
+	sess, ok := s.running[id]
+	delete(s.running, id)
+	s.mu.Unlock()
+	if !ok {
+		return
+	}
+	sess.cancel()
+	sess.client.Disconnect()
+	<-sess.done
+}
+
+// StopAll stops every session.
+func (s *Sessions) StopAll() {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.running))
+	for id := range s.running {
+		ids = append(ids, id)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.Stop(id)
+		}()
+	}
+	wg.Wait()
+}
