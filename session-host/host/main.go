@@ -1,0 +1,109 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"go.mau.fi/whatsmeow/store/sqlstore"
+
+	"github.com/wagate/wagate/shared/queue"
+	"github.com/wagate/wagate/shared/store"
+)
+
+// Leases decides which instances this host runs: Run holds leases and starts and stops
+// sessions until its context ends; Release gives every lease back.
+type Leases interface {
+	Run(ctx context.Context) error
+	Release(ctx context.Context) error
+}
+
+// Main is the session host: the health endpoint, the leases, the sessions they start, and
+// the batcher every session's events go through.
+type Main struct {
+	Config   Config
+	logger   *slog.Logger
+	health   *http.Server
+	listener net.Listener
+	ready    atomic.Bool
+	devices  *sqlstore.Container
+	batcher  *queue.Batcher
+	Sessions *Sessions
+	leases   Leases
+}
+
+// NewMain builds the host from its configuration. newLeases builds the lease manager over the
+// sessions it must start and stop.
+func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, convert Converter, logger *slog.Logger,
+	newLeases func(*Sessions) Leases) (*Main, error) {
+	devices, err := OpenDevices(ctx, cfg.DataDir, logger)
+	if err != nil {
+		return nil, err
+	}
+	m := &Main{Config: cfg, logger: logger, devices: devices}
+	m.batcher = queue.NewBatcher(queue.NewPublisher(sqs.NewFromConfig(awsCfg), cfg.QueueURL), cfg.Linger)
+	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awsCfg), cfg.InstancesTable)
+	m.Sessions = NewSessions(devices, instances, m.batcher, convert, logger)
+	m.leases = newLeases(m.Sessions)
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if !m.ready.Load() {
+			http.Error(w, `{"status":"stopping"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"status":"ok","host":%q}`, cfg.HostID)
+	})
+	if m.listener, err = net.Listen("tcp", cfg.HealthAddr); err != nil {
+		devices.Close()
+		return nil, fmt.Errorf("health endpoint on %s: %w", cfg.HealthAddr, err)
+	}
+	m.health = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return m, nil
+}
+
+// HealthAddr is where the health endpoint listens.
+func (m *Main) HealthAddr() string { return m.listener.Addr().String() }
+
+// Run serves the health endpoint and holds leases until ctx ends.
+func (m *Main) Run(ctx context.Context) error {
+	go m.health.Serve(m.listener)
+	m.ready.Store(true)
+	m.logger.Info("session host running", "host", m.Config.HostID, "capacity", m.Config.Capacity, "health", m.HealthAddr())
+	err := m.leases.Run(ctx)
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// Close shuts down in the order that loses nothing: sessions first, so no new event comes
+// in; then the batcher, so every event already accepted reaches the queue; then the leases,
+// so another host can take the instances at once; then the health endpoint.
+func (m *Main) Close() error {
+	m.ready.Store(false)
+	m.Sessions.StopAll()
+	m.batcher.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var errs []error
+	if err := m.leases.Release(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("release leases: %w", err))
+	}
+	if err := m.devices.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("close device store: %w", err))
+	}
+	if err := m.health.Shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
