@@ -42,7 +42,7 @@ type Main struct {
 
 // NewMain builds the host from its configuration. newLeases builds the lease manager over the
 // sessions it must start and stop.
-func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, convert Converter, logger *slog.Logger,
+func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Logger,
 	newLeases func(*Sessions) Leases) (*Main, error) {
 	devices, err := OpenDevices(ctx, cfg.DataDir, logger)
 	if err != nil {
@@ -51,7 +51,7 @@ func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, convert Convert
 	m := &Main{Config: cfg, logger: logger, devices: devices}
 	m.batcher = queue.NewBatcher(queue.NewPublisher(sqs.NewFromConfig(awsCfg), cfg.QueueURL), cfg.Linger)
 	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awsCfg), cfg.InstancesTable)
-	m.Sessions = NewSessions(devices, instances, m.batcher, convert, logger)
+	m.Sessions = NewSessions(devices, instances, m.batcher, logger)
 	m.leases = newLeases(m.Sessions)
 
 	mux := http.NewServeMux()

@@ -31,7 +31,6 @@ type Sessions struct {
 	devices   *sqlstore.Container
 	state     SessionStore
 	publisher EnvelopePublisher
-	convert   Converter
 	logger    *slog.Logger
 	waLog     waLog.Logger
 	// backoff is the wait before each new connection attempt, the last one repeating.
@@ -48,9 +47,9 @@ type session struct {
 }
 
 // NewSessions returns the sessions of a host.
-func NewSessions(devices *sqlstore.Container, state SessionStore, publisher EnvelopePublisher, convert Converter, logger *slog.Logger) *Sessions {
+func NewSessions(devices *sqlstore.Container, state SessionStore, publisher EnvelopePublisher, logger *slog.Logger) *Sessions {
 	return &Sessions{
-		devices: devices, state: state, publisher: publisher, convert: convert, logger: logger,
+		devices: devices, state: state, publisher: publisher, logger: logger,
 		waLog:   newWALogger(logger.With("component", "whatsmeow")),
 		backoff: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute},
 		running: map[string]*session{},
@@ -73,7 +72,13 @@ func (s *Sessions) Start(ctx context.Context, id string) error {
 	// WhatsApp gets its ack only once every event a message became is on the queue.
 	client.SynchronousAck = true
 	client.EnableAutoReconnect = true
-	sink := NewSink(id, s.convert, s.publisher, s.logger)
+	ownID := func() types.JID {
+		if jid := client.Store.ID; jid != nil {
+			return *jid
+		}
+		return types.JID{}
+	}
+	sink := NewSink(id, whatsappEvents(ownID), s.publisher, s.logger)
 	client.AddEventHandlerWithSuccessStatus(func(evt any) bool {
 		s.record(id, evt)
 		return sink.Handle(evt)

@@ -1,0 +1,59 @@
+package host
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+
+	"github.com/wagate/wagate/session-host/convert"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// whatsappEvents is the Converter of a session: device returns the session's own id, empty
+// until it is paired.
+func whatsappEvents(device func() types.JID) Converter {
+	return func(evt any) []Event {
+		switch e := evt.(type) {
+		case *events.Message:
+			name, data, ok := convert.Message(e)
+			if !ok {
+				return nil
+			}
+			// A message is keyed by its id: WhatsApp redelivers an unacked one unchanged.
+			return []Event{{Name: name, Data: data, Key: "msg/" + e.Info.Chat.String() + "/" + e.Info.ID, At: e.Info.Timestamp}}
+		case *events.Receipt:
+			datas := convert.Receipt(e)
+			out := make([]Event, len(datas))
+			for i, data := range datas {
+				out[i] = Event{
+					Name: webhook.EventMessageUpdated, Data: data, At: e.Timestamp,
+					Key: fmt.Sprintf("receipt/%s/%s/%s/%d", e.Type, e.Sender, e.Chat, i) + "/" + receiptID(e, i),
+				}
+			}
+			return out
+		case *events.QR:
+			if len(e.Codes) == 0 {
+				return nil
+			}
+			return []Event{{Name: webhook.EventSessionStatus, Data: convert.QR(e.Codes[0]), Key: "qr/" + e.Codes[0], At: time.Now()}}
+		default:
+			data, ok := convert.SessionStatus(evt, device())
+			if !ok {
+				return nil
+			}
+			// Each status change is its own occurrence.
+			now := time.Now()
+			return []Event{{Name: webhook.EventSessionStatus, Data: data, Key: fmt.Sprintf("status/%T/", evt) + strconv.FormatInt(now.UnixNano(), 10), At: now}}
+		}
+	}
+}
+
+func receiptID(e *events.Receipt, i int) string {
+	if i < len(e.MessageIDs) {
+		return e.MessageIDs[i]
+	}
+	return ""
+}
