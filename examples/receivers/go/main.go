@@ -123,13 +123,13 @@ func writeJSON(w http.ResponseWriter, body string) {
 // work handles accepted events one at a time; here, it logs them.
 func work(events <-chan envelope, logger *slog.Logger) {
 	for ev := range events {
-		logger.Info("webhook", "id", ev.WebhookID, "event", ev.Event, "instance", ev.InstanceID,
-			"data", string(ev.Data))
+		logger.Info("webhook", "id", ev.WebhookID, "event", ev.Event, "instance", ev.InstanceID, "data", ev.Data)
 	}
 }
 
 func main() {
-	logger := slog.Default()
+	// JSON lines: what log collectors read, and the event's data stays JSON.
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil))
 	secret := os.Getenv("WEBHOOK_SECRET")
 	if secret == "" {
 		logger.Error("set WEBHOOK_SECRET to the instance's whsec_... secret")
