@@ -210,7 +210,7 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMe
 	}
 	h.emit(ctx, env.Event, next.Status, res, attempts)
 	log.InfoContext(ctx, "webhook attempt", "status", next.Status, "attempts", next.Attempts, "statusCode", res.StatusCode,
-		"durationMs", res.Duration.Milliseconds(), "error", res.Err)
+		"durationMs", res.Duration.Milliseconds(), "error", res.ErrorText())
 
 	if next.Status != webhook.StatusRetrying {
 		return false, false

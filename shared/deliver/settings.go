@@ -19,7 +19,7 @@ type Settings struct {
 	Retention      time.Duration // RETENTION_DAYS, default 30
 	Policy         webhook.RetryPolicy
 	Sender         SenderOptions
-	InstanceTTL    time.Duration // INSTANCE_CACHE_TTL, default 30s
+	InstanceTTL    time.Duration // INSTANCE_CACHE_TTL, default 5s
 }
 
 // LoadSettings reads Settings through getenv (os.Getenv in production).
@@ -62,7 +62,7 @@ func LoadSettings(getenv func(string) string) (Settings, error) {
 	if s.Sender.Timeout, err = durationOr(getenv, "WEBHOOK_TIMEOUT", 10*time.Second); err != nil {
 		return Settings{}, err
 	}
-	if s.InstanceTTL, err = durationOr(getenv, "INSTANCE_CACHE_TTL", 30*time.Second); err != nil {
+	if s.InstanceTTL, err = durationOr(getenv, "INSTANCE_CACHE_TTL", 5*time.Second); err != nil {
 		return Settings{}, err
 	}
 	if s.Sender.AllowedPrefixes, err = ParsePrefixes(getenv("WEBHOOK_ALLOW_CIDRS")); err != nil {
