@@ -43,7 +43,7 @@ type Main struct {
 // NewMain builds the host from its configuration. newLeases builds the lease manager over the
 // sessions it must start and stop.
 func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Logger,
-	newLeases func(*Sessions) Leases) (*Main, error) {
+	newLeases func(*Sessions) (Leases, error)) (*Main, error) {
 	devices, err := OpenDevices(ctx, cfg.DataDir, logger)
 	if err != nil {
 		return nil, err
@@ -52,7 +52,10 @@ func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Lo
 	m.batcher = queue.NewBatcher(queue.NewPublisher(sqs.NewFromConfig(awsCfg), cfg.QueueURL), cfg.Linger)
 	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awsCfg), cfg.InstancesTable)
 	m.Sessions = NewSessions(devices, instances, m.batcher, logger)
-	m.leases = newLeases(m.Sessions)
+	if m.leases, err = newLeases(m.Sessions); err != nil {
+		devices.Close()
+		return nil, err
+	}
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {

@@ -35,7 +35,7 @@ func TestShutdownDuringBurstLosesNothingAcked(t *testing.T) {
 		HealthAddr: "127.0.0.1:0", Capacity: 10, LeaseTTL: time.Minute, LeaseInterval: time.Second,
 		Linger: 20 * time.Millisecond, Store: "sqlite", DataDir: t.TempDir(),
 	}
-	m, err := NewMain(context.Background(), cfg, awsCfg, logger, func(*Sessions) Leases { return idleLeases{} })
+	m, err := NewMain(context.Background(), cfg, awsCfg, logger, func(*Sessions) (Leases, error) { return idleLeases{}, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
