@@ -84,7 +84,8 @@ func Config(tb testing.TB) aws.Config {
 	if endpoint == "" {
 		tb.Fatalf("awstest: %s is unset: call awstest.Main from TestMain", EndpointEnv)
 	}
-	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithBaseEndpoint(endpoint))
+	cfg, err := config.LoadDefaultConfig(context.Background(), config.WithBaseEndpoint(endpoint),
+		config.WithHTTPClient(emulator.HTTPClient()))
 	if err != nil {
 		tb.Fatalf("awstest: load AWS config: %v", err)
 	}

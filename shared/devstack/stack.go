@@ -114,6 +114,7 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 		s.Endpoint = s.moto.URL
 	}
 	cfg, err := config.LoadDefaultConfig(ctx, config.WithBaseEndpoint(s.Endpoint),
+		config.WithHTTPClient(emulator.HTTPClient()),
 		config.WithRegion(regionOr("us-east-1")),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
 	if err != nil {

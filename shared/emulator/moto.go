@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+
 	"github.com/wagate/wagate/shared/samtemplate"
 )
 
@@ -148,4 +150,14 @@ func (s *Moto) Stop() {
 	}
 	<-s.exited
 	os.Remove(s.log)
+}
+
+// HTTPClient is the HTTP client for AWS SDK calls to the emulator. moto's server closes idle
+// connections without telling the client, and a request written to such a connection fails
+// with its response lost, after the emulator may have applied it; the SDK then sends the write
+// again. Without keep-alive every request gets a fresh loopback connection and is sent once.
+func HTTPClient() *awshttp.BuildableClient {
+	return awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.DisableKeepAlives = true
+	})
 }
