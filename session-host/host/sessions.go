@@ -15,6 +15,7 @@ import (
 	waLog "go.mau.fi/whatsmeow/util/log"
 
 	wastore "github.com/wagate/wagate/shared/store"
+	"github.com/wagate/wagate/shared/webhook"
 )
 
 // SessionStore records what the host learns about an instance's WhatsApp session.
@@ -165,7 +166,9 @@ func (s *Sessions) record(id string, evt any) {
 	}
 }
 
-// Stop disconnects an instance's session and waits for its connection loop to end.
+// Stop disconnects an instance's session and waits for its connection loop to end. When the
+// instance itself is gone (deleted through the API), its device is logged out of WhatsApp and
+// its keys are deleted, so nothing of it stays paired.
 func (s *Sessions) Stop(id string) {
 	s.mu.Lock()
 	sess, ok := s.running[id]
@@ -175,8 +178,32 @@ func (s *Sessions) Stop(id string) {
 		return
 	}
 	sess.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.state.GetSession(ctx, id); webhook.ErrorCode(err) == webhook.ENotFound {
+		s.forget(ctx, id, sess.client)
+	}
 	sess.client.Disconnect()
 	<-sess.done
+}
+
+// forget unpairs a deleted instance's device: through WhatsApp when connected, else by
+// deleting its keys from the store.
+func (s *Sessions) forget(ctx context.Context, id string, client *whatsmeow.Client) {
+	if client.Store.ID == nil {
+		return // never paired
+	}
+	var err error
+	if client.IsConnected() && client.IsLoggedIn() {
+		err = client.Logout(ctx) // also deletes the device from the store
+	} else {
+		err = client.Store.Delete(ctx)
+	}
+	if err != nil {
+		s.logger.Error("unpair deleted instance", "instanceId", id, "error", err)
+		return
+	}
+	s.logger.Info("deleted instance unpaired and its device keys removed", "instanceId", id)
 }
 
 // StopAll stops every session.
