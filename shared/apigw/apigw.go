@@ -12,6 +12,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"reflect"
 	"runtime/debug"
@@ -333,4 +334,40 @@ func (r *Request) QueryBool(name string) (bool, error) {
 		return false, webhook.Errorf(webhook.EInvalid, "%s: must be true or false", name)
 	}
 	return b, nil
+}
+
+// Integer is a whole number read from a JSON body as JSON Schema reads an "integer": any JSON
+// number whose value is whole, so 30, 30.0 and 3e1 are all 30. encoding/json takes only the
+// first spelling into an int. Anything else is an error naming the field.
+type Integer int64
+
+// UnmarshalJSON reads a JSON number with a whole value that fits in an int64.
+func (n *Integer) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return nil // refused by Decode unless the field is nullable
+	}
+	notWhole := &json.UnmarshalTypeError{Value: "number " + string(b), Type: reflect.TypeFor[int64]()}
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		notWhole.Value = "non-number"
+		return notWhole
+	}
+	var num json.Number
+	if err := json.Unmarshal(b, &num); err != nil {
+		return notWhole
+	}
+	if i, err := num.Int64(); err == nil {
+		*n = Integer(i)
+		return nil
+	}
+	f, ok := new(big.Float).SetString(num.String())
+	if !ok || !f.IsInt() {
+		return notWhole
+	}
+	i, acc := f.Int64()
+	if acc != big.Exact {
+		return notWhole
+	}
+	*n = Integer(i)
+	return nil
 }

@@ -22,6 +22,7 @@ type createInput struct {
 	On    bool     `json:"on"`
 	Ref   *string  `json:"ref"`
 	Note  *string  `json:"note" api:"nullable"`
+	Days  *Integer `json:"days"`
 }
 
 func testRouter() *Router {
@@ -63,6 +64,7 @@ func TestServe(t *testing.T) {
 		wantStatus int
 		wantCode   string
 		wantInMsg  string
+		wantData   string // in the answer's data
 	}{
 		{name: "created", method: "POST", resource: "/api/thing", body: `{"name":"a","count":2,"tags":["x"],"on":true}`, wantStatus: 201},
 		{name: "empty body", method: "POST", resource: "/api/thing", wantStatus: 201},
@@ -79,6 +81,16 @@ func TestServe(t *testing.T) {
 		{name: "null in another case", method: "POST", resource: "/api/thing", body: `{"NAME":null}`, wantStatus: 400, wantInMsg: "NAME: must be a string, not null"},
 		{name: "null where nullable", method: "POST", resource: "/api/thing", body: `{"note":null}`, wantStatus: 201},
 		{name: "null body", method: "POST", resource: "/api/thing", body: `null`, wantStatus: 400, wantInMsg: "body: must be a JSON object"},
+		{name: "integer", method: "POST", resource: "/api/thing", body: `{"days":30}`, wantStatus: 201, wantData: `"days":30`},
+		{name: "integer with a fraction of zero", method: "POST", resource: "/api/thing", body: `{"days":3186.0}`, wantStatus: 201, wantData: `"days":3186`},
+		{name: "integer with an exponent", method: "POST", resource: "/api/thing", body: `{"days":3e1}`, wantStatus: 201, wantData: `"days":30`},
+		{name: "integer negative", method: "POST", resource: "/api/thing", body: `{"days":-2.00}`, wantStatus: 201, wantData: `"days":-2`},
+		{name: "integer with a fraction", method: "POST", resource: "/api/thing", body: `{"days":1.5}`, wantStatus: 400, wantInMsg: "days: must be a whole number"},
+		{name: "integer too large", method: "POST", resource: "/api/thing", body: `{"days":1e19}`, wantStatus: 400, wantInMsg: "days: must be a whole number"},
+		{name: "integer huge exponent", method: "POST", resource: "/api/thing", body: `{"days":1e999999999}`, wantStatus: 400, wantInMsg: "days: must be a whole number"},
+		{name: "integer as a string", method: "POST", resource: "/api/thing", body: `{"days":"30"}`, wantStatus: 400, wantInMsg: "days: must be a whole number"},
+		{name: "integer as a bool", method: "POST", resource: "/api/thing", body: `{"days":true}`, wantStatus: 400, wantInMsg: "days: must be a whole number"},
+		{name: "integer null", method: "POST", resource: "/api/thing", body: `{"days":null}`, wantStatus: 400, wantInMsg: "days: must be a whole number, not null"},
 		{name: "too large", method: "POST", resource: "/api/thing", body: `{"name":"` + strings.Repeat("a", MaxBodyBytes) + `"}`, wantStatus: 413, wantCode: "payload_too_large"},
 		{name: "ok with pagination", method: "GET", resource: "/api/thing/{id}", id: "abc", wantStatus: 200},
 		{name: "bad limit", method: "GET", resource: "/api/thing/{id}", id: "abc", query: map[string]string{"limit": "0"}, wantStatus: 400, wantInMsg: "limit: must be a whole number from 1 to 100"},
@@ -116,6 +128,9 @@ func TestServe(t *testing.T) {
 			}
 			if tt.wantCode != "" && body.Error.Code != tt.wantCode {
 				t.Fatalf("code %q, want %q", body.Error.Code, tt.wantCode)
+			}
+			if tt.wantData != "" && !strings.Contains(string(body.Data), tt.wantData) {
+				t.Fatalf("data %s lacks %s", body.Data, tt.wantData)
 			}
 			if tt.wantInMsg != "" && !strings.Contains(body.Error.Message, tt.wantInMsg) {
 				t.Fatalf("message %q lacks %q", body.Error.Message, tt.wantInMsg)
