@@ -42,6 +42,10 @@ func ValidateSecret(s string) error {
 	if !ok {
 		return fmt.Errorf("secret must start with %q", SecretPrefix)
 	}
+	// The decoder skips line breaks; a secret is one line of base64.
+	if strings.ContainsAny(raw, "\r\n") {
+		return fmt.Errorf("secret is not valid base64: it holds a line break")
+	}
 	key, err := base64.StdEncoding.DecodeString(raw)
 	if err != nil {
 		return fmt.Errorf("secret is not valid base64: %w", err)

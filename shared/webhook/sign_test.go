@@ -91,6 +91,8 @@ func TestSecrets(t *testing.T) {
 		{"whsec_not base64!", false},
 		{"whsec_c2hvcnQ=", false},                      // 5 bytes
 		{"whsec_" + strings.Repeat("QUFB", 22), false}, // 66 bytes
+		{"whsec_" + strings.Repeat("QUFB", 4) + "\n" + strings.Repeat("QUFB", 4), false},
+		{"whsec_" + strings.Repeat("QUFB", 8) + "\r\n", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.secret, func(t *testing.T) {
