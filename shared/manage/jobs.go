@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -145,8 +146,8 @@ func (a *WebhookAPI) recoverPage(ctx context.Context, started time.Time, logs []
 }
 
 type clearInput struct {
-	InstanceID *string `json:"instanceId"`
-	Days       *int    `json:"days"`
+	InstanceID *string        `json:"instanceId"`
+	Days       *apigw.Integer `json:"days"`
 }
 
 type clearResult struct {
@@ -154,44 +155,55 @@ type clearResult struct {
 	Complete bool `json:"complete"`
 }
 
+// clear deletes the logs that match every filter given. Each filter may come in the body or,
+// for clients that can't send a body with DELETE, in the query string; given in both, both
+// apply, so a filter added anywhere never widens what is deleted: two instances match no log,
+// and two ages mean the older.
 func (a *WebhookAPI) clear(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
 	var in clearInput
 	if err := r.Decode(&in); err != nil {
 		return apigw.Response{}, err
 	}
+	var instances []string
+	if in.InstanceID != nil {
+		instances = append(instances, *in.InstanceID)
+	}
 	if q, err := r.Query("instanceId"); err != nil {
 		return apigw.Response{}, err
 	} else if q != "" {
-		if in.InstanceID != nil {
-			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "instanceId: give it in the body or the query, not both")
-		}
-		in.InstanceID = &q
+		instances = append(instances, q)
 	}
-	if q, err := r.Query("days"); err != nil {
-		return apigw.Response{}, err
-	} else if q != "" {
-		if in.Days != nil {
-			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "days: give it in the body or the query, not both")
-		}
-		d, err := r.QueryInt("days", 0, 1, 3650)
-		if err != nil {
+	for _, id := range instances {
+		if err := webhook.ValidateInstanceID("instanceId", id); err != nil {
 			return apigw.Response{}, err
 		}
-		in.Days = &d
 	}
-	j := Job{Kind: JobClear}
-	if in.InstanceID != nil {
-		if err := webhook.ValidateInstanceID("instanceId", *in.InstanceID); err != nil {
-			return apigw.Response{}, err
-		}
-		j.InstanceID = *in.InstanceID
-	}
-	cutoff := a.now()
+	var days []int
 	if in.Days != nil {
 		if *in.Days < 1 || *in.Days > 3650 {
 			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "days: must be a whole number from 1 to 3650")
 		}
-		cutoff = cutoff.Add(-time.Duration(*in.Days) * 24 * time.Hour)
+		days = append(days, int(*in.Days))
+	}
+	if q, err := r.Query("days"); err != nil {
+		return apigw.Response{}, err
+	} else if q != "" {
+		d, err := r.QueryInt("days", 0, 1, 3650)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		days = append(days, d)
+	}
+	if len(instances) == 2 && instances[0] != instances[1] {
+		return apigw.Response{Data: clearResult{Complete: true}}, nil // no log has two instances
+	}
+	j := Job{Kind: JobClear}
+	if len(instances) > 0 {
+		j.InstanceID = instances[0]
+	}
+	cutoff := a.now()
+	if len(days) > 0 {
+		cutoff = cutoff.Add(-time.Duration(slices.Max(days)) * 24 * time.Hour)
 	}
 	j.Before = webhook.FirstWebhookID(cutoff)
 	n, done, err := a.run(ctx, &j, a.inline)

@@ -167,7 +167,9 @@ func (a *WebhookAPI) test(ctx context.Context, r *apigw.Request) (apigw.Response
 			return apigw.Response{}, err
 		}
 		if inst.WebhookURL == "" {
-			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "instanceId: instance %s has no webhookUrl", inst.ID)
+			// The request is well formed; the instance's state refuses it, as a retry for an
+			// instance with webhooks turned off is refused.
+			return apigw.Response{}, webhook.Errorf(webhook.EConflict, "instanceId: instance %s has webhooks turned off (no webhookUrl)", inst.ID)
 		}
 		env.InstanceID, url, secrets = inst.ID, inst.WebhookURL, inst.SigningSecrets(now)
 	}

@@ -568,6 +568,56 @@ func TestRecoverOldWindows(t *testing.T) {
 	}
 }
 
+// The filters of a clear may come in the body, the query or both; a log is deleted only when
+// it matches every one given.
+func TestClearFiltersInBodyAndQuery(t *testing.T) {
+	r := newWebhookRig(t)
+	aged := func(inst string, days int) []*webhook.Log {
+		logs := fixtureLogs(2, []string{inst}, 1)
+		for _, l := range logs {
+			at := l.CreatedAt.Add(-time.Duration(days) * 24 * time.Hour)
+			l.WebhookID, l.CreatedAt = webhook.NewWebhookID(at), at
+		}
+		return logs
+	}
+	tests := []struct {
+		name    string
+		body    string
+		query   map[string]string
+		deleted int
+	}{
+		{"instance in the body", `{"instanceId":"inst_a"}`, nil, 4},
+		{"instance in the query", "", map[string]string{"instanceId": "inst_a"}, 4},
+		{"the same instance in both", `{"instanceId":"inst_a"}`, map[string]string{"instanceId": "inst_a"}, 4},
+		{"two instances", `{"instanceId":"inst_a"}`, map[string]string{"instanceId": "inst_b"}, 0},
+		{"days in both: the older", `{"days":3}`, map[string]string{"days": "7"}, 4},
+		{"days in both, the other way", `{"days":7}`, map[string]string{"days": "3"}, 4},
+		{"days a whole number written with a fraction", `{"days":7.0}`, nil, 4},
+		{"days in one, instance in the other", `{"days":7}`, map[string]string{"instanceId": "inst_b"}, 2},
+		{"everything in both", `{"days":3,"instanceId":"inst_b"}`, map[string]string{"days": "7", "instanceId": "inst_b"}, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, inst := range []string{"inst_a", "inst_b"} {
+				r.load(aged(inst, 5))
+				r.load(aged(inst, 10))
+			}
+			var cleared struct {
+				Deleted  int
+				Complete bool
+			}
+			r.ok(request{method: "DELETE", resource: "/api/webhook/logs", body: tt.body, query: tt.query}, 200, &cleared)
+			if cleared.Deleted != tt.deleted || !cleared.Complete {
+				t.Fatalf("cleared %+v, want %d deleted", cleared, tt.deleted)
+			}
+			r.ok(request{method: "DELETE", resource: "/api/webhook/logs"}, 200, &cleared)
+			if cleared.Deleted != 8-tt.deleted {
+				t.Fatalf("%d logs were left, want %d", cleared.Deleted, 8-tt.deleted)
+			}
+		})
+	}
+}
+
 func TestClearByAge(t *testing.T) {
 	r := newWebhookRig(t)
 	old := fixtureLogs(40, []string{"inst_o"}, 1)
@@ -619,6 +669,7 @@ func TestStatsShape(t *testing.T) {
 
 func TestWebhookRoutesBadInput(t *testing.T) {
 	r := newWebhookRig(t)
+	r.create(`{"instanceId":"inst_off"}`)
 	big := `{"url":"https://example.com/` + strings.Repeat("a", 300*1024) + `"}`
 	tests := []struct {
 		name    string
@@ -635,6 +686,7 @@ func TestWebhookRoutesBadInput(t *testing.T) {
 		{"test: unknown field", request{method: "POST", resource: "/api/webhook/test", body: `{"url":"https://a.example","x":1}`}, 400, "x"},
 		{"test: bad instance id", request{method: "POST", resource: "/api/webhook/test", body: `{"instanceId":"a b"}`}, 400, "instanceId"},
 		{"test: unknown instance", request{method: "POST", resource: "/api/webhook/test", body: `{"instanceId":"inst_none"}`}, 404, ""},
+		{"test: instance with webhooks off", request{method: "POST", resource: "/api/webhook/test", body: `{"instanceId":"inst_off"}`}, 409, "instanceId"},
 		{"test: too large", request{method: "POST", resource: "/api/webhook/test", body: big}, 413, "body"},
 		{"test: url null", request{method: "POST", resource: "/api/webhook/test", body: `{"url":null,"instanceId":"xxx"}`}, 400, "url"},
 		{"test: instance null", request{method: "POST", resource: "/api/webhook/test", body: `{"instanceId":null,"url":"https://a.example"}`}, 400, "instanceId"},
@@ -676,7 +728,9 @@ func TestWebhookRoutesBadInput(t *testing.T) {
 		{"clear: days type", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"days":"7"}`}, 400, "days"},
 		{"clear: days 0", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"days":0}`}, 400, "days"},
 		{"clear: days in query out of range", request{method: "DELETE", resource: "/api/webhook/logs", query: map[string]string{"days": "-1"}}, 400, "days"},
-		{"clear: days twice", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"days":3}`, query: map[string]string{"days": "3"}}, 400, "days"},
+		{"clear: days with a fraction", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"days":7.5}`}, 400, "days"},
+		{"clear: days in body out of range, again in query", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"days":0}`, query: map[string]string{"days": "3"}}, 400, "days"},
+		{"clear: instance in query bad, in body good", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"instanceId":"inst_a"}`, query: map[string]string{"instanceId": "a b"}}, 400, "instanceId"},
 		{"clear: bad instance", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"instanceId":""}`}, 400, "instanceId"},
 		{"clear: instance null", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"instanceId":null}`}, 400, "instanceId"},
 		{"clear: days null", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"days":null}`}, 400, "days"},
