@@ -63,6 +63,7 @@ endef
 test: tools
 	$(go-lint)
 	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) WAGATE_RECEIVER_PYTHON=$(RECEIVER_PYTHON) go test -race -count=1 -timeout 25m ./...
+	bash infra/schemathesis/run.sh
 	$(CFN_LINT) template.yaml
 	$(OPENAPI_VALIDATOR) infra/openapi.yaml
 	$(OPENAPI_PYTHON) infra/check_openapi_examples.py infra/openapi.yaml

@@ -4,6 +4,8 @@
 //	WAGATE_API_KEY     accepted API keys, comma-separated (one is generated when unset)
 //	AWS_ENDPOINT_URL   a running LocalStack to use instead of starting moto
 //	WAGATE_STATE_FILE  where to record the URL and key for `make trigger` (.wagate/dev.env)
+//	WAGATE_WEBHOOK_TIMEOUT  the functions' WEBHOOK_TIMEOUT, one attempt's limit (10s when
+//	                   unset); infra/schemathesis/run.sh shortens it for the URLs it makes up
 package main
 
 import (
@@ -43,12 +45,17 @@ func main() {
 		}
 	}
 
+	env := map[string]string{}
+	if v := os.Getenv("WAGATE_WEBHOOK_TIMEOUT"); v != "" {
+		env["WEBHOOK_TIMEOUT"] = v
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Addr: addr, APIKeys: keys, Endpoint: os.Getenv("AWS_ENDPOINT_URL"),
 		// Runs on different ports sharing one LocalStack keep to their own resources.
-		Prefix: "wagate-dev-" + port, Logger: logger,
+		Prefix: "wagate-dev-" + port, Logger: logger, Env: env,
 	})
 	if err != nil {
 		log.Fatalf("start: %v", err)
