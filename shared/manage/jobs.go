@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -225,9 +226,10 @@ type recoverInput struct {
 	Until      *string `json:"until"`
 }
 
-// parseTime reads an RFC 3339 time given in field.
+// parseTime reads an RFC 3339 time given in field. RFC 3339 allows "t" and "z" for "T" and
+// "Z", as JSON Schema's date-time does; Go's parser takes only the capitals.
 func parseTime(field, v string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, v)
+	t, err := time.Parse(time.RFC3339Nano, strings.ToUpper(v))
 	if err != nil {
 		return time.Time{}, webhook.Errorf(webhook.EInvalid, "%s: must be an RFC 3339 time such as 2024-01-01T00:00:00.000Z", field)
 	}

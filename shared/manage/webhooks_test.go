@@ -546,13 +546,14 @@ func TestStatsExactThroughRetriesAndClears(t *testing.T) {
 }
 
 // A recover window may lie anywhere in the past, even before any webhook id could be made:
-// the window is then empty, not an error.
+// the window is then empty, not an error. Its times are RFC 3339 in any spelling it allows.
 func TestRecoverOldWindows(t *testing.T) {
 	r := newWebhookRig(t)
 	tests := []struct{ name, since, until string }{
 		{"before 1970", "0214-09-14T07:43:22.998692+01:21", "0214-09-15T00:00:00Z"},
 		{"across 1970", "1969-12-31T23:00:00Z", "1970-01-01T01:00:00Z"},
 		{"year 1", "0001-01-01T00:00:00Z", "0001-01-02T00:00:00Z"},
+		{"written in lower case, as RFC 3339 allows", "1999-12-31t23:00:00z", "2000-01-01t01:00:00.5z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
