@@ -55,13 +55,14 @@ func main() {
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Addr: addr, APIKeys: keys, Endpoint: os.Getenv("AWS_ENDPOINT_URL"),
 		// Runs on different ports sharing one LocalStack keep to their own resources.
-		Prefix: "wagate-dev-" + port, Logger: logger, Env: env,
+		Prefix: "wagate-dev-" + port, Logger: logger, Env: env, DataDir: dataDir(port),
 	})
 	if err != nil {
 		log.Fatalf("start: %v", err)
 	}
-	if err := writeState(stack); err != nil {
-		logger.Warn("write .wagate/dev.env", "error", err)
+	state, err := writeState(stack)
+	if err != nil {
+		logger.Warn("write the state file for make trigger", "error", err)
 	}
 	fmt.Print(banner(stack))
 
@@ -77,36 +78,48 @@ func main() {
 	case <-time.After(5 * time.Second):
 		logger.Error("stop took over 5 s; exiting anyway")
 	}
+	if state != "" {
+		os.Remove(state) // make trigger then says no stack is running
+	}
 }
 
-// writeState records where the stack listens, for `make trigger`.
-func writeState(s *devstack.Stack) error {
+// dataDir keeps the local session host's WhatsApp device keys across runs, per port.
+func dataDir(port string) string {
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		return "" // a temporary folder, gone at exit
+	}
+	return filepath.Join(root, ".wagate", "data-"+port)
+}
+
+// writeState records where the stack listens, for `make trigger`, and returns the file's path.
+func writeState(s *devstack.Stack) (string, error) {
 	path := os.Getenv("WAGATE_STATE_FILE")
 	if path == "" {
 		root, err := samtemplate.RepoRoot()
 		if err != nil {
-			return err
+			return "", err
 		}
 		path = filepath.Join(root, ".wagate", "dev.env")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return err
+		return "", err
 	}
 	body := fmt.Sprintf("WAGATE_URL=%s\nWAGATE_API_KEY=%s\n", s.URL, s.APIKeys[0])
-	return os.WriteFile(path, []byte(body), 0o600)
+	return path, os.WriteFile(path, []byte(body), 0o600)
 }
 
 func banner(s *devstack.Stack) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "\nwagate is running locally.\n\n")
-	fmt.Fprintf(&b, "  API          %s  (header X-API-Key)\n", s.URL)
-	fmt.Fprintf(&b, "  API key      %s\n", strings.Join(s.APIKeys, ", "))
-	fmt.Fprintf(&b, "  AWS endpoint %s\n", s.Endpoint)
+	fmt.Fprintf(&b, "  %-22s %s  (header X-API-Key)\n", "API", s.URL)
+	fmt.Fprintf(&b, "  %-22s %s\n", "API key", strings.Join(s.APIKeys, ", "))
+	fmt.Fprintf(&b, "  %-22s %s\n", "AWS endpoint", s.Endpoint)
 	for _, name := range []string{"InstancesTable", "WebhookLogTable", "WebhookStatsTable"} {
-		fmt.Fprintf(&b, "  %-18s %s\n", name, s.Resources.Table(name))
+		fmt.Fprintf(&b, "  %-22s %s\n", name, s.Resources.Table(name))
 	}
 	for _, name := range []string{"EventsQueue", "EventsDeadLetterQueue", "JobsQueue"} {
-		fmt.Fprintf(&b, "  %-18s %s\n", name, s.Resources.QueueURL(name))
+		fmt.Fprintf(&b, "  %-22s %s\n", name, s.Resources.QueueURL(name))
 	}
 	fmt.Fprintf(&b, "\nTry:\n  curl -s -X POST %s/api/instance -H 'X-API-Key: %s' -H 'Content-Type: application/json' -d '{\"webhookUrl\":\"http://127.0.0.1:3001/webhook\"}'\n", s.URL, s.APIKeys[0])
 	fmt.Fprintf(&b, "  make trigger EVENT=message.received INSTANCE=<id>\n\nCtrl-C stops everything.\n\n")

@@ -33,7 +33,7 @@ func buildDev(t *testing.T) string {
 	return bin
 }
 
-var endpointLine = regexp.MustCompile(`AWS endpoint (http://\S+)`)
+var endpointLine = regexp.MustCompile(`AWS endpoint\s+(http://\S+)`)
 
 func startDev(t *testing.T, bin, addr string) *devProcess {
 	t.Helper()
@@ -69,6 +69,18 @@ func startDev(t *testing.T, bin, addr string) *devProcess {
 	go func() { p.exited <- cmd.Wait() }()
 	t.Cleanup(func() { cmd.Process.Kill() })
 	return p
+}
+
+// emulatorURL is the AWS endpoint the process printed in its banner.
+func (p *devProcess) emulatorURL(t *testing.T) string {
+	t.Helper()
+	select {
+	case url := <-p.motoURL:
+		return url
+	case <-time.After(30 * time.Second):
+		t.Fatal("the banner named no AWS endpoint")
+		return ""
+	}
 }
 
 // waitHealthy polls /healthz until it answers 200.
@@ -113,7 +125,7 @@ func TestUncleanStopThenRestartThenSIGTERM(t *testing.T) {
 
 	first := startDev(t, bin, addr)
 	waitHealthy(t, addr)
-	firstMoto := <-first.motoURL
+	firstMoto := first.emulatorURL(t)
 	if err := first.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +139,7 @@ func TestUncleanStopThenRestartThenSIGTERM(t *testing.T) {
 
 	second := startDev(t, bin, addr)
 	waitHealthy(t, addr)
-	secondMoto := <-second.motoURL
+	secondMoto := second.emulatorURL(t)
 	req, _ := http.NewRequest("POST", "http://"+addr+"/api/instance", strings.NewReader(`{"instanceId":"inst_after"}`))
 	req.Header.Set("X-API-Key", "k-123")
 	resp, err := http.DefaultClient.Do(req)

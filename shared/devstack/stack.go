@@ -13,15 +13,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/wagate/wagate/session-host/host"
+	"github.com/wagate/wagate/session-host/lease"
 	"github.com/wagate/wagate/shared/apigw"
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/emulator"
@@ -45,6 +49,8 @@ type Options struct {
 	Metrics io.Writer
 	// JobBudget is how long the jobs worker works on one job message; 90 s when 0.
 	JobBudget time.Duration
+	// DataDir keeps the session host's WhatsApp device keys; a temporary folder when "".
+	DataDir string
 }
 
 // Stack is a running local gateway.
@@ -62,6 +68,8 @@ type Stack struct {
 	ready     atomic.Bool
 	instances *store.InstanceStore
 	publisher *queue.Publisher
+	host      *host.Main
+	tempDir   string
 }
 
 // Start brings the stack up; Close takes it down.
@@ -195,8 +203,49 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 			es.Run(workCtx, h)
 		}()
 	}
-	o.Logger.Info("session host: not part of the local stack yet; no WhatsApp events are produced. Use POST " + TriggerResource + " (make trigger) to publish events.")
+	if err := s.startSessionHost(ctx, o, cfg, settings.InstancesTable, settings.QueueURL, workCtx); err != nil {
+		return err
+	}
 	s.ready.Store(true)
+	return nil
+}
+
+// startSessionHost runs the session host in this process, as ECS runs it: it leases the
+// instances, pairs and connects them, and publishes their events. With no route to WhatsApp
+// it retries each connection with backoff; POST /api/dev/trigger publishes events meanwhile.
+func (s *Stack) startSessionHost(ctx context.Context, o Options, cfg aws.Config, table, queueURL string, workCtx context.Context) error {
+	dir := o.DataDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "wagate-dev-*"); err != nil {
+			return fmt.Errorf("session host data: %w", err)
+		}
+		s.tempDir = dir
+	}
+	hostCfg := host.Config{
+		HostID: o.Prefix + "-host", InstancesTable: table, QueueURL: queueURL, HealthAddr: "127.0.0.1:0",
+		Capacity: 100, LeaseTTL: 30 * time.Second, LeaseInterval: 10 * time.Second,
+		Linger: 20 * time.Millisecond, Store: "sqlite", DataDir: dir,
+	}
+	logger := o.Logger.With("component", "session-host")
+	instances := store.NewInstanceStore(dynamodb.NewFromConfig(cfg), table)
+	m, err := host.NewMain(ctx, hostCfg, cfg, logger, func(sessions *host.Sessions) (host.Leases, error) {
+		return lease.New(lease.Config{
+			Owner: hostCfg.HostID, Store: instances, Sessions: sessions, Capacity: hostCfg.Capacity,
+			Interval: hostCfg.LeaseInterval, TTL: hostCfg.LeaseTTL, Logger: logger,
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("session host: %w", err)
+	}
+	s.host = m
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		if err := m.Run(workCtx); err != nil {
+			logger.Error("session host stopped", "error", err)
+		}
+	}()
 	return nil
 }
 
@@ -233,6 +282,14 @@ func (s *Stack) Close() error {
 	if s.cancel != nil {
 		s.cancel() // a long poll in flight is aborted with its context
 		s.workers.Wait()
+	}
+	if s.host != nil {
+		if err := s.host.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("stop session host: %w", err))
+		}
+	}
+	if s.tempDir != "" {
+		os.RemoveAll(s.tempDir)
 	}
 	if s.moto != nil {
 		s.moto.Stop()
