@@ -165,11 +165,12 @@ func decodeBody(ev events.APIGatewayProxyRequest) ([]byte, error) {
 	return body, nil
 }
 
-// HasBody reports whether the request carries a non-blank body.
-func (r *Request) HasBody() bool { return len(bytes.TrimSpace(r.body)) > 0 }
+// HasBody reports whether the request carries a body. A body of only white space is one,
+// and Decode refuses it: it is not a JSON document.
+func (r *Request) HasBody() bool { return len(r.body) > 0 }
 
 // Decode reads the JSON body into v. Unknown fields, trailing data and wrong types are
-// invalid_request errors that name the field; an empty body leaves v as it is.
+// invalid_request errors that name the field; no body at all leaves v as it is.
 //
 // A body that is null is refused. When v points to a struct, a field given as null is
 // refused too, naming it, unless its

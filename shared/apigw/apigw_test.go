@@ -68,6 +68,8 @@ func TestServe(t *testing.T) {
 	}{
 		{name: "created", method: "POST", resource: "/api/thing", body: `{"name":"a","count":2,"tags":["x"],"on":true}`, wantStatus: 201},
 		{name: "empty body", method: "POST", resource: "/api/thing", wantStatus: 201},
+		{name: "blank body", method: "POST", resource: "/api/thing", body: "\n", wantStatus: 400, wantInMsg: "body: malformed JSON"},
+		{name: "spaces", method: "POST", resource: "/api/thing", body: "  \t ", wantStatus: 400, wantInMsg: "body: malformed JSON"},
 		{name: "malformed", method: "POST", resource: "/api/thing", body: `{"name":`, wantStatus: 400, wantCode: "invalid_request", wantInMsg: "body: malformed JSON"},
 		{name: "wrong type", method: "POST", resource: "/api/thing", body: `{"count":"two"}`, wantStatus: 400, wantCode: "invalid_request", wantInMsg: "count: must be a whole number"},
 		{name: "wrong type bool", method: "POST", resource: "/api/thing", body: `{"on":"yes"}`, wantStatus: 400, wantInMsg: "on: must be true or false"},

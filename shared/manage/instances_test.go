@@ -520,6 +520,7 @@ func TestInstanceBadInput(t *testing.T) {
 		tc{"create id a number", request{method: "POST", resource: create, body: `{"instanceId":7}`}, 400, "instanceId"},
 		tc{"create id null", request{method: "POST", resource: create, body: `{"instanceId":null,"name":"x"}`}, 400, "instanceId"},
 		tc{"create null", request{method: "POST", resource: create, body: `null`}, 400, "body"},
+		tc{"create blank body", request{method: "POST", resource: create, body: "\n"}, 400, "body"},
 		tc{"create taken id", request{method: "POST", resource: create, body: `{"instanceId":"inst_known"}`}, 409, "instanceId"},
 		tc{"create bad base64", request{method: "POST", resource: create, body: "%%%", base64: true}, 400, "body"},
 		tc{"update empty body", request{method: "PUT", resource: one, id: "inst_known"}, 400, "body"},
