@@ -63,7 +63,8 @@ func TestWhatsAppEvents(t *testing.T) {
 		})
 	}
 	t.Run("a redelivered message keeps its key", func(t *testing.T) {
-		if conv(msg)[0].Key != conv(msg)[0].Key {
+		first, again := conv(msg), conv(msg)
+		if first[0].Key != again[0].Key {
 			t.Fatal("keys differ")
 		}
 	})

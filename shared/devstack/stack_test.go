@@ -160,13 +160,6 @@ type logView struct {
 	Event     string
 }
 
-func (c client) log(id string) logView {
-	c.t.Helper()
-	var l logView
-	c.ok("GET", "/api/webhook/logs/"+id, "", 200, &l)
-	return l
-}
-
 func (c client) waitLog(id, status string) logView {
 	c.t.Helper()
 	var l logView
