@@ -2,10 +2,10 @@
 infra/openapi.yaml states in words but no schema can express.
 
 A JSON Schema can't say that a cursor must be one the API issued for the same query, or that a
-recover window must start before it ends, in the past, and span at most 14 days. Requests
-that break such a rule are schema-valid, so
-schemathesis's positive_data_acceptance check (ST202) expects them to be accepted, and the API
-answers 400 as documented (the README's decisions and the operations' descriptions).
+recover window must start before it ends, in the past, and span at most 14 days. Requests that
+break such a rule are schema-valid, so schemathesis's positive_data_acceptance check (ST202)
+expects them to be accepted, and the API answers 400 as documented (the README's decisions and
+the operations' descriptions).
 
 No check is turned off and no operation left out. `filter_failure` below drops exactly one kind
 of failure: an ST202 whose 400 names the rule and whose request this file, on its own, finds
@@ -60,7 +60,8 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     if key not in _CURSOR_FILTERS or response.status_code != 200:
         return
     body = _json(response)
-    cursor = body.get("pagination", {}).get("nextCursor") if isinstance(body, dict) else None
+    pagination = body.get("pagination") if isinstance(body, dict) else None
+    cursor = pagination.get("nextCursor") if isinstance(pagination, dict) else None
     if isinstance(cursor, str):
         with _issued_lock:
             _issued.setdefault(key, {})[cursor] = _filters(key, case.query)
@@ -93,7 +94,7 @@ def _days_from_civil(y: int, m: int, d: int) -> int:
 
 
 def _time(value: Any) -> Fraction | None:
-    """An RFC 3339 time as exact seconds since 1970, or None for anything else."""
+    """An RFC 3339 time as seconds since 1970, to the nanosecond as Go reads it, or None."""
     if not isinstance(value, str):
         return None
     m = _RFC3339.fullmatch(value)
@@ -102,7 +103,8 @@ def _time(value: Any) -> Fraction | None:
     y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
     seconds = Fraction(_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s)
     if m.group(7):
-        seconds += Fraction(m.group(7)[1:]) / 10 ** (len(m.group(7)) - 1)
+        digits = m.group(7)[1:10]  # Go keeps nanoseconds and drops further digits
+        seconds += Fraction(int(digits), 10 ** len(digits))
     if m.group(8):
         offset = int(m.group(9)) * 3600 + int(m.group(10)) * 60
         seconds -= offset if m.group(8) == "+" else -offset
