@@ -55,6 +55,10 @@ type Response struct {
 	Status int
 	Data   any
 	Extra  map[string]any
+	// Binary, when set, is the whole answer instead of the JSON envelope, sent base64-encoded
+	// as API Gateway's binary media types require, with ContentType.
+	Binary      []byte
+	ContentType string
 }
 
 // HandlerFunc handles one route.
@@ -118,6 +122,12 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayProxyRequest) (
 	status := out.Status
 	if status == 0 {
 		status = http.StatusOK
+	}
+	if out.Binary != nil {
+		return events.APIGatewayProxyResponse{
+			StatusCode: status, Headers: map[string]string{"Content-Type": out.ContentType},
+			Body: base64.StdEncoding.EncodeToString(out.Binary), IsBase64Encoded: true,
+		}, nil
 	}
 	payload := map[string]any{"success": true, "data": out.Data}
 	for k, v := range out.Extra {
@@ -292,6 +302,16 @@ func jsonType(kind string) string {
 		return "a number"
 	}
 	return "of another type"
+}
+
+// Header returns a request header, whatever its case.
+func (r *Request) Header(name string) string {
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
 }
 
 // Param returns a path parameter.

@@ -2,6 +2,7 @@ package manage
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"maps"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"rsc.io/qr"
 
 	"github.com/wagate/wagate/shared/apigw"
 	"github.com/wagate/wagate/shared/store"
@@ -27,6 +30,7 @@ type InstanceStore interface {
 	Update(ctx context.Context, id string, u store.UpdateInstance, now time.Time) (*webhook.Instance, error)
 	Delete(ctx context.Context, id string) error
 	RotateSecret(ctx context.Context, id, newSecret string, now time.Time) (*webhook.Instance, error)
+	GetSession(ctx context.Context, id string) (store.SessionState, error)
 }
 
 // InstanceAPI serves the instance routes.
@@ -63,6 +67,7 @@ func (a *InstanceAPI) Register(r *apigw.Router) {
 	r.Handle(http.MethodDelete, "/api/instance/{instanceId}", a.delete)
 	r.Handle(http.MethodGet, "/api/instance/{instanceId}/webhook-secret", a.getSecret)
 	r.Handle(http.MethodPost, "/api/instance/{instanceId}/webhook-secret/rotate", a.rotateSecret)
+	r.Handle(http.MethodGet, "/api/instance/{instanceId}/qr", a.qr)
 }
 
 // clock is the time of a request, to the millisecond the API shows, so what is stored is
@@ -369,4 +374,47 @@ func validateEvents(events []string) error {
 		}
 	}
 	return nil
+}
+
+// qrView is the pairing code of an instance waiting to be paired.
+type qrView struct {
+	InstanceID  string `json:"instanceId"`
+	Status      string `json:"status"`
+	QR          string `json:"qr"`
+	QRExpiresAt string `json:"qrExpiresAt"`
+	// Image is the code as a PNG data URL, ready for an <img src>.
+	Image string `json:"image"`
+}
+
+// qr answers the code the session host last got from WhatsApp for the instance, while it can
+// still be scanned: as JSON with a PNG data URL, or as the PNG itself when Accept asks for
+// image/png.
+func (a *InstanceAPI) qr(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	st, err := a.store.GetSession(ctx, id)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if st.QR == "" || st.QRExpiresAt == nil || !a.clock().Before(*st.QRExpiresAt) {
+		status := st.Status
+		if status == "" {
+			status = "not started"
+		}
+		return apigw.Response{}, webhook.Errorf(webhook.ENotFound, "instance %s has no QR code to scan now (session: %s)", id, status)
+	}
+	code, err := qr.Encode(st.QR, qr.M)
+	if err != nil {
+		return apigw.Response{}, fmt.Errorf("encode QR of %s: %w", id, err)
+	}
+	png := code.PNG()
+	if strings.Contains(r.Header("Accept"), "image/png") {
+		return apigw.Response{Binary: png, ContentType: "image/png"}, nil
+	}
+	return apigw.Response{Data: qrView{
+		InstanceID: id, Status: st.Status, QR: st.QR, QRExpiresAt: webhook.FormatTime(*st.QRExpiresAt),
+		Image: "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
+	}}, nil
 }

@@ -1,0 +1,80 @@
+package manage_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wagate/wagate/shared/store"
+)
+
+func TestInstanceQR(t *testing.T) {
+	r := newAPIRig(t, true)
+	waiting := r.create(`{"name":"waiting"}`)
+	paired := r.create(`{"name":"paired"}`)
+	fresh := r.create(`{"name":"fresh"}`)
+	str := func(v string) *string { return &v }
+	exp := r.clock().Add(time.Minute)
+	if err := r.store.SetSession(context.Background(), waiting.ID, store.SessionUpdate{Status: str("qr"), QR: str("2@AbCd,EfGh,IjKl"), QRExpiresAt: &exp}, r.clock()); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.store.SetSession(context.Background(), paired.ID, store.SessionUpdate{Status: str("connected")}, r.clock()); err != nil {
+		t.Fatal(err)
+	}
+
+	var got struct {
+		InstanceID, Status, QR, QRExpiresAt, Image string
+	}
+	r.ok(request{method: "GET", resource: "/api/instance/{instanceId}/qr", id: waiting.ID}, 200, &got)
+	if got.InstanceID != waiting.ID || got.Status != "qr" || got.QR != "2@AbCd,EfGh,IjKl" || got.QRExpiresAt == "" {
+		t.Fatalf("qr %+v", got)
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(got.Image, "data:image/png;base64,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := png.Decode(bytes.NewReader(raw)); err != nil {
+		t.Fatalf("image is not a PNG: %v", err)
+	}
+
+	t.Run("as image/png", func(t *testing.T) {
+		resp, err := r.router.Serve(context.Background(), events.APIGatewayProxyRequest{
+			HTTPMethod: "GET", Resource: "/api/instance/{instanceId}/qr", Path: "/api/instance/" + waiting.ID + "/qr",
+			PathParameters: map[string]string{"instanceId": waiting.ID}, Headers: map[string]string{"accept": "image/png"},
+		})
+		if err != nil || resp.StatusCode != 200 || !resp.IsBase64Encoded || resp.Headers["Content-Type"] != "image/png" {
+			t.Fatalf("%v %d %v %v", err, resp.StatusCode, resp.IsBase64Encoded, resp.Headers)
+		}
+		body, _ := base64.StdEncoding.DecodeString(resp.Body)
+		if !bytes.Equal(body, raw) {
+			t.Fatal("the PNG differs from the data URL's")
+		}
+	})
+	for _, tt := range []struct {
+		name, id string
+		status   int
+	}{
+		{"paired: nothing to scan", paired.ID, 404},
+		{"not started", fresh.ID, 404},
+		{"unknown", "inst_nobody", 404},
+		{"bad id", "no way", 400},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if a := r.do(request{method: "GET", resource: "/api/instance/{instanceId}/qr", id: tt.id}); a.status != tt.status {
+				t.Fatalf("%d %s", a.status, a.raw)
+			}
+		})
+	}
+	t.Run("expired", func(t *testing.T) {
+		r.advance(2 * time.Minute)
+		if a := r.do(request{method: "GET", resource: "/api/instance/{instanceId}/qr", id: waiting.ID}); a.status != 404 {
+			t.Fatalf("%d %s", a.status, a.raw)
+		}
+	})
+}
