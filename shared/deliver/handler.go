@@ -209,8 +209,12 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMe
 		}
 	}
 	h.emit(ctx, env.Event, next.Status, res, attempts)
+	errText := ""
+	if next.Error != nil {
+		errText = *next.Error
+	}
 	log.InfoContext(ctx, "webhook attempt", "status", next.Status, "attempts", next.Attempts, "statusCode", res.StatusCode,
-		"durationMs", res.Duration.Milliseconds(), "error", res.ErrorText())
+		"durationMs", res.Duration.Milliseconds(), "error", errText)
 
 	if next.Status != webhook.StatusRetrying {
 		return false, false
