@@ -111,6 +111,23 @@ api() {
 # Webhooks to the stack's own health route fail at once (POST is not served there), which is
 # what the retry and recover routes need: failed webhooks.
 api POST /api/instance "{\"instanceId\":\"xxx\",\"name\":\"schemathesis\",\"webhookUrl\":\"$url/healthz\"}" >/dev/null
+# Instance xxx waits to be paired, as the session host records it when WhatsApp hands it a QR
+# code (no WhatsApp here), so GET /api/instance/{instanceId}/qr reaches a real code.
+endpoint=$(grep -oE 'AWS endpoint +http://[^ ]+' "$work/stack.log" | awk '{print $3}')
+"$moto_python" - "$endpoint" "wagate-dev-$port-InstancesTable" <<'PY'
+import sys
+import boto3
+endpoint, table = sys.argv[1], sys.argv[2]
+db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
+                  aws_access_key_id="test", aws_secret_access_key="test")
+db.update_item(
+    TableName=table, Key={"instanceId": {"S": "xxx"}},
+    UpdateExpression="SET #s = :s, qr = :qr, qrExpiresAt = :exp",
+    ExpressionAttributeNames={"#s": "status"},
+    ExpressionAttributeValues={":s": {"S": "qr"}, ":qr": {"S": "2@schemathesis,pairing,code"},
+                               ":exp": {"S": "2999-01-01T00:00:00Z"}},
+)
+PY
 webhook_ids=()
 for body in '{"instanceId":"xxx"}' '{"instanceId":"xxx"}' "{\"url\":\"$url/healthz\"}"; do
 	webhook_ids+=("$(api POST /api/webhook/test "$body" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["data"]["webhookId"])')")
