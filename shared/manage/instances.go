@@ -177,20 +177,13 @@ type instancesCursor struct {
 const instancesCursorKind = "instances"
 
 func (a *InstanceAPI) list(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	limit, err := r.QueryInt("limit", 50, 1, 100)
-	if err != nil {
-		return apigw.Response{}, err
-	}
-	cursor, err := r.Query("cursor")
+	var c instancesCursor
+	limit, resumed, err := readPage(r, a.cursors, &c)
 	if err != nil {
 		return apigw.Response{}, err
 	}
 	var after string
-	if cursor != "" {
-		var c instancesCursor
-		if err := a.cursors.Open("cursor", cursor, &c); err != nil {
-			return apigw.Response{}, err
-		}
+	if resumed {
 		if c.Kind != instancesCursorKind || webhook.ValidateInstanceID("cursor", c.After) != nil {
 			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "cursor: belongs to another query")
 		}

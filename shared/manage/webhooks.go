@@ -210,6 +210,19 @@ type logsCursor struct {
 	Before     string `json:"b"`
 }
 
+// readPage reads a listing's limit (1-100, default 50) and, when a cursor is given, opens
+// it into state; resumed reports whether one was. The caller checks state belongs to its query.
+func readPage(r *apigw.Request, cursors *apigw.Cursors, state any) (limit int, resumed bool, err error) {
+	if limit, err = r.QueryInt("limit", 50, 1, 100); err != nil {
+		return 0, false, err
+	}
+	cursor, err := r.Query("cursor")
+	if err != nil || cursor == "" {
+		return limit, false, err
+	}
+	return limit, true, cursors.Open("cursor", cursor, state)
+}
+
 type pagination struct {
 	Limit      int     `json:"limit"`
 	NextCursor *string `json:"nextCursor"`
@@ -220,20 +233,13 @@ func (a *WebhookAPI) listLogs(ctx context.Context, r *apigw.Request) (apigw.Resp
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	limit, err := r.QueryInt("limit", 50, 1, 100)
-	if err != nil {
-		return apigw.Response{}, err
-	}
-	cursor, err := r.Query("cursor")
+	var c logsCursor
+	limit, resumed, err := readPage(r, a.cursors, &c)
 	if err != nil {
 		return apigw.Response{}, err
 	}
 	var before string
-	if cursor != "" {
-		var c logsCursor
-		if err := a.cursors.Open("cursor", cursor, &c); err != nil {
-			return apigw.Response{}, err
-		}
+	if resumed {
 		if c.Kind != "logs" || c.InstanceID != f.InstanceID || c.Status != f.Status || c.Event != f.Event || c.Before == "" {
 			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "cursor: belongs to another query")
 		}

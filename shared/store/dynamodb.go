@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -80,7 +81,12 @@ func batchGet(ctx context.Context, db DynamoDB, table, keyAttr string, ids []str
 				return nil, fmt.Errorf("read %d items of %s: %w", len(ids), table, err)
 			}
 			out = append(out, res.Responses[table]...)
-			req = res.UnprocessedKeys
+			if req = res.UnprocessedKeys; len(req) > 0 {
+				// Unprocessed keys mean throttling: back off before asking again.
+				if err := sleepCtx(ctx, time.Duration(tries+1)*50*time.Millisecond); err != nil {
+					return nil, err
+				}
+			}
 		}
 	}
 	return out, nil

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -152,37 +151,19 @@ func (s *LogStore) queryIDs(ctx context.Context, f LogFilter, r IDRange, limit i
 	return ids, more, nil
 }
 
-// getMany reads logs by id with BatchGetItem, retrying what DynamoDB leaves unprocessed.
+// getMany reads logs by id.
 func (s *LogStore) getMany(ctx context.Context, ids []string) (map[string]*webhook.Log, error) {
-	out := make(map[string]*webhook.Log, len(ids))
-	for start := 0; start < len(ids); start += 100 {
-		keys := make([]map[string]types.AttributeValue, 0, 100)
-		for _, id := range ids[start:min(start+100, len(ids))] {
-			keys = append(keys, map[string]types.AttributeValue{"webhookId": &types.AttributeValueMemberS{Value: id}})
+	items, err := batchGet(ctx, s.db, s.logs, "webhookId", ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*webhook.Log, len(items))
+	for _, item := range items {
+		var it logItem
+		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+			return nil, fmt.Errorf("decode log: %w", err)
 		}
-		req := map[string]types.KeysAndAttributes{s.logs: {Keys: keys, ConsistentRead: aws.Bool(true)}}
-		for tries := 0; len(req) > 0; tries++ {
-			if tries == 10 {
-				return nil, fmt.Errorf("read %d logs: still unprocessed after %d tries", len(ids), tries)
-			}
-			res, err := s.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-			if err != nil {
-				return nil, fmt.Errorf("read %d logs: %w", len(ids), err)
-			}
-			for _, item := range res.Responses[s.logs] {
-				var it logItem
-				if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-					return nil, fmt.Errorf("decode log: %w", err)
-				}
-				out[it.WebhookID] = it.toLog()
-			}
-			req = res.UnprocessedKeys
-			if len(req) > 0 {
-				if err := sleepCtx(ctx, time.Duration(tries+1)*50*time.Millisecond); err != nil {
-					return nil, err
-				}
-			}
-		}
+		out[it.WebhookID] = it.toLog()
 	}
 	return out, nil
 }
