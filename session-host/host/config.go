@@ -19,10 +19,11 @@ type Config struct {
 	LeaseTTL       time.Duration // LEASE_TTL, default 30s
 	LeaseInterval  time.Duration // LEASE_INTERVAL, default 10s
 	Linger         time.Duration // PUBLISH_LINGER, default 20ms
-	// Store is where whatsmeow keeps device keys: WA_STORE "sqlite" (the only one so far)
-	// keeps them in DataDir/whatsmeow.db.
-	Store   string
-	DataDir string // DATA_DIR, default ./data
+	// Store is where whatsmeow keeps device keys, WA_STORE: "sqlite" (the default) in
+	// DataDir/whatsmeow.db, or "postgres" at StoreDSN.
+	Store    string
+	DataDir  string // DATA_DIR, default ./data
+	StoreDSN string // WA_STORE_DSN, a postgres:// URL; only with WA_STORE=postgres
 }
 
 // LoadConfig reads Config through getenv.
@@ -30,7 +31,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		HostID: getenv("HOST_ID"), InstancesTable: getenv("INSTANCES_TABLE"), QueueURL: getenv("EVENTS_QUEUE_URL"),
 		HealthAddr: or(getenv("HEALTH_ADDR"), ":8081"), Store: or(getenv("WA_STORE"), "sqlite"),
-		DataDir: or(getenv("DATA_DIR"), "data"),
+		DataDir: or(getenv("DATA_DIR"), "data"), StoreDSN: getenv("WA_STORE_DSN"),
 	}
 	if c.HostID == "" {
 		name, _ := os.Hostname()
@@ -39,8 +40,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.InstancesTable == "" || c.QueueURL == "" {
 		return Config{}, fmt.Errorf("INSTANCES_TABLE and EVENTS_QUEUE_URL must be set")
 	}
-	if c.Store != "sqlite" {
-		return Config{}, fmt.Errorf("WA_STORE: only sqlite is supported so far, got %q", c.Store)
+	switch {
+	case c.Store != "sqlite" && c.Store != "postgres":
+		return Config{}, fmt.Errorf("WA_STORE: want sqlite or postgres, got %q", c.Store)
+	case c.Store == "postgres" && c.StoreDSN == "":
+		return Config{}, fmt.Errorf("WA_STORE_DSN must be set to a postgres:// URL with WA_STORE=postgres")
+	case c.Store != "postgres" && c.StoreDSN != "":
+		return Config{}, fmt.Errorf("WA_STORE_DSN is only read with WA_STORE=postgres (WA_STORE is %q)", c.Store)
 	}
 	var err error
 	if c.Capacity, err = positiveInt(getenv, "HOST_CAPACITY", 500); err != nil {

@@ -16,7 +16,7 @@ func TestDeviceStoreKeepsDevicesAcrossOpens(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	devices, err := OpenDevices(ctx, dir, logger)
+	devices, err := OpenSQLDevices(ctx, dir, "", logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func TestDeviceStoreKeepsDevicesAcrossOpens(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reopened, err := OpenDevices(ctx, dir, logger)
+	reopened, err := OpenSQLDevices(ctx, dir, "", logger)
 	if err != nil {
 		t.Fatal(err)
 	}

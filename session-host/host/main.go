@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"go.mau.fi/whatsmeow/store/sqlstore"
 
 	"github.com/wagate/wagate/shared/queue"
 	"github.com/wagate/wagate/shared/store"
@@ -34,7 +33,7 @@ type Main struct {
 	health   *http.Server
 	listener net.Listener
 	ready    atomic.Bool
-	devices  *sqlstore.Container
+	devices  Devices
 	batcher  *queue.Batcher
 	Sessions *Sessions
 	leases   Leases
@@ -44,7 +43,7 @@ type Main struct {
 // sessions it must start and stop.
 func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Logger,
 	newLeases func(*Sessions) (Leases, error)) (*Main, error) {
-	devices, err := OpenDevices(ctx, cfg.DataDir, logger)
+	devices, err := openDevices(ctx, cfg, logger)
 	if err != nil {
 		return nil, err
 	}

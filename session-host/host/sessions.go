@@ -9,7 +9,6 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/store"
-	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	waLog "go.mau.fi/whatsmeow/util/log"
@@ -29,7 +28,7 @@ const qrLifetime = 60 * time.Second
 
 // Sessions runs one whatsmeow client per instance this host holds.
 type Sessions struct {
-	devices   *sqlstore.Container
+	devices   Devices
 	state     SessionStore
 	publisher EnvelopePublisher
 	logger    *slog.Logger
@@ -48,7 +47,7 @@ type session struct {
 }
 
 // NewSessions returns the sessions of a host.
-func NewSessions(devices *sqlstore.Container, state SessionStore, publisher EnvelopePublisher, logger *slog.Logger) *Sessions {
+func NewSessions(devices Devices, state SessionStore, publisher EnvelopePublisher, logger *slog.Logger) *Sessions {
 	return &Sessions{
 		devices: devices, state: state, publisher: publisher, logger: logger,
 		waLog:   newWALogger(logger.With("component", "whatsmeow")),

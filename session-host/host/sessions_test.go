@@ -24,7 +24,7 @@ func TestStopForgetsTheDeviceOfADeletedInstanceOnly(t *testing.T) {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	res := awstest.Stack(t)
 	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
-	devices, err := OpenDevices(ctx, t.TempDir(), logger)
+	devices, err := OpenSQLDevices(ctx, t.TempDir(), "", logger)
 	if err != nil {
 		t.Fatal(err)
 	}
