@@ -38,6 +38,8 @@ func statusOf(code string) int {
 		return http.StatusConflict
 	case webhook.EPayloadTooLarge:
 		return http.StatusRequestEntityTooLarge
+	case webhook.EUnavailable:
+		return http.StatusServiceUnavailable
 	default:
 		return http.StatusInternalServerError
 	}

@@ -2,6 +2,7 @@ package manage
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -31,6 +32,8 @@ type InstanceStore interface {
 	Delete(ctx context.Context, id string) error
 	RotateSecret(ctx context.Context, id, newSecret string, now time.Time) (*webhook.Instance, error)
 	GetSession(ctx context.Context, id string) (store.SessionState, error)
+	RequestPairing(ctx context.Context, r store.PairRequest, now time.Time) error
+	GetPairAnswer(ctx context.Context, id string) (store.PairAnswer, error)
 }
 
 // InstanceAPI serves the instance routes.
@@ -39,6 +42,7 @@ type InstanceAPI struct {
 	cursors   *apigw.Cursors
 	allowHTTP bool
 	now       func() time.Time
+	pairWait  time.Duration
 }
 
 // InstanceDeps are an InstanceAPI's dependencies.
@@ -47,7 +51,14 @@ type InstanceDeps struct {
 	Cursors   *apigw.Cursors
 	AllowHTTP bool             // plain http webhook URLs; https only when false
 	Now       func() time.Time // time.Now when nil
+	// PairWait bounds how long a pairing request waits for the session host's answer;
+	// DefaultPairWait when zero. It must stay under API Gateway's 29 s.
+	PairWait time.Duration
 }
+
+// DefaultPairWait is how long a pairing request waits for the session host by default: the
+// host polls for requests every second, and WhatsApp answers within a few.
+const DefaultPairWait = 20 * time.Second
 
 // NewInstanceAPI returns an InstanceAPI.
 func NewInstanceAPI(d InstanceDeps) *InstanceAPI {
@@ -55,7 +66,11 @@ func NewInstanceAPI(d InstanceDeps) *InstanceAPI {
 	if now == nil {
 		now = time.Now
 	}
-	return &InstanceAPI{store: d.Store, cursors: d.Cursors, allowHTTP: d.AllowHTTP, now: now}
+	wait := d.PairWait
+	if wait <= 0 {
+		wait = DefaultPairWait
+	}
+	return &InstanceAPI{store: d.Store, cursors: d.Cursors, allowHTTP: d.AllowHTTP, now: now, pairWait: wait}
 }
 
 // Register adds the instance routes.
@@ -68,6 +83,7 @@ func (a *InstanceAPI) Register(r *apigw.Router) {
 	r.Handle(http.MethodGet, "/api/instance/{instanceId}/webhook-secret", a.getSecret)
 	r.Handle(http.MethodPost, "/api/instance/{instanceId}/webhook-secret/rotate", a.rotateSecret)
 	r.Handle(http.MethodGet, "/api/instance/{instanceId}/qr", a.qr)
+	r.Handle(http.MethodPost, "/api/instance/{instanceId}/pair", a.pair)
 }
 
 // clock is the time of a request, to the millisecond the API shows, so what is stored is
@@ -410,4 +426,86 @@ func (a *InstanceAPI) qr(ctx context.Context, r *apigw.Request) (apigw.Response,
 		InstanceID: id, Status: st.Status, QR: st.QR, QRExpiresAt: webhook.FormatTime(*st.QRExpiresAt),
 		Image: "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
 	}}, nil
+}
+
+type pairInput struct {
+	PhoneNumber *string `json:"phoneNumber"`
+}
+
+type pairView struct {
+	InstanceID  string `json:"instanceId"`
+	PhoneNumber string `json:"phoneNumber"`
+	PairingCode string `json:"pairingCode"`
+}
+
+// pairPollInterval is how often a pairing request looks for the session host's answer.
+const pairPollInterval = 200 * time.Millisecond
+
+// pair asks the session host running the instance for a code to link the phone with, the way
+// WhatsApp's "Link with phone number" does, and waits for its answer.
+func (a *InstanceAPI) pair(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	var body pairInput
+	if err := r.Decode(&body); err != nil {
+		return apigw.Response{}, err
+	}
+	phone, err := phoneDigits(body.PhoneNumber)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	st, err := a.store.GetSession(ctx, id)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if st.DeviceJID != "" || st.Status == "connected" {
+		return apigw.Response{}, webhook.Errorf(webhook.EConflict, "instance %s is already paired; delete it to pair another phone", id)
+	}
+	req := store.PairRequest{InstanceID: id, RequestID: strings.ToLower(rand.Text()), Phone: phone}
+	if err := a.store.RequestPairing(ctx, req, a.clock()); err != nil {
+		return apigw.Response{}, err
+	}
+	wait, cancel := context.WithTimeout(ctx, a.pairWait)
+	defer cancel()
+	tick := time.NewTicker(pairPollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-wait.Done():
+			return apigw.Response{}, webhook.Errorf(webhook.EUnavailable, "the session host running instance %s did not answer within %s; try again", id, a.pairWait)
+		case <-tick.C:
+		}
+		ans, err := a.store.GetPairAnswer(ctx, id)
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		switch {
+		case ans.RequestID != req.RequestID:
+			continue
+		case ans.Error != "":
+			return apigw.Response{}, webhook.Errorf(webhook.EConflict, "instance %s: %s", id, ans.Error)
+		}
+		return apigw.Response{Data: pairView{InstanceID: id, PhoneNumber: phone, PairingCode: ans.Code}}, nil
+	}
+}
+
+// phoneDigits checks a phone number in international form, with or without its leading +,
+// and returns its digits.
+func phoneDigits(v *string) (string, error) {
+	const want = "phoneNumber: must be a phone number in international form, digits only with an optional leading +, such as +6281234567890"
+	if v == nil {
+		return "", webhook.Errorf(webhook.EInvalid, "phoneNumber: required")
+	}
+	digits := strings.TrimPrefix(*v, "+")
+	if len(digits) < 7 || len(digits) > 15 || digits[0] == '0' {
+		return "", webhook.Errorf(webhook.EInvalid, "%s", want)
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return "", webhook.Errorf(webhook.EInvalid, "%s", want)
+		}
+	}
+	return digits, nil
 }

@@ -11,6 +11,7 @@ const (
 	ENotFound        = "not_found"
 	EConflict        = "conflict"
 	EPayloadTooLarge = "payload_too_large"
+	EUnavailable     = "unavailable" // a part of the system did not answer in time; try again
 	EInternal        = "internal"
 )
 
