@@ -37,6 +37,7 @@ type Main struct {
 	batcher  *queue.Batcher
 	Sessions *Sessions
 	leases   Leases
+	pairing  *PairingWatcher
 }
 
 // NewMain builds the host from its configuration. newLeases builds the lease manager over the
@@ -51,6 +52,7 @@ func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Lo
 	m.batcher = queue.NewBatcher(queue.NewPublisher(sqs.NewFromConfig(awsCfg), cfg.QueueURL), cfg.Linger)
 	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awsCfg), cfg.InstancesTable)
 	m.Sessions = NewSessions(devices, instances, m.batcher, logger)
+	m.pairing = NewPairingWatcher(cfg.HostID, instances, m.Sessions, time.Second, logger)
 	if m.leases, err = newLeases(m.Sessions); err != nil {
 		devices.Close()
 		return nil, err
@@ -79,6 +81,7 @@ func (m *Main) HealthAddr() string { return m.listener.Addr().String() }
 // Run serves the health endpoint and holds leases until ctx ends.
 func (m *Main) Run(ctx context.Context) error {
 	go m.health.Serve(m.listener)
+	go m.pairing.Run(ctx)
 	m.ready.Store(true)
 	m.logger.Info("session host running", "host", m.Config.HostID, "capacity", m.Config.Capacity, "health", m.HealthAddr())
 	err := m.leases.Run(ctx)

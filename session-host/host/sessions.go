@@ -205,6 +205,28 @@ func (s *Sessions) forget(ctx context.Context, id string, client *whatsmeow.Clie
 	s.logger.Info("deleted instance unpaired and its device keys removed", "instanceId", id)
 }
 
+// Pair asks WhatsApp for a code that links the phone to the instance's unpaired device, as
+// "Link with phone number" on the phone expects. Errors a client may see are coded.
+func (s *Sessions) Pair(ctx context.Context, id, phone string) (string, error) {
+	s.mu.Lock()
+	sess, ok := s.running[id]
+	s.mu.Unlock()
+	switch {
+	case !ok:
+		return "", webhook.Errorf(webhook.EConflict, "the session is not running on its host; try again in a few seconds")
+	case sess.client.Store.ID != nil:
+		return "", webhook.Errorf(webhook.EConflict, "the session is already paired")
+	case !sess.client.IsConnected():
+		return "", webhook.Errorf(webhook.EConflict, "the session is not connected to WhatsApp yet; try again in a few seconds")
+	}
+	// WhatsApp checks the display name against the browsers and systems it knows.
+	code, err := sess.client.PairPhone(ctx, phone, true, whatsmeow.PairClientChrome, "Chrome (Linux)")
+	if err != nil {
+		return "", fmt.Errorf("pair instance %s: %w", id, err)
+	}
+	return code, nil
+}
+
 // StopAll stops every session.
 func (s *Sessions) StopAll() {
 	s.mu.Lock()

@@ -1,0 +1,198 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"go.mau.fi/whatsmeow/proto/waAdv"
+	"go.mau.fi/whatsmeow/types"
+
+	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/shared/store"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// pairerFunc counts its calls per instance.
+type pairerFunc struct {
+	mu    sync.Mutex
+	calls map[string]int
+	pair  func(id, phone string) (string, error)
+}
+
+func (p *pairerFunc) Pair(_ context.Context, id, phone string) (string, error) {
+	p.mu.Lock()
+	p.calls[id]++
+	p.mu.Unlock()
+	return p.pair(id, phone)
+}
+
+func (p *pairerFunc) callsOf(id string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.calls[id]
+}
+
+// The watcher answers each request addressed to its host once, through the real store: the
+// code, a coded error as it is, and an internal error as a generic message.
+func TestPairingWatcherAnswersItsHostsRequests(t *testing.T) {
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	res := awstest.Stack(t)
+	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
+	now := time.Now()
+	answers := map[string]struct {
+		code, err string
+	}{
+		"inst_pair_ok":        {code: "ABCD-1234"},
+		"inst_pair_offline":   {err: "the session is not connected to WhatsApp yet; try again in a few seconds"},
+		"inst_pair_internal":  {err: "WhatsApp gave no pairing code; try again"},
+		"inst_pair_elsewhere": {},
+	}
+	for id := range answers {
+		if err := instances.Create(ctx, &webhook.Instance{ID: id, WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		owner := "host-p"
+		if id == "inst_pair_elsewhere" {
+			owner = "host-other"
+		}
+		if ok, err := instances.AcquireLease(ctx, id, owner, now, time.Hour); err != nil || !ok {
+			t.Fatalf("lease %s: %v %v", id, ok, err)
+		}
+		if err := instances.RequestPairing(ctx, store.PairRequest{InstanceID: id, RequestID: "req-" + id, Phone: "6281234567890"}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pairer := &pairerFunc{calls: map[string]int{}, pair: func(id, phone string) (string, error) {
+		switch id {
+		case "inst_pair_ok":
+			return "ABCD-1234", nil
+		case "inst_pair_offline":
+			return "", webhook.Errorf(webhook.EConflict, "the session is not connected to WhatsApp yet; try again in a few seconds")
+		}
+		return "", errors.New("pair: websocket to 10.1.2.3 closed")
+	}}
+	var logs bytes.Buffer
+	w := NewPairingWatcher("host-p", instances, pairer, 20*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	go w.Run(ctx)
+
+	for id, want := range answers {
+		t.Run(id, func(t *testing.T) {
+			if id == "inst_pair_elsewhere" {
+				return // checked below, once the others are answered
+			}
+			var got store.PairAnswer
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+				var err error
+				if got, err = instances.GetPairAnswer(ctx, id); err != nil {
+					t.Fatal(err)
+				}
+				if got.RequestID != "" {
+					break
+				}
+			}
+			if got != (store.PairAnswer{RequestID: "req-" + id, Code: want.code, Error: want.err}) {
+				t.Fatalf("answer %+v, want %+v", got, want)
+			}
+		})
+	}
+	time.Sleep(100 * time.Millisecond) // a few more polls
+	for id := range answers {
+		want := 1
+		if id == "inst_pair_elsewhere" {
+			want = 0 // another host's request
+		}
+		if got := pairer.callsOf(id); got != want {
+			t.Errorf("%s: WhatsApp asked %d times, want %d", id, got, want)
+		}
+	}
+	if !strings.Contains(logs.String(), "10.1.2.3") {
+		t.Error("the internal error was not logged")
+	}
+}
+
+// stuckIndex lists the same request on every poll, as a lagging index may.
+type stuckIndex struct {
+	req     store.PairRequest
+	answers int
+}
+
+func (s *stuckIndex) PendingPairings(context.Context, string) ([]store.PairRequest, error) {
+	return []store.PairRequest{s.req}, nil
+}
+
+func (s *stuckIndex) AnswerPairing(context.Context, string, store.PairAnswer) (bool, error) {
+	s.answers++
+	return s.answers == 1, nil
+}
+
+// A request the index still lists after it was answered is not sent to WhatsApp again: a
+// second code would void the first one the customer is typing in.
+func TestPairingWatcherAsksWhatsAppOncePerRequest(t *testing.T) {
+	idx := &stuckIndex{req: store.PairRequest{InstanceID: "inst_1", RequestID: "r1", Phone: "6281234567890"}}
+	pairer := &pairerFunc{calls: map[string]int{}, pair: func(string, string) (string, error) { return "ABCD-1234", nil }}
+	w := NewPairingWatcher("h", idx, pairer, time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for range 5 {
+		w.answerPending(context.Background())
+	}
+	if pairer.callsOf("inst_1") != 1 || idx.answers != 1 {
+		t.Fatalf("asked WhatsApp %d times, answered %d times", pairer.callsOf("inst_1"), idx.answers)
+	}
+}
+
+// Sessions.Pair refuses, with a message a client may see, what WhatsApp could not pair.
+func TestSessionsPairRefusesWhatCannotPair(t *testing.T) {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	res := awstest.Stack(t)
+	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
+	devices, err := OpenSQLDevices(ctx, t.TempDir(), "", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sessions := NewSessions(devices, instances, nil, logger)
+	sessions.backoff = []time.Duration{time.Hour} // one connection attempt; there is no route to WhatsApp
+	defer sessions.StopAll()
+	now := time.Now()
+	for _, id := range []string{"inst_unpaired", "inst_paired"} {
+		if err := instances.Create(ctx, &webhook.Instance{ID: id, WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	device := devices.NewDevice()
+	jid := types.JID{User: "6283333", Device: 4, Server: types.DefaultUserServer}
+	device.ID = &jid
+	device.Account = &waAdv.ADVSignedDeviceIdentity{Details: []byte{1}, AccountSignature: bytes.Repeat([]byte{2}, 64), AccountSignatureKey: bytes.Repeat([]byte{3}, 32), DeviceSignature: bytes.Repeat([]byte{4}, 64)}
+	if err := device.Save(ctx); err != nil {
+		t.Fatal(err)
+	}
+	js := jid.String()
+	if err := instances.SetSession(ctx, "inst_paired", store.SessionUpdate{DeviceJID: &js}, now); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"inst_unpaired", "inst_paired"} {
+		if err := sessions.Start(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct{ id, inMsg string }{
+		{"inst_not_here", "not running"},
+		{"inst_unpaired", "not connected to WhatsApp"},
+		{"inst_paired", "already paired"},
+	} {
+		t.Run(tt.id, func(t *testing.T) {
+			_, err := sessions.Pair(ctx, tt.id, "6281234567890")
+			if webhook.ErrorCode(err) != webhook.EConflict || !strings.Contains(webhook.ErrorMessage(err), tt.inMsg) {
+				t.Fatalf("got %v, want a conflict saying %q", err, tt.inMsg)
+			}
+		})
+	}
+}
