@@ -321,6 +321,17 @@ func TestEndToEnd(t *testing.T) {
 	if stats.Total != 0 {
 		t.Fatalf("stats after clear %+v", stats)
 	}
+
+	// A pairing code goes through the session host that holds the instance, which here has
+	// no route to WhatsApp: once the host has the instance, it says so.
+	var last reply
+	eventually(t, "the session host answers a pairing request", func() bool {
+		last = c.call("POST", "/api/instance/"+in.ID+"/pair", `{"phoneNumber":"+6281234567890"}`)
+		return last.Status != 409 || !strings.Contains(last.Raw, "no session host runs")
+	})
+	if last.Status != 409 || !strings.Contains(last.Raw, "not connected to WhatsApp") {
+		t.Fatalf("pair without WhatsApp: %d %s", last.Status, last.Raw)
+	}
 }
 
 func TestTriggerValidates(t *testing.T) {
