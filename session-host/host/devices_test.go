@@ -11,15 +11,28 @@ import (
 	"go.mau.fi/whatsmeow/types"
 )
 
-// A paired device saved by one host process is there for the next one on the same disk.
+// A paired device saved by one host process is there for the next one on the same disk, or
+// the same Postgres.
 func TestDeviceStoreKeepsDevicesAcrossOpens(t *testing.T) {
+	for _, store := range []string{"sqlite", "postgres"} {
+		t.Run(store, func(t *testing.T) {
+			dir, dsn := t.TempDir(), ""
+			if store == "postgres" {
+				dsn = startPostgres(t)
+			}
+			testDevicesKept(t, dir, dsn)
+		})
+	}
+}
+
+func testDevicesKept(t *testing.T, dir, dsn string) {
 	ctx := context.Background()
-	dir := t.TempDir()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	devices, err := OpenSQLDevices(ctx, dir, "", logger)
+	devices, err := OpenSQLDevices(ctx, dir, dsn, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer devices.Close()
 	device := devices.NewDevice()
 	jid := types.JID{User: "6281234567890", Device: 7, Server: types.DefaultUserServer}
 	device.ID = &jid
@@ -30,10 +43,11 @@ func TestDeviceStoreKeepsDevicesAcrossOpens(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	reopened, err := OpenSQLDevices(ctx, dir, "", logger)
+	reopened, err := OpenSQLDevices(ctx, dir, dsn, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer reopened.Close()
 	got, err := reopened.GetDevice(ctx, jid)
 	if err != nil || got == nil {
 		t.Fatalf("device after reopening: %v %v", got, err)
