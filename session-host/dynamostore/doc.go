@@ -1,0 +1,56 @@
+// Package dynamostore keeps whatsmeow's device store (go.mau.fi/whatsmeow/store) in one
+// DynamoDB table, with the semantics of whatsmeow's sqlstore: a differential test suite runs
+// the same operations against sqlstore on SQLite and against this store and compares every
+// answer.
+//
+// # Key layout
+//
+// The table has only a string partition key pk and sort key sk, and no index, so every read
+// is a GetItem, a BatchGetItem or a Query of one partition:
+//
+//	pk                          sk                                   what
+//	devices                     <our JID>                            device row (keys, account, names)
+//	<our JID>#identity          <their signal address>               identity key
+//	<our JID>#session           <their signal address>               session
+//	<our JID>#prekey            <key id, 10 digits>                  pre-key, uploaded flag
+//	<our JID>#senderkey         <sender address> NUL <group>         sender key
+//	<our JID>#appstatekey       <key id, hex>                        app state sync key
+//	<our JID>#appstatever       <patch name>                         app state version and hash
+//	<our JID>#appstatemac       <name> NUL <index MAC hex> NUL <ver> app state mutation MAC
+//	<our JID>#contact           <their JID>                          contact names
+//	<our JID>#chat              <chat JID>                           chat settings
+//	<our JID>#msgsecret         <chat> NUL <sender> NUL <message id> message secret
+//	<our JID>#privacytoken      <their JID>                          privacy token
+//	<our JID>#eventbuf          <ciphertext hash, hex>               decrypted event buffer
+//	lidmap#lid                  <LID user>                           its phone number (shared)
+//	lidmap#pn                   <phone number user>                  its LID (shared)
+//
+// One partition per device and kind keeps each lookup sqlstore makes by primary key a GetItem,
+// and turns its "all rows of this device whose column starts with ..." statements into a Query
+// with begins_with: all sessions or identities of a phone (the address is the sort key), all
+// sender keys of a sender (the sender comes first in the sort key), every version of an index
+// MAC (descending, highest version first), pre-keys in id order (ids zero-padded). sqlstore's
+// LIKE patterns are reproduced exactly (SQLite's `_` wildcard and ASCII case folding) by
+// querying the pattern's literal prefix and matching the pattern on each item. The LID map is
+// written both ways so that either direction is one GetItem without a secondary index.
+// DeleteDevice queries and batch-deletes each partition of the device, as sqlstore's foreign
+// keys cascade (privacy tokens and the LID map stay, as there).
+//
+// Pre-key ids are sqlstore's MAX(id)+1; new keys are written on condition that their id is
+// free, so concurrent writers can never store two keys under one id.
+//
+// # Item size
+//
+// DynamoDB refuses items over 400 KB. Every write computes the item's size first and refuses a
+// too large one with an error wrapping ErrItemTooLarge that names the item (session, sender
+// key, buffered event...); nothing is truncated, and a batch with one too large item writes
+// nothing. In practice sessions, sender keys and plaintexts stay far below the limit.
+//
+// # Transactions
+//
+// Reads are strongly consistent. Batch operations write 25 items per BatchWriteItem and read
+// 100 keys per BatchGetItem, retrying unprocessed ones with backoff; they are not atomic as
+// sqlstore's SQL transactions are, but each is idempotent, so a failed call can be repeated.
+// DoDecryptionTxn cannot give sqlstore's rollback: it runs the decryptions of one device one at
+// a time, and writes made inside it are durable as they return (see its documentation).
+package dynamostore

@@ -1,0 +1,482 @@
+package dynamostore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// DynamoDBAPI is the part of the DynamoDB client the store uses; *dynamodb.Client implements it.
+type DynamoDBAPI interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Attribute names. Short, as every item carries them and they count towards the item size.
+const (
+	attrPK = "pk"
+	attrSK = "sk"
+	// attrValue holds an item's main binary value (session, key, secret...).
+	attrValue = "v"
+	// attrExpiresAt is the table's TTL attribute (epoch seconds).
+	attrExpiresAt = "expiresAt"
+)
+
+// DynamoDB's limits.
+const (
+	maxItemBytes     = 400 * 1024
+	batchWriteLimit  = 25
+	batchGetLimit    = 100
+	transactLimit    = 100
+	batchRetryTries  = 10
+	batchRetryFirst  = 20 * time.Millisecond
+	batchRetryMaxGap = time.Second
+	// parallelRequests bounds the single-item requests one call sends at once.
+	parallelRequests = 8
+)
+
+// ErrItemTooLarge is returned, wrapped with what was too large, when a value would make an item
+// bigger than DynamoDB's 400 KB limit. Nothing is written in that case.
+var ErrItemTooLarge = errors.New("item over DynamoDB's 400 KB limit")
+
+// keySep joins the parts of a composite sort key. JIDs, addresses, message ids and app state
+// names never contain it; keyPart refuses any that do, so two keys can never collide.
+const keySep = "\x00"
+
+func keyPart(what, s string) error {
+	if strings.Contains(s, keySep) {
+		return fmt.Errorf("%s %q contains a NUL byte, which this store uses as key separator", what, s)
+	}
+	return nil
+}
+
+func str(s string) *ddb.AttributeValueMemberS { return &ddb.AttributeValueMemberS{Value: s} }
+
+func bin(b []byte) *ddb.AttributeValueMemberB {
+	if b == nil {
+		b = []byte{}
+	}
+	return &ddb.AttributeValueMemberB{Value: b}
+}
+
+func num[T ~int | ~int64 | ~uint32 | ~uint64](n T) *ddb.AttributeValueMemberN {
+	return &ddb.AttributeValueMemberN{Value: fmt.Sprint(n)}
+}
+
+func boolean(b bool) *ddb.AttributeValueMemberBOOL { return &ddb.AttributeValueMemberBOOL{Value: b} }
+
+func key(pk, sk string) map[string]ddb.AttributeValue {
+	return map[string]ddb.AttributeValue{attrPK: str(pk), attrSK: str(sk)}
+}
+
+// item is a read item with typed accessors; absent or mistyped attributes read as zero values.
+type item map[string]ddb.AttributeValue
+
+func (it item) str(name string) (string, bool) {
+	v, ok := it[name].(*ddb.AttributeValueMemberS)
+	if !ok {
+		return "", false
+	}
+	return v.Value, true
+}
+
+func (it item) bin(name string) []byte {
+	if v, ok := it[name].(*ddb.AttributeValueMemberB); ok {
+		return v.Value
+	}
+	return nil
+}
+
+func (it item) has(name string) bool {
+	_, ok := it[name]
+	return ok
+}
+
+func (it item) int64(name string) (int64, error) {
+	v, ok := it[name].(*ddb.AttributeValueMemberN)
+	if !ok {
+		return 0, nil
+	}
+	var n int64
+	if _, err := fmt.Sscan(v.Value, &n); err != nil {
+		return 0, fmt.Errorf("attribute %s: %w", name, err)
+	}
+	return n, nil
+}
+
+func (it item) uint64(name string) (uint64, error) {
+	v, ok := it[name].(*ddb.AttributeValueMemberN)
+	if !ok {
+		return 0, nil
+	}
+	var n uint64
+	if _, err := fmt.Sscan(v.Value, &n); err != nil {
+		return 0, fmt.Errorf("attribute %s: %w", name, err)
+	}
+	return n, nil
+}
+
+func (it item) boolean(name string) bool {
+	v, ok := it[name].(*ddb.AttributeValueMemberBOOL)
+	return ok && v.Value
+}
+
+// itemSize is the size DynamoDB bills and limits an item by: each attribute's name plus value.
+// Numbers are counted generously (their digits), as the exact rule only matters near the limit.
+func itemSize(it map[string]ddb.AttributeValue) int {
+	size := 0
+	for name, v := range it {
+		size += len(name) + valueSize(v)
+	}
+	return size
+}
+
+func valueSize(v ddb.AttributeValue) int {
+	switch v := v.(type) {
+	case *ddb.AttributeValueMemberS:
+		return len(v.Value)
+	case *ddb.AttributeValueMemberB:
+		return len(v.Value)
+	case *ddb.AttributeValueMemberN:
+		return len(v.Value) + 1
+	case *ddb.AttributeValueMemberM:
+		return 3 + itemSize(v.Value)
+	default:
+		return 1
+	}
+}
+
+// checkSize refuses an item DynamoDB would refuse, naming what is too large.
+func checkSize(what string, it map[string]ddb.AttributeValue) error {
+	if size := itemSize(it); size > maxItemBytes {
+		return fmt.Errorf("%s: item would be %d bytes: %w", what, size, ErrItemTooLarge)
+	}
+	return nil
+}
+
+// isConditionFailure reports whether err is a failed condition of a write or of a transaction.
+func isConditionFailure(err error) bool {
+	var ccf *ddb.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return true
+	}
+	var tce *ddb.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// backoff waits before retry number try (from 0), doubling up to batchRetryMaxGap.
+func backoff(ctx context.Context, try int) error {
+	wait := batchRetryFirst << try
+	if wait > batchRetryMaxGap || wait <= 0 {
+		wait = batchRetryMaxGap
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (c *Container) getItem(ctx context.Context, pk, sk string, projection ...string) (item, error) {
+	in := &dynamodb.GetItemInput{TableName: &c.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)}
+	if len(projection) > 0 {
+		in.ProjectionExpression, in.ExpressionAttributeNames = projectionOf(projection)
+	}
+	out, err := c.db.GetItem(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if out.Item == nil {
+		return nil, nil
+	}
+	return out.Item, nil
+}
+
+func projectionOf(attrs []string) (*string, map[string]string) {
+	names := make(map[string]string, len(attrs))
+	parts := make([]string, len(attrs))
+	for i, a := range attrs {
+		p := fmt.Sprintf("#p%d", i)
+		names[p] = a
+		parts[i] = p
+	}
+	return aws.String(strings.Join(parts, ",")), names
+}
+
+func (c *Container) putItem(ctx context.Context, what string, it map[string]ddb.AttributeValue) error {
+	if err := checkSize(what, it); err != nil {
+		return err
+	}
+	_, err := c.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &c.table, Item: it})
+	return err
+}
+
+func (c *Container) deleteItem(ctx context.Context, pk, sk string) error {
+	_, err := c.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &c.table, Key: key(pk, sk)})
+	return err
+}
+
+// query is one Query's shape; run pages through all of it.
+type query struct {
+	pk string
+	// skPrefix limits the query to sort keys starting with it, when set.
+	skPrefix string
+	// skAtMost limits the query to sort keys <= it, when set.
+	skAtMost   string
+	descending bool
+	// limit stops after this many items passed the filter; 0 reads all.
+	limit      int
+	projection []string
+	// filter is an optional FilterExpression over values (:f0...) and names (#f0...).
+	filter      string
+	filterNames map[string]string
+	filterVals  map[string]ddb.AttributeValue
+}
+
+// run reads every page of q, calling fn with each item until fn returns false.
+func (c *Container) run(ctx context.Context, q query, fn func(item) bool) error {
+	names := map[string]string{"#pk": attrPK}
+	vals := map[string]ddb.AttributeValue{":pk": str(q.pk)}
+	cond := "#pk = :pk"
+	switch {
+	case q.skPrefix != "":
+		names["#sk"] = attrSK
+		vals[":sk"] = str(q.skPrefix)
+		cond += " AND begins_with(#sk, :sk)"
+	case q.skAtMost != "":
+		names["#sk"] = attrSK
+		vals[":sk"] = str(q.skAtMost)
+		cond += " AND #sk <= :sk"
+	}
+	in := &dynamodb.QueryInput{
+		TableName:              &c.table,
+		KeyConditionExpression: &cond,
+		ConsistentRead:         aws.Bool(true),
+		ScanIndexForward:       aws.Bool(!q.descending),
+	}
+	if len(q.projection) > 0 {
+		var projNames map[string]string
+		in.ProjectionExpression, projNames = projectionOf(q.projection)
+		for k, v := range projNames {
+			names[k] = v
+		}
+	}
+	if q.filter != "" {
+		in.FilterExpression = &q.filter
+		for k, v := range q.filterNames {
+			names[k] = v
+		}
+		for k, v := range q.filterVals {
+			vals[k] = v
+		}
+	}
+	if q.limit > 0 && q.filter == "" {
+		in.Limit = aws.Int32(int32(q.limit))
+	}
+	in.ExpressionAttributeNames, in.ExpressionAttributeValues = names, vals
+	seen := 0
+	for {
+		out, err := c.db.Query(ctx, in)
+		if err != nil {
+			return err
+		}
+		for _, it := range out.Items {
+			if !fn(it) {
+				return nil
+			}
+			seen++
+			if q.limit > 0 && seen >= q.limit {
+				return nil
+			}
+		}
+		if len(out.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = out.LastEvaluatedKey
+	}
+}
+
+// queryAll collects every item q reads.
+func (c *Container) queryAll(ctx context.Context, q query) ([]item, error) {
+	var items []item
+	err := c.run(ctx, q, func(it item) bool {
+		items = append(items, it)
+		return true
+	})
+	return items, err
+}
+
+// itemKey is a primary key as a comparable value.
+type itemKey struct{ pk, sk string }
+
+// batchGet reads the items with keys (deduplicated) with consistent reads, 100 to a request,
+// asking again with backoff for the keys DynamoDB leaves unprocessed. Absent items are not in
+// the result.
+func (c *Container) batchGet(ctx context.Context, keys []itemKey) (map[itemKey]item, error) {
+	result := make(map[itemKey]item, len(keys))
+	unique := make([]itemKey, 0, len(keys))
+	seen := make(map[itemKey]bool, len(keys))
+	for _, k := range keys {
+		if !seen[k] {
+			seen[k] = true
+			unique = append(unique, k)
+		}
+	}
+	for start := 0; start < len(unique); start += batchGetLimit {
+		chunk := unique[start:min(start+batchGetLimit, len(unique))]
+		req := make([]map[string]ddb.AttributeValue, len(chunk))
+		for i, k := range chunk {
+			req[i] = key(k.pk, k.sk)
+		}
+		pending := map[string]ddb.KeysAndAttributes{c.table: {Keys: req, ConsistentRead: aws.Bool(true)}}
+		for try := 0; ; try++ {
+			out, err := c.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
+			if err != nil {
+				return nil, err
+			}
+			for _, it := range out.Responses[c.table] {
+				pk, _ := item(it).str(attrPK)
+				sk, _ := item(it).str(attrSK)
+				result[itemKey{pk, sk}] = it
+			}
+			if len(out.UnprocessedKeys[c.table].Keys) == 0 {
+				break
+			}
+			if try+1 >= batchRetryTries {
+				return nil, fmt.Errorf("batch get: %d keys still unprocessed after %d tries", len(out.UnprocessedKeys[c.table].Keys), batchRetryTries)
+			}
+			if err := backoff(ctx, try); err != nil {
+				return nil, err
+			}
+			pending = out.UnprocessedKeys
+		}
+	}
+	return result, nil
+}
+
+// write is one request of a batch write: a put of item, or a delete of key when item is nil.
+type write struct {
+	key  itemKey
+	item map[string]ddb.AttributeValue
+	// what names the item in errors (size).
+	what string
+}
+
+// batchWrite applies writes, 25 to a request, retrying unprocessed ones with backoff. Later
+// writes to the same key replace earlier ones (DynamoDB refuses duplicates in one request).
+// Sizes are checked before anything is sent.
+func (c *Container) batchWrite(ctx context.Context, writes []write) error {
+	last := make(map[itemKey]int, len(writes))
+	for i, w := range writes {
+		if w.item != nil {
+			if err := checkSize(w.what, w.item); err != nil {
+				return err
+			}
+		}
+		last[w.key] = i
+	}
+	reqs := make([]ddb.WriteRequest, 0, len(last))
+	for i, w := range writes {
+		if last[w.key] != i {
+			continue
+		}
+		if w.item != nil {
+			reqs = append(reqs, ddb.WriteRequest{PutRequest: &ddb.PutRequest{Item: w.item}})
+		} else {
+			reqs = append(reqs, ddb.WriteRequest{DeleteRequest: &ddb.DeleteRequest{Key: key(w.key.pk, w.key.sk)}})
+		}
+	}
+	for start := 0; start < len(reqs); start += batchWriteLimit {
+		pending := map[string][]ddb.WriteRequest{c.table: reqs[start:min(start+batchWriteLimit, len(reqs))]}
+		for try := 0; ; try++ {
+			out, err := c.db.BatchWriteItem(ctx, &dynamodb.BatchWriteItemInput{RequestItems: pending})
+			if err != nil {
+				return err
+			}
+			if len(out.UnprocessedItems[c.table]) == 0 {
+				break
+			}
+			if try+1 >= batchRetryTries {
+				return fmt.Errorf("batch write: %d items still unprocessed after %d tries", len(out.UnprocessedItems[c.table]), batchRetryTries)
+			}
+			if err := backoff(ctx, try); err != nil {
+				return err
+			}
+			pending = out.UnprocessedItems
+		}
+	}
+	return nil
+}
+
+// deletePartition deletes every item of partition pk whose sort key starts with skPrefix.
+func (c *Container) deletePartition(ctx context.Context, pk, skPrefix string) error {
+	items, err := c.queryAll(ctx, query{pk: pk, skPrefix: skPrefix, projection: []string{attrPK, attrSK}})
+	if err != nil {
+		return err
+	}
+	writes := make([]write, len(items))
+	for i, it := range items {
+		sk, _ := it.str(attrSK)
+		writes[i] = write{key: itemKey{pk, sk}}
+	}
+	return c.batchWrite(ctx, writes)
+}
+
+// parallel runs fn(i) for i in [0, n) with at most parallelRequests at once and returns the
+// first error.
+func parallel(ctx context.Context, n int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+	)
+	next := make(chan int)
+	for range min(n, parallelRequests) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := fn(ctx, i); err != nil {
+					errOnce.Do(func() { firstErr = err; cancel() })
+				}
+			}
+		}()
+	}
+	for i := range n {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if firstErr == nil && ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return firstErr
+}

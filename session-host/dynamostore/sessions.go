@@ -1,0 +1,358 @@
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"go.mau.fi/whatsmeow/types"
+)
+
+// Partitions of one device's data: pk = "<our JID>#<kind>".
+const (
+	kindIdentity        = "identity"     // sk: their signal address
+	kindSession         = "session"      // sk: their signal address
+	kindPreKey          = "prekey"       // sk: key id, 10 digits
+	kindSenderKey       = "senderkey"    // sk: sender address NUL group
+	kindAppStateKey     = "appstatekey"  // sk: key id, hex
+	kindAppStateVersion = "appstatever"  // sk: patch name
+	kindAppStateMAC     = "appstatemac"  // sk: patch name NUL index MAC hex NUL version, 20 digits
+	kindContact         = "contact"      // sk: their JID
+	kindChatSettings    = "chat"         // sk: chat JID
+	kindMsgSecret       = "msgsecret"    // sk: chat NUL sender NUL message id
+	kindPrivacyToken    = "privacytoken" // sk: their JID
+	kindEventBuffer     = "eventbuf"     // sk: ciphertext hash, hex
+)
+
+func partition(ourJID, kind string) string { return ourJID + "#" + kind }
+
+// DeviceStore is one device's stores: every interface store.Device needs but the LID map.
+type DeviceStore struct {
+	c   *Container
+	jid string
+
+	// preKeyLock serialises pre-key generation in this process; the conditional writes keep
+	// other processes from taking the same ids.
+	preKeyLock sync.Mutex
+
+	contactCache     map[types.JID]*types.ContactInfo
+	contactCacheLock sync.Mutex
+
+	migratedLock sync.Mutex
+	migratedPNs  map[string]bool
+
+	decryptLock sync.Mutex
+}
+
+func newDeviceStore(c *Container, jid types.JID) *DeviceStore {
+	return &DeviceStore{
+		c:            c,
+		jid:          jid.String(),
+		contactCache: make(map[types.JID]*types.ContactInfo),
+		migratedPNs:  make(map[string]bool),
+	}
+}
+
+func (s *DeviceStore) pk(kind string) string { return partition(s.jid, kind) }
+
+// addressItem is the item of a per-address value (session or identity).
+func (s *DeviceStore) addressItem(kind, address string, value []byte) map[string]ddb.AttributeValue {
+	it := key(s.pk(kind), address)
+	if value != nil {
+		it[attrValue] = bin(value)
+	}
+	return it
+}
+
+// PutIdentity stores their identity key.
+func (s *DeviceStore) PutIdentity(ctx context.Context, address string, identity [32]byte) error {
+	if err := s.c.putItem(ctx, "identity "+address, s.addressItem(kindIdentity, address, identity[:])); err != nil {
+		return fmt.Errorf("put identity %s: %w", address, err)
+	}
+	return nil
+}
+
+// DeleteAllIdentities deletes the identities of every device of phone.
+func (s *DeviceStore) DeleteAllIdentities(ctx context.Context, phone string) error {
+	if err := s.deleteLike(ctx, kindIdentity, phone+":%"); err != nil {
+		return fmt.Errorf("delete all identities of %s: %w", phone, err)
+	}
+	return nil
+}
+
+// DeleteIdentity deletes their identity key. sqlstore matches address with LIKE here, so
+// does this.
+func (s *DeviceStore) DeleteIdentity(ctx context.Context, address string) error {
+	if err := s.deleteLike(ctx, kindIdentity, address); err != nil {
+		return fmt.Errorf("delete identity %s: %w", address, err)
+	}
+	return nil
+}
+
+// IsTrustedIdentity trusts an unknown identity (whatsmeow saves it later) or the stored one.
+func (s *DeviceStore) IsTrustedIdentity(ctx context.Context, address string, identity [32]byte) (bool, error) {
+	it, err := s.c.getItem(ctx, s.pk(kindIdentity), address)
+	if err != nil {
+		return false, fmt.Errorf("get identity %s: %w", address, err)
+	}
+	if it == nil {
+		return true, nil
+	}
+	stored := it.bin(attrValue)
+	if len(stored) != 32 {
+		return false, ErrInvalidLength
+	}
+	return [32]byte(stored) == identity, nil
+}
+
+// likeItems reads the items of a kind whose address (the sort key) matches a LIKE pattern.
+func (s *DeviceStore) likeItems(ctx context.Context, kind, pattern string) ([]item, error) {
+	items, err := s.c.queryAll(ctx, query{pk: s.pk(kind), skPrefix: likeLiteralPrefix(pattern)})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(items, func(it item) bool {
+		sk, _ := it.str(attrSK)
+		return !likeMatch(pattern, sk)
+	}), nil
+}
+
+func (s *DeviceStore) deleteLike(ctx context.Context, kind, pattern string) error {
+	items, err := s.likeItems(ctx, kind, pattern)
+	if err != nil {
+		return err
+	}
+	writes := make([]write, len(items))
+	for i, it := range items {
+		sk, _ := it.str(attrSK)
+		writes[i] = write{key: itemKey{s.pk(kind), sk}}
+	}
+	return s.c.batchWrite(ctx, writes)
+}
+
+// GetSession reads a session; nil when there is none.
+func (s *DeviceStore) GetSession(ctx context.Context, address string) ([]byte, error) {
+	it, err := s.c.getItem(ctx, s.pk(kindSession), address)
+	if err != nil {
+		return nil, fmt.Errorf("get session %s: %w", address, err)
+	}
+	return it.bin(attrValue), nil
+}
+
+// HasSession reports whether a session is stored (even an empty one).
+func (s *DeviceStore) HasSession(ctx context.Context, address string) (bool, error) {
+	it, err := s.c.getItem(ctx, s.pk(kindSession), address, attrPK)
+	if err != nil {
+		return false, fmt.Errorf("has session %s: %w", address, err)
+	}
+	return it != nil, nil
+}
+
+// GetManySessions reads many sessions, 100 to a request: every address is in the answer,
+// with nil for those without a session. No addresses answer nil.
+func (s *DeviceStore) GetManySessions(ctx context.Context, addresses []string) (map[string][]byte, error) {
+	if len(addresses) == 0 {
+		return nil, nil
+	}
+	keys := make([]itemKey, len(addresses))
+	for i, addr := range addresses {
+		keys[i] = itemKey{s.pk(kindSession), addr}
+	}
+	found, err := s.c.batchGet(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("get %d sessions: %w", len(addresses), err)
+	}
+	result := make(map[string][]byte, len(addresses))
+	for _, k := range keys {
+		result[k.sk] = found[k].bin(attrValue)
+	}
+	return result, nil
+}
+
+// PutSession stores a session.
+func (s *DeviceStore) PutSession(ctx context.Context, address string, session []byte) error {
+	if err := s.c.putItem(ctx, "session "+address, s.addressItem(kindSession, address, session)); err != nil {
+		return fmt.Errorf("put session %s: %w", address, err)
+	}
+	return nil
+}
+
+// PutManySessions stores many sessions, 25 to a request. No session is written when one of
+// them is too large.
+func (s *DeviceStore) PutManySessions(ctx context.Context, sessions map[string][]byte) error {
+	writes := make([]write, 0, len(sessions))
+	for addr, sess := range sessions {
+		writes = append(writes, write{key: itemKey{s.pk(kindSession), addr}, item: s.addressItem(kindSession, addr, sess), what: "session " + addr})
+	}
+	if err := s.c.batchWrite(ctx, writes); err != nil {
+		return fmt.Errorf("put %d sessions: %w", len(sessions), err)
+	}
+	return nil
+}
+
+// DeleteAllSessions deletes the sessions with every device of phone.
+func (s *DeviceStore) DeleteAllSessions(ctx context.Context, phone string) error {
+	if err := s.deleteLike(ctx, kindSession, phone+":%"); err != nil {
+		return fmt.Errorf("delete all sessions of %s: %w", phone, err)
+	}
+	return nil
+}
+
+// DeleteSession deletes one session.
+func (s *DeviceStore) DeleteSession(ctx context.Context, address string) error {
+	if err := s.c.deleteItem(ctx, s.pk(kindSession), address); err != nil {
+		return fmt.Errorf("delete session %s: %w", address, err)
+	}
+	return nil
+}
+
+// MigratePNToLID copies the sessions, identities and sender keys of a phone number's devices
+// to its LID, then deletes the phone number's, as sqlstore does: the new address is the old one
+// with every occurrence of the phone's signal user replaced (SQL replace()). Like sqlstore it
+// runs once per phone number per store; unlike sqlstore the three copies are not one
+// transaction, but each step is idempotent, so a failed migration is completed by the next
+// store that runs it.
+func (s *DeviceStore) MigratePNToLID(ctx context.Context, pn, lid types.JID) error {
+	pnSignal, lidSignal := pn.SignalAddressUser(), lid.SignalAddressUser()
+	s.migratedLock.Lock()
+	done := s.migratedPNs[pnSignal]
+	s.migratedPNs[pnSignal] = true
+	s.migratedLock.Unlock()
+	if done {
+		return nil
+	}
+	pattern := pnSignal + ":%"
+	rename := func(addr string) string {
+		if pnSignal == "" {
+			return addr // SQL replace() with an empty pattern changes nothing
+		}
+		return strings.ReplaceAll(addr, pnSignal, lidSignal)
+	}
+	var counts [3]int
+	for i, kind := range []string{kindSession, kindIdentity, kindSenderKey} {
+		n, err := s.migrateKind(ctx, kind, pattern, rename)
+		if err != nil {
+			s.migratedLock.Lock()
+			delete(s.migratedPNs, pnSignal)
+			s.migratedLock.Unlock()
+			return fmt.Errorf("migrate %ss of %s to %s: %w", kind, pnSignal, lidSignal, err)
+		}
+		counts[i] = n
+	}
+	if counts[0] > 0 || counts[1] > 0 || counts[2] > 0 {
+		s.c.log.Infof("Migrated %d sessions, %d identity keys and %d sender keys from %s to %s", counts[0], counts[1], counts[2], pnSignal, lidSignal)
+	} else {
+		s.c.log.Debugf("No sessions or sender keys found to migrate from %s to %s", pnSignal, lidSignal)
+	}
+	return nil
+}
+
+// migrateKind copies the items of kind whose address matches pattern to the renamed address,
+// then deletes every item matching pattern (including copies that still match, as the SQL's
+// delete after insert would). Copies are written before deletes.
+func (s *DeviceStore) migrateKind(ctx context.Context, kind, pattern string, rename func(string) string) (int, error) {
+	pk := s.pk(kind)
+	var matches []item
+	var err error
+	if kind == kindSenderKey {
+		matches, err = s.senderKeysLike(ctx, pattern)
+	} else {
+		matches, err = s.likeItems(ctx, kind, pattern)
+	}
+	if err != nil || len(matches) == 0 {
+		return 0, err
+	}
+	var copies, deletes []write
+	copied := make(map[itemKey]bool)
+	for _, it := range matches {
+		sk, _ := it.str(attrSK)
+		deletes = append(deletes, write{key: itemKey{pk, sk}})
+		var newItem map[string]ddb.AttributeValue
+		if kind == kindSenderKey {
+			sender, _ := it.str(attrSender)
+			group, _ := it.str(attrGroup)
+			newItem = senderKeyItem(pk, group, rename(sender), it.bin(attrValue))
+		} else {
+			newItem = key(pk, rename(sk))
+			if v, ok := it[attrValue]; ok {
+				newItem[attrValue] = v
+			}
+		}
+		newSK, _ := item(newItem).str(attrSK)
+		newAddr := newSK
+		if kind == kindSenderKey {
+			newAddr, _ = item(newItem).str(attrSender)
+		}
+		k := itemKey{pk, newSK}
+		if likeMatch(pattern, newAddr) {
+			deletes = append(deletes, write{key: k})
+			continue
+		}
+		copied[k] = true
+		copies = append(copies, write{key: k, item: newItem, what: kind + " " + newSK})
+	}
+	deletes = slices.DeleteFunc(deletes, func(w write) bool { return copied[w.key] })
+	if err := s.c.batchWrite(ctx, copies); err != nil {
+		return 0, err
+	}
+	if err := s.c.batchWrite(ctx, deletes); err != nil {
+		return 0, err
+	}
+	return len(copies), nil
+}
+
+// Sender key attributes: the sort key is "<sender>\x00<group>" so that a phone's sender keys
+// are one begins_with away; the parts are kept as attributes too.
+const (
+	attrSender = "sender"
+	attrGroup  = "group"
+)
+
+func senderKeyItem(pk, group, sender string, value []byte) map[string]ddb.AttributeValue {
+	it := key(pk, sender+keySep+group)
+	it[attrSender] = str(sender)
+	it[attrGroup] = str(group)
+	it[attrValue] = bin(value)
+	return it
+}
+
+func (s *DeviceStore) senderKeysLike(ctx context.Context, pattern string) ([]item, error) {
+	items, err := s.c.queryAll(ctx, query{pk: s.pk(kindSenderKey), skPrefix: likeLiteralPrefix(pattern)})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(items, func(it item) bool {
+		sender, _ := it.str(attrSender)
+		return !likeMatch(pattern, sender)
+	}), nil
+}
+
+// PutSenderKey stores the sender key of user in group.
+func (s *DeviceStore) PutSenderKey(ctx context.Context, group, user string, session []byte) error {
+	if err := keyPart("group", group); err != nil {
+		return fmt.Errorf("put sender key %s in %s: %w", user, group, err)
+	}
+	if err := keyPart("sender", user); err != nil {
+		return fmt.Errorf("put sender key %s in %s: %w", user, group, err)
+	}
+	what := fmt.Sprintf("sender key %s in %s", user, group)
+	if err := s.c.putItem(ctx, what, senderKeyItem(s.pk(kindSenderKey), group, user, session)); err != nil {
+		return fmt.Errorf("put %s: %w", what, err)
+	}
+	return nil
+}
+
+// GetSenderKey reads the sender key of user in group; nil when there is none.
+func (s *DeviceStore) GetSenderKey(ctx context.Context, group, user string) ([]byte, error) {
+	if strings.Contains(group, keySep) || strings.Contains(user, keySep) {
+		return nil, nil // could not have been stored
+	}
+	it, err := s.c.getItem(ctx, s.pk(kindSenderKey), user+keySep+group)
+	if err != nil {
+		return nil, fmt.Errorf("get sender key %s in %s: %w", user, group, err)
+	}
+	return it.bin(attrValue), nil
+}
