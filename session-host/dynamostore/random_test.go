@@ -177,7 +177,10 @@ func randomOpsList(ps *preKeyState) []op {
 		}},
 		{"IsTrustedIdentity", 4, func(p *pair, g *gen) {
 			addr, k := g.address(), pick(g, identitys)
-			p.same("IsTrustedIdentity "+addr, func(s allStores) (string, error) { v, err := s.IsTrustedIdentity(p.ctx, addr, k); return render(v), err })
+			p.same("IsTrustedIdentity "+addr, func(s allStores) (string, error) {
+				v, err := s.IsTrustedIdentity(p.ctx, addr, k)
+				return render(v), err
+			})
 		}},
 		{"DeleteIdentity", 1, func(p *pair, g *gen) {
 			addr := g.address()
@@ -247,7 +250,10 @@ func randomOpsList(ps *preKeyState) []op {
 			p.same(fmt.Sprintf("GetAppStateSyncKey %x", id), func(s allStores) (string, error) { v, err := s.GetAppStateSyncKey(p.ctx, id); return render(v), err })
 		}},
 		{"GetLatestAppStateSyncKeyID", 2, func(p *pair, g *gen) {
-			p.same("GetLatestAppStateSyncKeyID", func(s allStores) (string, error) { v, err := s.GetLatestAppStateSyncKeyID(p.ctx); return render(v), err })
+			p.same("GetLatestAppStateSyncKeyID", func(s allStores) (string, error) {
+				v, err := s.GetLatestAppStateSyncKeyID(p.ctx)
+				return render(v), err
+			})
 		}},
 		{"PutAppStateVersion", 2, func(p *pair, g *gen) {
 			name := pick(g, appNames)
@@ -532,7 +538,10 @@ func compareState(p *pair, g *gen) {
 	}
 	for _, name := range appNames {
 		for _, mac := range g.indexMAC {
-			p.same("final MAC "+name, func(s allStores) (string, error) { v, err := s.GetAppStateMutationMAC(p.ctx, name, mac); return render(v), err })
+			p.same("final MAC "+name, func(s allStores) (string, error) {
+				v, err := s.GetAppStateMutationMAC(p.ctx, name, mac)
+				return render(v), err
+			})
 		}
 	}
 	for _, m := range g.msgSecrets {
