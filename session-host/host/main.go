@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/wagate/wagate/shared/metrics"
 	"github.com/wagate/wagate/shared/queue"
 	"github.com/wagate/wagate/shared/store"
 )
@@ -38,7 +40,12 @@ type Main struct {
 	Sessions *Sessions
 	leases   Leases
 	pairing  *PairingWatcher
+	metrics  *metrics.Emitter
 }
+
+// metricsInterval is how often the host reports its sessions. Each host reports once per
+// interval without a host dimension, so a one-minute Sum is the count over every host.
+const metricsInterval = time.Minute
 
 // NewMain builds the host from its configuration. newLeases builds the lease manager over the
 // sessions it must start and stop.
@@ -48,7 +55,8 @@ func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Lo
 	if err != nil {
 		return nil, err
 	}
-	m := &Main{Config: cfg, logger: logger, devices: devices}
+	// Embedded Metric Format lines on stdout, which the task's log group turns into metrics.
+	m := &Main{Config: cfg, logger: logger, devices: devices, metrics: metrics.NewEmitter(os.Stdout, "wagate")}
 	m.batcher = queue.NewBatcher(queue.NewPublisher(sqs.NewFromConfig(awsCfg), cfg.QueueURL), cfg.Linger)
 	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awsCfg), cfg.InstancesTable)
 	m.Sessions = NewSessions(devices, instances, m.batcher, logger)
@@ -82,6 +90,7 @@ func (m *Main) HealthAddr() string { return m.listener.Addr().String() }
 func (m *Main) Run(ctx context.Context) error {
 	go m.health.Serve(m.listener)
 	go m.pairing.Run(ctx)
+	go m.reportSessions(ctx, metricsInterval)
 	m.ready.Store(true)
 	m.logger.Info("session host running", "host", m.Config.HostID, "capacity", m.Config.Capacity, "health", m.HealthAddr())
 	err := m.leases.Run(ctx)
@@ -89,6 +98,26 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	}
 	return err
+}
+
+// reportSessions emits SessionsRunning and SessionsConnected every interval until ctx ends.
+func (m *Main) reportSessions(ctx context.Context, interval time.Duration) {
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		running, connected := m.Sessions.Counts()
+		if err := m.metrics.Emit(nil,
+			metrics.Metric{Name: "SessionsRunning", Unit: metrics.UnitCount, Value: float64(running)},
+			metrics.Metric{Name: "SessionsConnected", Unit: metrics.UnitCount, Value: float64(connected)},
+		); err != nil {
+			m.logger.Error("emit session metrics", "error", err)
+		}
+	}
 }
 
 // Close shuts down in the order that loses nothing: sessions first, so no new event comes

@@ -227,6 +227,19 @@ func (s *Sessions) Pair(ctx context.Context, id, phone string) (string, error) {
 	return code, nil
 }
 
+// Counts reports how many sessions this host runs, and how many of them are connected to
+// WhatsApp and logged in.
+func (s *Sessions) Counts() (running, connected int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, sess := range s.running {
+		if sess.client.IsConnected() && sess.client.IsLoggedIn() {
+			connected++
+		}
+	}
+	return len(s.running), connected
+}
+
 // StopAll stops every session.
 func (s *Sessions) StopAll() {
 	s.mu.Lock()
