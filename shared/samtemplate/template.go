@@ -4,6 +4,7 @@
 package samtemplate
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -14,7 +15,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
 	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
 	cfnsqs "github.com/awslabs/goformation/v7/cloudformation/sqs"
@@ -89,10 +89,6 @@ func Load(path string) (*Template, error) {
 			"Fn::GetAtt": getAttHandler,
 		},
 	}
-	cfn, err := goformation.OpenWithOptions(path, opts)
-	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", path, err)
-	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
@@ -101,7 +97,62 @@ func Load(path string) (*Template, error) {
 	if err != nil {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
+	typed, err := withoutUnknownProperties(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	// What goformation.ParseYAMLWithOptions does after the intrinsics, on the cleaned JSON.
+	cfn := cloudformation.NewTemplate()
+	if err := json.Unmarshal(typed, cfn); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
 	return &Template{cfn: cfn, raw: raw}, nil
+}
+
+// typedResources are the resource types this package reads through goformation's types: the
+// tables and queues it provisions, the functions whose events and environment it reads. Every
+// other type (roles, log groups, the ECS service, alarms, ...) is left to SAM: goformation
+// does not always parse what CloudFormation accepts (a Number parameter where an int goes,
+// properties newer than its types), and nothing here needs those resources. Template.raw
+// keeps them all.
+var typedResources = map[string]bool{
+	"AWS::DynamoDB::Table":      true,
+	"AWS::SQS::Queue":           true,
+	"AWS::Serverless::Function": true,
+	"AWS::Serverless::Api":      true,
+}
+
+// unknownProperties are properties of typed resources that SAM takes and goformation's types
+// lack; goformation refuses a resource with a property it doesn't know, so they are dropped
+// before the typed parse.
+var unknownProperties = map[string][]string{
+	// Each function names its own log group (with a retention) in LoggingConfig.
+	"AWS::Serverless::Function": {"LoggingConfig"},
+}
+
+// withoutUnknownProperties returns the processed template with only the typed resources,
+// without their unknown properties.
+func withoutUnknownProperties(raw []byte) ([]byte, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	resources, _ := doc["Resources"].(map[string]any)
+	for id, r := range resources {
+		res, _ := r.(map[string]any)
+		typ, _ := res["Type"].(string)
+		if !typedResources[typ] {
+			delete(resources, id)
+			continue
+		}
+		props, _ := res["Properties"].(map[string]any)
+		for _, name := range unknownProperties[typ] {
+			delete(props, name)
+		}
+	}
+	// Outputs refer to any resource and are not read here.
+	delete(doc, "Outputs")
+	return json.Marshal(doc)
 }
 
 // CloudFormation returns the parsed template, e.g. for a local runner that needs the

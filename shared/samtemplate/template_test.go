@@ -168,3 +168,55 @@ func TestRepoRoot(t *testing.T) {
 		t.Error("RepoRoot outside the repository succeeded, want an error")
 	}
 }
+
+// Resources this package doesn't provision or read are left to SAM, whatever goformation
+// makes of them: a Number parameter where an int goes, a function property newer than
+// goformation's types. The typed resources still load, and the raw template keeps it all.
+func TestLoadLeavesOtherResourcesToSAM(t *testing.T) {
+	tpl := loadString(t, `
+Transform: AWS::Serverless-2016-10-31
+Parameters:
+  Days:
+    Type: Number
+    Default: 30
+  Image:
+    Type: String
+    Default: ""
+Conditions:
+  HasImage: !Not [!Equals [!Ref Image, ""]]
+Resources:
+  Table:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      KeySchema: [{AttributeName: id, KeyType: HASH}]
+  Logs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      RetentionInDays: !Ref Days
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn/
+      Handler: bootstrap
+      Runtime: provided.al2023
+      LoggingConfig:
+        LogGroup: !Ref Logs
+  Cluster:
+    Type: AWS::ECS::Cluster
+    Condition: HasImage
+Outputs:
+  LogGroup:
+    Value: !Ref Logs
+`)
+	if _, ok := tpl.CloudFormation().GetAllDynamoDBTableResources()["Table"]; !ok {
+		t.Error("table Table not loaded")
+	}
+	if _, ok := tpl.CloudFormation().GetAllServerlessFunctionResources()["Fn"]; !ok {
+		t.Error("function Fn not loaded")
+	}
+	for _, want := range []string{`"LoggingConfig"`, `"AWS::Logs::LogGroup"`, `"AWS::ECS::Cluster"`} {
+		if !strings.Contains(string(tpl.raw), want) {
+			t.Errorf("raw template lost %s", want)
+		}
+	}
+}
