@@ -58,7 +58,7 @@ func (c *countingDB) total() int64 {
 }
 
 // newSQLContainer opens whatsmeow's sqlstore on a fresh SQLite file, as the session host does.
-func newSQLContainer(tb testing.TB) *sqlstore.Container {
+func newSQLContainer(tb testing.TB) (*sqlstore.Container, *sql.DB) {
 	tb.Helper()
 	name := filepath.Join(tb.TempDir(), "whatsmeow.db")
 	db, err := sql.Open("sqlite", "file:"+name+"?_pragma=foreign_keys(1)&_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)")
@@ -70,7 +70,7 @@ func newSQLContainer(tb testing.TB) *sqlstore.Container {
 	if err := c.Upgrade(context.Background()); err != nil {
 		tb.Fatalf("upgrade sqlstore: %v", err)
 	}
-	return c
+	return c, db
 }
 
 // newDynamoClient is a DynamoDB client for a fresh DevicesTable of template.yaml on moto.
@@ -117,7 +117,10 @@ type pair struct {
 	t        *testing.T
 	ctx      context.Context
 	sqlC     *sqlstore.Container
+	sqlDB    *sql.DB
 	ddbC     *Container
+	ddbDB    DynamoDBAPI
+	table    string
 	counting *countingDB
 	stores   [2]allStores
 	// ops counts the operations compared, for the log.
@@ -130,7 +133,8 @@ func newPair(t *testing.T) *pair {
 	t.Helper()
 	ctx := context.Background()
 	db, table := newDynamoClient(t)
-	p := &pair{t: t, ctx: ctx, sqlC: newSQLContainer(t), counting: &countingDB{DynamoDBAPI: db}}
+	p := &pair{t: t, ctx: ctx, counting: &countingDB{DynamoDBAPI: db}, ddbDB: db, table: table}
+	p.sqlC, p.sqlDB = newSQLContainer(t)
 	p.ddbC = New(p.counting, table, nil)
 	sqlDev := pairedDevice(p.sqlC, ourJID)
 	ddbDev := pairedDevice(p.ddbC, ourJID)
@@ -146,6 +150,32 @@ func newPair(t *testing.T) *pair {
 		ddbDev.Sessions.(*DeviceStore),
 	}
 	return p
+}
+
+// fresh answers the device's stores through new containers on the same databases: no caches.
+func (p *pair) fresh() [2]allStores {
+	p.t.Helper()
+	sqlC := sqlstore.NewWithDB(p.sqlDB, "sqlite3", nil)
+	ddbC := New(p.ddbDB, p.table, nil)
+	sqlDev, err := sqlC.GetDevice(p.ctx, ourJID)
+	if err != nil || sqlDev == nil {
+		p.t.Fatalf("sqlstore GetDevice: %v, %v", sqlDev, err)
+	}
+	ddbDev, err := ddbC.GetDevice(p.ctx, ourJID)
+	if err != nil || ddbDev == nil {
+		p.t.Fatalf("dynamostore GetDevice: %v, %v", ddbDev, err)
+	}
+	return [2]allStores{
+		sqlStores{sqlDev.Sessions.(*sqlstore.SQLStore), sqlC.LIDMap},
+		ddbDev.Sessions.(*DeviceStore),
+	}
+}
+
+// withStores is a pair that runs its operations on other stores of the same device.
+func (p *pair) withStores(stores [2]allStores) *pair {
+	q := *p
+	q.stores = stores
+	return &q
 }
 
 // same runs op on both stores and fails the test when the rendered results or the presence of
