@@ -5,6 +5,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -14,7 +16,8 @@ type InstanceGetter interface {
 }
 
 // InstanceCache keeps instances for a short while, so a batch of ten events for one instance
-// reads it once. Settings changed through the API reach deliveries within the TTL.
+// reads it once, even when all ten miss at the same moment. Settings changed through the API
+// reach deliveries within the TTL.
 type InstanceCache struct {
 	src InstanceGetter
 	ttl time.Duration
@@ -22,6 +25,7 @@ type InstanceCache struct {
 
 	mu      sync.Mutex
 	entries map[string]cacheEntry
+	loads   singleflight.Group
 }
 
 type cacheEntry struct {
@@ -44,15 +48,20 @@ func (c *InstanceCache) Get(ctx context.Context, id string) (*webhook.Instance, 
 	if ok && now.Before(e.expires) {
 		return e.in, e.err
 	}
-	in, err := c.src.Get(ctx, id)
-	if err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
-		return nil, err // a store failure is not an answer worth keeping
-	}
-	c.mu.Lock()
-	if len(c.entries) > 10000 {
-		clear(c.entries) // bound memory in a long-lived process
-	}
-	c.entries[id] = cacheEntry{in: in, err: err, expires: now.Add(c.ttl)}
-	c.mu.Unlock()
+	// Misses for one id at the same moment share one read.
+	v, err, _ := c.loads.Do(id, func() (any, error) {
+		in, err := c.src.Get(ctx, id)
+		if err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
+			return nil, err // a store failure is not an answer worth keeping
+		}
+		c.mu.Lock()
+		if len(c.entries) > 10000 {
+			clear(c.entries) // bound memory in a long-lived process
+		}
+		c.entries[id] = cacheEntry{in: in, err: err, expires: now.Add(c.ttl)}
+		c.mu.Unlock()
+		return in, err
+	})
+	in, _ := v.(*webhook.Instance)
 	return in, err
 }

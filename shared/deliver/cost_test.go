@@ -95,6 +95,18 @@ var costCases = []costCase{
 			ReadUnits: 10, WriteUnits: 10 * (4 + 2*2 + 8), IndexWriteUnits: 80,
 		},
 	},
+	{
+		// A batch that finds its instance cold: the ten records miss the cache at the same
+		// moment and share one read.
+		name: "batch of ten, instance not cached", events: 10, cacheTTL: 5 * time.Second,
+		want: usage{
+			Requests: map[string]int{
+				"SQS SendMessageBatch": 1, "SQS ReceiveMessage": 1, "SQS DeleteMessageBatch": 1,
+				"DynamoDB GetItem": 11, "DynamoDB TransactWriteItems": 10,
+			},
+			ReadUnits: 11, WriteUnits: 10 * (4 + 2*2 + 8), IndexWriteUnits: 80,
+		},
+	},
 }
 
 // TestCostPerDelivery runs real deliveries through the real path, against the emulator: events
