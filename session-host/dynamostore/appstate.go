@@ -96,7 +96,7 @@ func (s *DeviceStore) PutAppStateVersion(ctx context.Context, name string, versi
 	it := key(s.pk(kindAppStateVersion), name)
 	it[attrVersion] = num(version)
 	it[attrHash] = bin(hash[:])
-	if err := s.c.putItem(ctx, "app state version "+name, it); err != nil {
+	if err := s.c.putItem(ctx, it); err != nil {
 		return fmt.Errorf("put app state version %s: %w", name, err)
 	}
 	return nil

@@ -29,6 +29,8 @@ type Container struct {
 	LIDMap *LIDMap
 	// now is the clock of buffered events' insert times (a variable for tests).
 	now func() time.Time
+	// retryFirst is the first wait before retrying (a variable for tests).
+	retryFirst time.Duration
 }
 
 var (
@@ -54,7 +56,7 @@ func New(client DynamoDBAPI, table string, log waLog.Logger) *Container {
 	if log == nil {
 		log = waLog.Noop
 	}
-	c := &Container{db: client, table: table, log: log, now: time.Now}
+	c := &Container{db: client, table: table, log: log, now: time.Now, retryFirst: batchRetryFirst}
 	c.LIDMap = newLIDMap(c)
 	return c
 }

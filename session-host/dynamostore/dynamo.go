@@ -159,12 +159,18 @@ func valueSize(v ddb.AttributeValue) int {
 	}
 }
 
-// checkSize refuses an item DynamoDB would refuse, naming what is too large.
+// checkSize refuses an item DynamoDB would refuse, naming what is too large (callers that
+// wrap the error with the name already pass "").
 func checkSize(what string, it map[string]ddb.AttributeValue) error {
-	if size := itemSize(it); size > maxItemBytes {
+	size := itemSize(it)
+	switch {
+	case size <= maxItemBytes:
+		return nil
+	case what == "":
+		return fmt.Errorf("item would be %d bytes: %w", size, ErrItemTooLarge)
+	default:
 		return fmt.Errorf("%s: item would be %d bytes: %w", what, size, ErrItemTooLarge)
 	}
-	return nil
 }
 
 // isConditionFailure reports whether err is a failed condition of a write or of a transaction.
@@ -185,8 +191,8 @@ func isConditionFailure(err error) bool {
 }
 
 // backoff waits before retry number try (from 0), doubling up to batchRetryMaxGap.
-func backoff(ctx context.Context, try int) error {
-	wait := batchRetryFirst << try
+func (c *Container) backoff(ctx context.Context, try int) error {
+	wait := c.retryFirst << try
 	if wait > batchRetryMaxGap || wait <= 0 {
 		wait = batchRetryMaxGap
 	}
@@ -226,8 +232,9 @@ func projectionOf(attrs []string) (*string, map[string]string) {
 	return aws.String(strings.Join(parts, ",")), names
 }
 
-func (c *Container) putItem(ctx context.Context, what string, it map[string]ddb.AttributeValue) error {
-	if err := checkSize(what, it); err != nil {
+// putItem writes an item after checking its size; callers wrap errors with what it is.
+func (c *Container) putItem(ctx context.Context, it map[string]ddb.AttributeValue) error {
+	if err := checkSize("", it); err != nil {
 		return err
 	}
 	_, err := c.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &c.table, Item: it})
@@ -368,7 +375,7 @@ func (c *Container) batchGet(ctx context.Context, keys []itemKey) (map[itemKey]i
 			if try+1 >= batchRetryTries {
 				return nil, fmt.Errorf("batch get: %d keys still unprocessed after %d tries", len(out.UnprocessedKeys[c.table].Keys), batchRetryTries)
 			}
-			if err := backoff(ctx, try); err != nil {
+			if err := c.backoff(ctx, try); err != nil {
 				return nil, err
 			}
 			pending = out.UnprocessedKeys
@@ -422,7 +429,7 @@ func (c *Container) batchWrite(ctx context.Context, writes []write) error {
 			if try+1 >= batchRetryTries {
 				return fmt.Errorf("batch write: %d items still unprocessed after %d tries", len(out.UnprocessedItems[c.table]), batchRetryTries)
 			}
-			if err := backoff(ctx, try); err != nil {
+			if err := c.backoff(ctx, try); err != nil {
 				return err
 			}
 			pending = out.UnprocessedItems

@@ -87,7 +87,7 @@ func (s *DeviceStore) GenOnePreKey(ctx context.Context) (*keys.PreKey, error) {
 		if !isConditionFailure(err) {
 			return nil, fmt.Errorf("generate pre-key %d: %w", id, err)
 		}
-		if err := backoff(ctx, try); err != nil {
+		if err := s.c.backoff(ctx, try); err != nil {
 			return nil, err
 		}
 	}
@@ -106,7 +106,7 @@ func (s *DeviceStore) GetOrGenPreKeys(ctx context.Context, count uint32) ([]*key
 		if !errors.Is(err, errPreKeyIDTaken) {
 			return result, err
 		}
-		if err := backoff(ctx, try); err != nil {
+		if err := s.c.backoff(ctx, try); err != nil {
 			return nil, err
 		}
 	}

@@ -257,7 +257,7 @@ func (s *DeviceStore) PutBufferedEvent(ctx context.Context, ciphertextHash [32]b
 	it[attrInsertMS] = num(now.UnixMilli())
 	it[attrExpiresAt] = num(now.Add(bufferedEventAge).Unix())
 	what := "buffered event " + hashHex
-	if err := checkSize(what, it); err != nil {
+	if err := checkSize("", it); err != nil {
 		return fmt.Errorf("put %s: plaintext of %d bytes: %w", what, len(plaintext), err)
 	}
 	_, err := s.c.db.PutItem(ctx, &dynamodb.PutItemInput{

@@ -69,7 +69,7 @@ func (s *DeviceStore) addressItem(kind, address string, value []byte) map[string
 
 // PutIdentity stores their identity key.
 func (s *DeviceStore) PutIdentity(ctx context.Context, address string, identity [32]byte) error {
-	if err := s.c.putItem(ctx, "identity "+address, s.addressItem(kindIdentity, address, identity[:])); err != nil {
+	if err := s.c.putItem(ctx, s.addressItem(kindIdentity, address, identity[:])); err != nil {
 		return fmt.Errorf("put identity %s: %w", address, err)
 	}
 	return nil
@@ -174,7 +174,7 @@ func (s *DeviceStore) GetManySessions(ctx context.Context, addresses []string) (
 
 // PutSession stores a session.
 func (s *DeviceStore) PutSession(ctx context.Context, address string, session []byte) error {
-	if err := s.c.putItem(ctx, "session "+address, s.addressItem(kindSession, address, session)); err != nil {
+	if err := s.c.putItem(ctx, s.addressItem(kindSession, address, session)); err != nil {
 		return fmt.Errorf("put session %s: %w", address, err)
 	}
 	return nil
@@ -339,7 +339,7 @@ func (s *DeviceStore) PutSenderKey(ctx context.Context, group, user string, sess
 		return fmt.Errorf("put sender key %s in %s: %w", user, group, err)
 	}
 	what := fmt.Sprintf("sender key %s in %s", user, group)
-	if err := s.c.putItem(ctx, what, senderKeyItem(s.pk(kindSenderKey), group, user, session)); err != nil {
+	if err := s.c.putItem(ctx, senderKeyItem(s.pk(kindSenderKey), group, user, session)); err != nil {
 		return fmt.Errorf("put %s: %w", what, err)
 	}
 	return nil
