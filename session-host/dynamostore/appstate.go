@@ -24,6 +24,9 @@ const (
 // PutAppStateSyncKey stores a key unless a key with that id and a newer or equal timestamp is
 // stored already (sqlstore's upsert ... WHERE excluded.timestamp > timestamp).
 func (s *DeviceStore) PutAppStateSyncKey(ctx context.Context, id []byte, syncKey store.AppStateSyncKey) error {
+	if syncKey.Data == nil || syncKey.Fingerprint == nil {
+		return fmt.Errorf("put app state sync key %X: data or fingerprint: %w", id, errNull)
+	}
 	it := key(s.pk(kindAppStateKey), hex.EncodeToString(id))
 	it[attrKeyID] = bin(id)
 	it[attrValue] = bin(syncKey.Data)

@@ -203,6 +203,8 @@ func checkDevice(d *store.Device) error {
 		return errors.New("device keys are not set")
 	case d.Account == nil:
 		return errors.New("device account (ADVSignedDeviceIdentity) is not set")
+	case d.AdvSecretKey == nil || d.Account.Details == nil:
+		return fmt.Errorf("adv secret key or account details: %w", errNull)
 	case d.SignedPreKey.KeyID >= 1<<24:
 		return fmt.Errorf("signed pre-key id %d is not below 2^24", d.SignedPreKey.KeyID)
 	case len(d.Account.AccountSignature) != 64 || len(d.Account.AccountSignatureKey) != 32 || len(d.Account.DeviceSignature) != 64:

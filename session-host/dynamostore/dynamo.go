@@ -93,17 +93,16 @@ func (it item) str(name string) (string, bool) {
 	return v.Value, true
 }
 
+// bin reads a binary attribute; empty reads as nil, as SQLite answers an empty blob.
 func (it item) bin(name string) []byte {
-	if v, ok := it[name].(*ddb.AttributeValueMemberB); ok {
+	if v, ok := it[name].(*ddb.AttributeValueMemberB); ok && len(v.Value) > 0 {
 		return v.Value
 	}
 	return nil
 }
 
-func (it item) has(name string) bool {
-	_, ok := it[name]
-	return ok
-}
+// errNull is returned for a nil value sqlstore's schema declares NOT NULL.
+var errNull = errors.New("value is nil (NOT NULL constraint failed)")
 
 func (it item) int64(name string) (int64, error) {
 	v, ok := it[name].(*ddb.AttributeValueMemberN)

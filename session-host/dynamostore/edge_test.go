@@ -94,6 +94,7 @@ func TestEdgeCases(t *testing.T) {
 		{"contacts and their cache", edgeContacts},
 		{"chat settings", edgeChatSettings},
 		{"event buffer", edgeEventBuffer},
+		{"nil and empty values", edgeNilValues},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -676,6 +677,19 @@ func TestDeviceRoundTrip(t *testing.T) {
 
 	compare("PutDevice without ID", func(i int) (string, error) { return "", containers[i].PutDevice(ctx, &store.Device{}) })
 	compare("DeleteDevice without ID", func(i int) (string, error) { return "", containers[i].DeleteDevice(ctx, &store.Device{}) })
+	third := types.JID{User: "15550003333", Device: 1, Server: types.DefaultUserServer}
+	for _, breakIt := range []func(d *store.Device){
+		func(d *store.Device) { d.AdvSecretKey = nil },
+		func(d *store.Device) { d.Account.Details = nil },
+		func(d *store.Device) { d.Account.DeviceSignature = d.Account.DeviceSignature[:63] },
+	} {
+		compare("PutDevice refused by sqlstore's schema", func(i int) (string, error) {
+			d := pairedDevice(containers[i], third)
+			breakIt(d)
+			return "", containers[i].PutDevice(ctx, d)
+		})
+		get(third)
+	}
 
 	// Delete the first device after giving it data of every kind.
 	p.putSession("1:1", []byte("s"))
@@ -751,4 +765,41 @@ func TestDeviceRoundTrip(t *testing.T) {
 		return render(v), err
 	})
 	q.want(q.same("GetLIDForPN", func(s allStores) (string, error) { v, err := s.GetLIDForPN(ctx, pnJID("1", 0)); return render(v), err }), "jid(9@lid)")
+}
+
+// sqlstore's schema refuses nil where a column is NOT NULL, and SQLite answers empty blobs as nil.
+func edgeNilValues(p *pair) {
+	p.exec("PutSenderKey nil fails", func(s allStores) error { return s.PutSenderKey(p.ctx, "g@g.us", "1:1", nil) })
+	p.senderKey("g@g.us", "1:1")
+	p.exec("PutMessageSecret nil fails", func(s allStores) error { return s.PutMessageSecret(p.ctx, pnJID("1", 0), pnJID("1", 0), "M", nil) })
+	p.exec("PutMessageSecrets with one nil writes none", func(s allStores) error {
+		return s.PutMessageSecrets(p.ctx, []store.MessageSecretInsert{
+			{Chat: pnJID("1", 0), Sender: pnJID("1", 0), ID: "A", Secret: []byte("a")},
+			{Chat: pnJID("1", 0), Sender: pnJID("1", 0), ID: "B"},
+		})
+	})
+	p.same("GetMessageSecret A", func(s allStores) (string, error) {
+		v, real, err := s.GetMessageSecret(p.ctx, pnJID("1", 0), pnJID("1", 0), "A")
+		return render(v, real), err
+	})
+	p.exec("PutAppStateSyncKey nil data fails", func(s allStores) error {
+		return s.PutAppStateSyncKey(p.ctx, []byte{1}, store.AppStateSyncKey{Fingerprint: []byte{1}, Timestamp: 1})
+	})
+	p.exec("PutPrivacyTokens nil token fails", func(s allStores) error {
+		return s.PutPrivacyTokens(p.ctx, store.PrivacyToken{User: pnJID("1", 0), Timestamp: time.Unix(1, 0)})
+	})
+	p.putSession("2:1", []byte{})
+	p.want(p.session("2:1"), render([]byte(nil), true))
+	p.exec("PutBufferedEvent nil", func(s allStores) error { return s.PutBufferedEvent(p.ctx, [32]byte{9}, nil, time.Unix(1, 0)) })
+	p.same("GetBufferedEvent nil", func(s allStores) (string, error) {
+		v, err := s.GetBufferedEvent(p.ctx, [32]byte{9})
+		return render(v), err
+	})
+	p.exec("PutMutedUntil MutedForever in local time", func(s allStores) error {
+		return s.PutMutedUntil(p.ctx, pnJID("1", 0), store.MutedForever.In(time.FixedZone("X", 3600)))
+	})
+	p.same("GetChatSettings", func(s allStores) (string, error) {
+		v, err := s.GetChatSettings(p.ctx, pnJID("1", 0))
+		return render(v), err
+	})
 }

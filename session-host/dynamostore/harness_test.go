@@ -80,13 +80,6 @@ func newDynamoClient(tb testing.TB) (*dynamodb.Client, string) {
 	return dynamodb.NewFromConfig(awstest.Config(tb)), res.Table("DevicesTable")
 }
 
-// newDynamoContainer opens this store on a fresh DevicesTable.
-func newDynamoContainer(tb testing.TB) *Container {
-	tb.Helper()
-	db, table := newDynamoClient(tb)
-	return New(db, table, nil)
-}
-
 var ourJID = types.JID{User: "15550001111", Device: 7, Server: types.DefaultUserServer}
 
 // pairedDevice makes a device as pairing leaves it: keys from NewDevice, an ID and an account.
@@ -126,8 +119,6 @@ type pair struct {
 	// ops counts the operations compared, for the log.
 	ops int
 }
-
-var storeNames = [2]string{"sqlstore", "dynamostore"}
 
 func newPair(t *testing.T) *pair {
 	t.Helper()

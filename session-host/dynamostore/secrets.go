@@ -24,6 +24,9 @@ func (s *DeviceStore) msgSecretItem(m store.MessageSecretInsert) (map[string]ddb
 			return nil, err
 		}
 	}
+	if m.Secret == nil {
+		return nil, fmt.Errorf("message secret %s: %w", m.ID, errNull)
+	}
 	it := key(s.pk(kindMsgSecret), msgSecretSK(chat, sender, m.ID))
 	it[attrSender] = str(sender)
 	it[attrValue] = bin(m.Secret)
@@ -169,6 +172,9 @@ func (s *DeviceStore) PutPrivacyTokens(ctx context.Context, tokens ...store.Priv
 	writes := make([]write, len(tokens))
 	for i, t := range tokens {
 		user := t.User.ToNonAD().String()
+		if t.Token == nil {
+			return fmt.Errorf("put %d privacy tokens: token of %s: %w", len(tokens), user, errNull)
+		}
 		it := key(pk, user)
 		it[attrValue] = bin(t.Token)
 		it[attrTimestamp] = num(t.Timestamp.Unix())

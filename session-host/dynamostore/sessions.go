@@ -338,6 +338,9 @@ func (s *DeviceStore) PutSenderKey(ctx context.Context, group, user string, sess
 	if err := keyPart("sender", user); err != nil {
 		return fmt.Errorf("put sender key %s in %s: %w", user, group, err)
 	}
+	if session == nil {
+		return fmt.Errorf("put sender key %s in %s: %w", user, group, errNull)
+	}
 	what := fmt.Sprintf("sender key %s in %s", user, group)
 	if err := s.c.putItem(ctx, senderKeyItem(s.pk(kindSenderKey), group, user, session)); err != nil {
 		return fmt.Errorf("put %s: %w", what, err)
