@@ -20,10 +20,11 @@ type Config struct {
 	LeaseInterval  time.Duration // LEASE_INTERVAL, default 10s
 	Linger         time.Duration // PUBLISH_LINGER, default 20ms
 	// Store is where whatsmeow keeps device keys, WA_STORE: "sqlite" (the default) in
-	// DataDir/whatsmeow.db, or "postgres" at StoreDSN.
-	Store    string
-	DataDir  string // DATA_DIR, default ./data
-	StoreDSN string // WA_STORE_DSN, a postgres:// URL; only with WA_STORE=postgres
+	// DataDir/whatsmeow.db, "postgres" at StoreDSN, or "dynamodb" in DevicesTable.
+	Store        string
+	DataDir      string // DATA_DIR, default ./data
+	StoreDSN     string // WA_STORE_DSN, a postgres:// URL; only with WA_STORE=postgres
+	DevicesTable string // DEVICES_TABLE; only with WA_STORE=dynamodb
 }
 
 // LoadConfig reads Config through getenv.
@@ -31,7 +32,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{
 		HostID: getenv("HOST_ID"), InstancesTable: getenv("INSTANCES_TABLE"), QueueURL: getenv("EVENTS_QUEUE_URL"),
 		HealthAddr: or(getenv("HEALTH_ADDR"), ":8081"), Store: or(getenv("WA_STORE"), "sqlite"),
-		DataDir: or(getenv("DATA_DIR"), "data"), StoreDSN: getenv("WA_STORE_DSN"),
+		DataDir: or(getenv("DATA_DIR"), "data"), StoreDSN: getenv("WA_STORE_DSN"), DevicesTable: getenv("DEVICES_TABLE"),
 	}
 	if c.HostID == "" {
 		name, _ := os.Hostname()
@@ -41,12 +42,16 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("INSTANCES_TABLE and EVENTS_QUEUE_URL must be set")
 	}
 	switch {
-	case c.Store != "sqlite" && c.Store != "postgres":
-		return Config{}, fmt.Errorf("WA_STORE: want sqlite or postgres, got %q", c.Store)
+	case c.Store != "sqlite" && c.Store != "postgres" && c.Store != "dynamodb":
+		return Config{}, fmt.Errorf("WA_STORE: want sqlite, postgres or dynamodb, got %q", c.Store)
 	case c.Store == "postgres" && c.StoreDSN == "":
 		return Config{}, fmt.Errorf("WA_STORE_DSN must be set to a postgres:// URL with WA_STORE=postgres")
 	case c.Store != "postgres" && c.StoreDSN != "":
 		return Config{}, fmt.Errorf("WA_STORE_DSN is only read with WA_STORE=postgres (WA_STORE is %q)", c.Store)
+	case c.Store == "dynamodb" && c.DevicesTable == "":
+		return Config{}, fmt.Errorf("DEVICES_TABLE must be set with WA_STORE=dynamodb")
+	case c.Store != "dynamodb" && c.DevicesTable != "":
+		return Config{}, fmt.Errorf("DEVICES_TABLE is only read with WA_STORE=dynamodb (WA_STORE is %q)", c.Store)
 	}
 	var err error
 	if c.Capacity, err = positiveInt(getenv, "HOST_CAPACITY", 500); err != nil {

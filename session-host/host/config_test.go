@@ -24,6 +24,11 @@ func TestLoadConfig(t *testing.T) {
 		{"postgres without a DSN", map[string]string{"WA_STORE": "postgres"}, nil, "WA_STORE_DSN must be set"},
 		{"DSN without postgres", map[string]string{"WA_STORE_DSN": "postgres://u@db/wa"}, nil, "WA_STORE_DSN is only read"},
 		{"unknown store", map[string]string{"WA_STORE": "redis"}, nil, "WA_STORE: want"},
+		{"dynamodb", map[string]string{"WA_STORE": "dynamodb", "DEVICES_TABLE": "devices"}, func(c Config) bool {
+			return c.Store == "dynamodb" && c.DevicesTable == "devices"
+		}, ""},
+		{"dynamodb without a table", map[string]string{"WA_STORE": "dynamodb"}, nil, "DEVICES_TABLE must be set"},
+		{"table without dynamodb", map[string]string{"DEVICES_TABLE": "devices"}, nil, "DEVICES_TABLE is only read"},
 		{"no table", map[string]string{"INSTANCES_TABLE": ""}, nil, "INSTANCES_TABLE"},
 		{"bad capacity", map[string]string{"HOST_CAPACITY": "0"}, nil, "HOST_CAPACITY"},
 		{"bad duration", map[string]string{"LEASE_TTL": "soon"}, nil, "LEASE_TTL"},

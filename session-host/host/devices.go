@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	// Postgres through pgx's database/sql driver, registered as "pgx".
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"go.mau.fi/whatsmeow/store"
@@ -15,6 +17,8 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	// A pure-Go SQLite: the image is built with CGO off.
 	_ "modernc.org/sqlite"
+
+	"github.com/wagate/wagate/session-host/dynamostore"
 )
 
 // Devices is where whatsmeow keeps the paired devices and their keys.
@@ -50,6 +54,9 @@ func OpenSQLDevices(ctx context.Context, dataDir, dsn string, logger *slog.Logge
 }
 
 // openDevices opens the device store the configuration names.
-func openDevices(ctx context.Context, cfg Config, logger *slog.Logger) (Devices, error) {
+func openDevices(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Logger) (Devices, error) {
+	if cfg.Store == "dynamodb" {
+		return dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.DevicesTable, newWALogger(logger.With("component", "whatsmeow-store"))), nil
+	}
 	return OpenSQLDevices(ctx, cfg.DataDir, cfg.StoreDSN, logger)
 }

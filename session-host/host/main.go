@@ -51,7 +51,7 @@ const metricsInterval = time.Minute
 // sessions it must start and stop.
 func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Logger,
 	newLeases func(*Sessions) (Leases, error)) (*Main, error) {
-	devices, err := openDevices(ctx, cfg, logger)
+	devices, err := openDevices(ctx, cfg, awsCfg, logger)
 	if err != nil {
 		return nil, err
 	}
