@@ -55,7 +55,7 @@ func main() {
 	stack, err := devstack.Start(ctx, devstack.Options{
 		Addr: addr, APIKeys: keys, Endpoint: os.Getenv("AWS_ENDPOINT_URL"),
 		// Runs on different ports sharing one LocalStack keep to their own resources.
-		Prefix: "wagate-dev-" + port, Logger: logger, Env: env, DataDir: dataDir(port),
+		Prefix: "wagate-dev-" + port, Logger: logger, Env: env,
 	})
 	if err != nil {
 		log.Fatalf("start: %v", err)
@@ -81,15 +81,6 @@ func main() {
 	if state != "" {
 		os.Remove(state) // make trigger then says no stack is running
 	}
-}
-
-// dataDir keeps the local session host's WhatsApp device keys across runs, per port.
-func dataDir(port string) string {
-	root, err := samtemplate.RepoRoot()
-	if err != nil {
-		return "" // a temporary folder, gone at exit
-	}
-	return filepath.Join(root, ".wagate", "data-"+port)
 }
 
 // writeState records where the stack listens, for `make trigger`, and returns the file's path.

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,8 +48,6 @@ type Options struct {
 	Metrics io.Writer
 	// JobBudget is how long the jobs worker works on one job message; 90 s when 0.
 	JobBudget time.Duration
-	// DataDir keeps the session host's WhatsApp device keys; a temporary folder when "".
-	DataDir string
 }
 
 // Stack is a running local gateway.
@@ -69,7 +66,6 @@ type Stack struct {
 	instances *store.InstanceStore
 	publisher *queue.Publisher
 	host      *host.Main
-	tempDir   string
 }
 
 // Start brings the stack up; Close takes it down.
@@ -214,18 +210,12 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 // instances, pairs and connects them, and publishes their events. With no route to WhatsApp
 // it retries each connection with backoff; POST /api/dev/trigger publishes events meanwhile.
 func (s *Stack) startSessionHost(ctx context.Context, o Options, cfg aws.Config, table, queueURL string, workCtx context.Context) error {
-	dir := o.DataDir
-	if dir == "" {
-		var err error
-		if dir, err = os.MkdirTemp("", "wagate-dev-*"); err != nil {
-			return fmt.Errorf("session host data: %w", err)
-		}
-		s.tempDir = dir
-	}
+	// Device keys go to the template's DevicesTable, as on ECS: they live and go with the
+	// instances beside them.
 	hostCfg := host.Config{
 		HostID: o.Prefix + "-host", InstancesTable: table, QueueURL: queueURL, HealthAddr: "127.0.0.1:0",
 		Capacity: 100, LeaseTTL: 30 * time.Second, LeaseInterval: 10 * time.Second,
-		Linger: 20 * time.Millisecond, Store: "sqlite", DataDir: dir,
+		Linger: 20 * time.Millisecond, Store: "dynamodb", DevicesTable: s.Resources.Table("DevicesTable"),
 	}
 	logger := o.Logger.With("component", "session-host")
 	instances := store.NewInstanceStore(dynamodb.NewFromConfig(cfg), table)
@@ -287,9 +277,6 @@ func (s *Stack) Close() error {
 		if err := s.host.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("stop session host: %w", err))
 		}
-	}
-	if s.tempDir != "" {
-		os.RemoveAll(s.tempDir)
 	}
 	if s.moto != nil {
 		s.moto.Stop()
