@@ -51,6 +51,11 @@
 // Reads are strongly consistent. Batch operations write 25 items per BatchWriteItem and read
 // 100 keys per BatchGetItem, retrying unprocessed ones with backoff; they are not atomic as
 // sqlstore's SQL transactions are, but each is idempotent, so a failed call can be repeated.
-// DoDecryptionTxn cannot give sqlstore's rollback: it runs the decryptions of one device one at
-// a time, and writes made inside it are durable as they return (see its documentation).
+//
+// DoDecryptionTxn, where sqlstore opens an SQL transaction, runs the decryptions of a device
+// one at a time and holds back the single-item writes made inside (session, identity, pre-key
+// removal, sender key, buffered plaintext), which reads inside see; when fn succeeds they are
+// written in one TransactWriteItems, so the advanced session and the buffered plaintext are
+// stored together or not at all, and when fn fails none is written. Operations over many items
+// inside fn write what is held back first (see DoDecryptionTxn).
 package dynamostore

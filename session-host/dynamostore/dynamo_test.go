@@ -360,3 +360,67 @@ func TestDoDecryptionTxnSerialises(t *testing.T) {
 		t.Errorf("%d decryptions ran at once, want 1", maxActive.Load())
 	}
 }
+
+// A decryption's writes are stored together or not at all: when another process buffers the
+// same event while fn runs, the commit fails and the session fn wrote is not stored either.
+// Over 100 writes are committed in several transactions.
+func TestDoDecryptionTxnCommits(t *testing.T) {
+	t.Parallel()
+	client, table := newDynamoClient(t)
+	stores := deviceStores(t, client, table, 2)
+	s, other := stores[0], stores[1]
+	ctx := context.Background()
+
+	t.Run("all or nothing", func(t *testing.T) {
+		err := s.DoDecryptionTxn(ctx, func(ctx context.Context) error {
+			if err := s.PutSession(ctx, "1:1", []byte("advanced")); err != nil {
+				return err
+			}
+			if err := s.PutBufferedEvent(ctx, [32]byte{7}, []byte("plaintext"), time.Unix(1, 0)); err != nil {
+				return err
+			}
+			return other.PutBufferedEvent(context.Background(), [32]byte{7}, []byte("theirs"), time.Unix(1, 0))
+		})
+		if err == nil || !strings.Contains(err.Error(), "already stored") {
+			t.Fatalf("DoDecryptionTxn: %v, want the commit to fail on the buffered event", err)
+		}
+		if v, err := s.GetSession(ctx, "1:1"); err != nil || v != nil {
+			t.Errorf("session after the failed commit: %q, %v; want none", v, err)
+		}
+		if ev, err := s.GetBufferedEvent(ctx, [32]byte{7}); err != nil || ev == nil || string(ev.Plaintext) != "theirs" {
+			t.Errorf("buffered event: %+v, %v; want the other process's", ev, err)
+		}
+	})
+	t.Run("over 100 writes", func(t *testing.T) {
+		sessions := map[string][]byte{}
+		for i := range 150 {
+			sessions[fmt.Sprintf("2%03d:1", i)] = []byte{byte(i)}
+		}
+		err := s.DoDecryptionTxn(ctx, func(ctx context.Context) error {
+			if err := s.PutManySessions(ctx, sessions); err != nil {
+				return err
+			}
+			// Not yet stored: another store does not see them.
+			if v, _ := other.GetSession(ctx, "2000:1"); v != nil {
+				t.Errorf("a held-back session is visible outside the decryption")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("DoDecryptionTxn: %v", err)
+		}
+		addrs := make([]string, 0, len(sessions))
+		for a := range sessions {
+			addrs = append(addrs, a)
+		}
+		got, err := other.GetManySessions(ctx, addrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for a, v := range sessions {
+			if !bytes.Equal(got[a], v) {
+				t.Errorf("session %s = %x after commit, want %x", a, got[a], v)
+			}
+		}
+	})
+}

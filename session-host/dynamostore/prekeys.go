@@ -68,6 +68,9 @@ func (s *DeviceStore) nextPreKeyID(ctx context.Context) (uint32, error) {
 func (s *DeviceStore) GenOnePreKey(ctx context.Context) (*keys.PreKey, error) {
 	s.preKeyLock.Lock()
 	defer s.preKeyLock.Unlock()
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	for try := 0; try < preKeyTries; try++ {
 		id, err := s.nextPreKeyID(ctx)
 		if err != nil {
@@ -101,6 +104,12 @@ func (s *DeviceStore) GenOnePreKey(ctx context.Context) (*keys.PreKey, error) {
 func (s *DeviceStore) GetOrGenPreKeys(ctx context.Context, count uint32) ([]*keys.PreKey, error) {
 	s.preKeyLock.Lock()
 	defer s.preKeyLock.Unlock()
+	if count == 0 {
+		return []*keys.PreKey{}, nil
+	}
+	if err := s.flush(ctx); err != nil {
+		return nil, err
+	}
 	for try := 0; try < preKeyTries; try++ {
 		result, err := s.getOrGenPreKeys(ctx, count)
 		if !errors.Is(err, errPreKeyIDTaken) {
@@ -172,7 +181,7 @@ func (s *DeviceStore) getOrGenPreKeys(ctx context.Context, count uint32) ([]*key
 
 // GetPreKey reads one pre-key; nil when there is none.
 func (s *DeviceStore) GetPreKey(ctx context.Context, id uint32) (*keys.PreKey, error) {
-	it, err := s.c.getItem(ctx, s.pk(kindPreKey), preKeySK(id))
+	it, err := s.get(ctx, s.pk(kindPreKey), preKeySK(id))
 	if err != nil {
 		return nil, fmt.Errorf("get pre-key %d: %w", id, err)
 	}
@@ -188,7 +197,7 @@ func (s *DeviceStore) GetPreKey(ctx context.Context, id uint32) (*keys.PreKey, e
 
 // RemovePreKey deletes one pre-key.
 func (s *DeviceStore) RemovePreKey(ctx context.Context, id uint32) error {
-	if err := s.c.deleteItem(ctx, s.pk(kindPreKey), preKeySK(id)); err != nil {
+	if err := s.del(ctx, s.pk(kindPreKey), preKeySK(id)); err != nil {
 		return fmt.Errorf("remove pre-key %d: %w", id, err)
 	}
 	return nil
@@ -197,6 +206,9 @@ func (s *DeviceStore) RemovePreKey(ctx context.Context, id uint32) error {
 // MarkPreKeysAsUploaded marks every stored pre-key with an id up to upToID as uploaded. Each
 // key is updated on condition it still exists, so a key removed meanwhile is not brought back.
 func (s *DeviceStore) MarkPreKeysAsUploaded(ctx context.Context, upToID uint32) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
 	items, err := s.c.queryAll(ctx, query{
 		pk: s.pk(kindPreKey), skAtMost: preKeySK(upToID), projection: []string{attrSK},
 		filter: "#u = :f", filterNames: map[string]string{"#u": attrUploaded},
@@ -227,6 +239,9 @@ func (s *DeviceStore) MarkPreKeysAsUploaded(ctx context.Context, upToID uint32) 
 
 // UploadedPreKeyCount counts the stored pre-keys marked as uploaded.
 func (s *DeviceStore) UploadedPreKeyCount(ctx context.Context) (int, error) {
+	if err := s.flush(ctx); err != nil {
+		return 0, err
+	}
 	count := 0
 	err := s.c.run(ctx, query{
 		pk: s.pk(kindPreKey), projection: []string{attrSK},

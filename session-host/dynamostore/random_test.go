@@ -402,22 +402,56 @@ func randomOpsList(ps *preKeyState) []op {
 		{"DeleteOldBufferedHashes", 1, func(p *pair, g *gen) {
 			p.exec("DeleteOldBufferedHashes", func(s allStores) error { return s.DeleteOldBufferedHashes(p.ctx) })
 		}},
-		{"DoDecryptionTxn", 1, func(p *pair, g *gen) {
-			// sqlstore rolls back what fn wrote before failing and this store does not (see
-			// DoDecryptionTxn), so fn here fails only before writing; the buffered event's hash
-			// is new, so its put cannot fail after the session's.
-			addr, v, h := g.address(), g.value(), [32]byte(g.bytes(32))
+		{"DoDecryptionTxn", 2, func(p *pair, g *gen) {
+			// What whatsmeow's decryption does inside: read and write the session, identity,
+			// pre-key and sender key, buffer the plaintext (the hash may be buffered already,
+			// which fails), sometimes fail. Reads inside must see the writes inside, and a
+			// failure must leave nothing written, on both stores.
+			addr, other, v, h := g.address(), g.address(), g.value(), pick(g, g.hashes)
+			id, ik, group := uint32(g.r.IntN(30)), pick(g, identitys), pick(g, groups)
 			fail := g.r.IntN(3) == 0
-			p.exec("DoDecryptionTxn "+addr, func(s allStores) error {
-				return s.DoDecryptionTxn(p.ctx, func(ctx context.Context) error {
-					if fail {
-						return errors.New("decryption failed")
+			p.same(fmt.Sprintf("DoDecryptionTxn %s fail=%v", addr, fail), func(s allStores) (string, error) {
+				var reads []string
+				read := func(v ...any) { reads = append(reads, render(v...)) }
+				err := s.DoDecryptionTxn(p.ctx, func(ctx context.Context) error {
+					before, err := s.GetSession(ctx, addr)
+					if err != nil {
+						return err
 					}
+					read(before)
 					if err := s.PutSession(ctx, addr, v); err != nil {
 						return err
 					}
-					return s.PutBufferedEvent(ctx, h, v, time.Unix(1.7e9, 0))
+					after, _ := s.GetSession(ctx, addr)
+					has, _ := s.HasSession(ctx, addr)
+					many, _ := s.GetManySessions(ctx, []string{addr, other})
+					read(after, has, many)
+					if err := s.PutIdentity(ctx, addr, ik); err != nil {
+						return err
+					}
+					trusted, _ := s.IsTrustedIdentity(ctx, addr, ik)
+					read(trusted)
+					if err := s.RemovePreKey(ctx, id); err != nil {
+						return err
+					}
+					pk, _ := s.GetPreKey(ctx, id)
+					read(pk)
+					if err := s.PutSenderKey(ctx, group, addr, []byte("sk")); err != nil {
+						return err
+					}
+					sk, _ := s.GetSenderKey(ctx, group, addr)
+					read(sk)
+					if err := s.PutBufferedEvent(ctx, h, v, time.Unix(1.7e9, 0)); err != nil {
+						return err
+					}
+					ev, _ := s.GetBufferedEvent(ctx, h)
+					read(ev)
+					if fail {
+						return errors.New("decryption failed")
+					}
+					return nil
 				})
+				return fmt.Sprint(reads, " failed=", err != nil), nil
 			})
 		}},
 		{"PutLIDMapping", 2, func(p *pair, g *gen) {

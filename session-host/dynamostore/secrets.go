@@ -231,7 +231,7 @@ const (
 
 // GetBufferedEvent reads a buffered event; nil when none. Plaintext is nil once cleared.
 func (s *DeviceStore) GetBufferedEvent(ctx context.Context, ciphertextHash [32]byte) (*store.BufferedEvent, error) {
-	it, err := s.c.getItem(ctx, s.pk(kindEventBuffer), hex.EncodeToString(ciphertextHash[:]))
+	it, err := s.get(ctx, s.pk(kindEventBuffer), hex.EncodeToString(ciphertextHash[:]))
 	if err != nil {
 		return nil, fmt.Errorf("get buffered event %x: %w", ciphertextHash, err)
 	}
@@ -266,10 +266,18 @@ func (s *DeviceStore) PutBufferedEvent(ctx context.Context, ciphertextHash [32]b
 	if err := checkSize("", it); err != nil {
 		return fmt.Errorf("put %s: plaintext of %d bytes: %w", what, len(plaintext), err)
 	}
-	_, err := s.c.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.c.table, Item: it,
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
-	})
+	if s.txn(ctx) != nil {
+		// Inside a decryption fail here, as SQL would, not only when the transaction commits
+		// (whose condition still catches a concurrent writer).
+		existing, err := s.get(ctx, s.pk(kindEventBuffer), hashHex)
+		if err != nil {
+			return fmt.Errorf("put %s: %w", what, err)
+		}
+		if existing != nil {
+			return fmt.Errorf("put %s: already buffered (UNIQUE constraint failed)", what)
+		}
+	}
+	err := s.put(ctx, it, "attribute_not_exists(pk)")
 	if isConditionFailure(err) {
 		return fmt.Errorf("put %s: already buffered (UNIQUE constraint failed)", what)
 	}
@@ -281,6 +289,9 @@ func (s *DeviceStore) PutBufferedEvent(ctx context.Context, ciphertextHash [32]b
 
 // ClearBufferedEventPlaintext forgets a buffered event's plaintext, keeping its hash.
 func (s *DeviceStore) ClearBufferedEventPlaintext(ctx context.Context, ciphertextHash [32]byte) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
 	_, err := s.c.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.c.table, Key: key(s.pk(kindEventBuffer), hex.EncodeToString(ciphertextHash[:])),
 		UpdateExpression:         aws.String("REMOVE #v"),
@@ -297,6 +308,9 @@ func (s *DeviceStore) ClearBufferedEventPlaintext(ctx context.Context, ciphertex
 // sqlstore's deletes those of every device in the database; here the TTL attribute set by
 // PutBufferedEvent has DynamoDB remove other devices' (within a day or two of expiry).
 func (s *DeviceStore) DeleteOldBufferedHashes(ctx context.Context) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
 	cutoff := s.c.now().Add(-bufferedEventAge).UnixMilli()
 	pk := s.pk(kindEventBuffer)
 	items, err := s.c.queryAll(ctx, query{
@@ -316,22 +330,4 @@ func (s *DeviceStore) DeleteOldBufferedHashes(ctx context.Context) error {
 		return fmt.Errorf("delete %d old buffered events: %w", len(writes), err)
 	}
 	return nil
-}
-
-type decryptTxnKey struct{ s *DeviceStore }
-
-// DoDecryptionTxn runs fn, the decryption of one message and the buffering of its plaintext.
-// sqlstore runs it in an SQL transaction; DynamoDB has no transaction spanning reads and
-// writes, so the guarantee here is narrower: calls for one device run one at a time (a nested
-// call runs inside the outer one), so two decryptions never interleave their session reads and
-// writes; each write is durable when it returns; writes made before fn fails are not rolled
-// back. whatsmeow buffers the plaintext as the last step, so a crash inside fn can lose that
-// message's plaintext after its session was advanced, which SQL would have rolled back.
-func (s *DeviceStore) DoDecryptionTxn(ctx context.Context, fn func(context.Context) error) error {
-	if ctx.Value(decryptTxnKey{s}) != nil {
-		return fn(ctx)
-	}
-	s.decryptLock.Lock()
-	defer s.decryptLock.Unlock()
-	return fn(context.WithValue(ctx, decryptTxnKey{s}, true))
 }

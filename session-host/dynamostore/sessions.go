@@ -69,7 +69,7 @@ func (s *DeviceStore) addressItem(kind, address string, value []byte) map[string
 
 // PutIdentity stores their identity key.
 func (s *DeviceStore) PutIdentity(ctx context.Context, address string, identity [32]byte) error {
-	if err := s.c.putItem(ctx, s.addressItem(kindIdentity, address, identity[:])); err != nil {
+	if err := s.put(ctx, s.addressItem(kindIdentity, address, identity[:]), ""); err != nil {
 		return fmt.Errorf("put identity %s: %w", address, err)
 	}
 	return nil
@@ -94,7 +94,7 @@ func (s *DeviceStore) DeleteIdentity(ctx context.Context, address string) error 
 
 // IsTrustedIdentity trusts an unknown identity (whatsmeow saves it later) or the stored one.
 func (s *DeviceStore) IsTrustedIdentity(ctx context.Context, address string, identity [32]byte) (bool, error) {
-	it, err := s.c.getItem(ctx, s.pk(kindIdentity), address)
+	it, err := s.get(ctx, s.pk(kindIdentity), address)
 	if err != nil {
 		return false, fmt.Errorf("get identity %s: %w", address, err)
 	}
@@ -121,6 +121,9 @@ func (s *DeviceStore) likeItems(ctx context.Context, kind, pattern string) ([]it
 }
 
 func (s *DeviceStore) deleteLike(ctx context.Context, kind, pattern string) error {
+	if err := s.flush(ctx); err != nil {
+		return err
+	}
 	items, err := s.likeItems(ctx, kind, pattern)
 	if err != nil {
 		return err
@@ -135,7 +138,7 @@ func (s *DeviceStore) deleteLike(ctx context.Context, kind, pattern string) erro
 
 // GetSession reads a session; nil when there is none.
 func (s *DeviceStore) GetSession(ctx context.Context, address string) ([]byte, error) {
-	it, err := s.c.getItem(ctx, s.pk(kindSession), address)
+	it, err := s.get(ctx, s.pk(kindSession), address)
 	if err != nil {
 		return nil, fmt.Errorf("get session %s: %w", address, err)
 	}
@@ -144,7 +147,7 @@ func (s *DeviceStore) GetSession(ctx context.Context, address string) ([]byte, e
 
 // HasSession reports whether a session is stored (even an empty one).
 func (s *DeviceStore) HasSession(ctx context.Context, address string) (bool, error) {
-	it, err := s.c.getItem(ctx, s.pk(kindSession), address, attrPK)
+	it, err := s.get(ctx, s.pk(kindSession), address)
 	if err != nil {
 		return false, fmt.Errorf("has session %s: %w", address, err)
 	}
@@ -161,7 +164,7 @@ func (s *DeviceStore) GetManySessions(ctx context.Context, addresses []string) (
 	for i, addr := range addresses {
 		keys[i] = itemKey{s.pk(kindSession), addr}
 	}
-	found, err := s.c.batchGet(ctx, keys)
+	found, err := s.getMany(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("get %d sessions: %w", len(addresses), err)
 	}
@@ -174,7 +177,7 @@ func (s *DeviceStore) GetManySessions(ctx context.Context, addresses []string) (
 
 // PutSession stores a session.
 func (s *DeviceStore) PutSession(ctx context.Context, address string, session []byte) error {
-	if err := s.c.putItem(ctx, s.addressItem(kindSession, address, session)); err != nil {
+	if err := s.put(ctx, s.addressItem(kindSession, address, session), ""); err != nil {
 		return fmt.Errorf("put session %s: %w", address, err)
 	}
 	return nil
@@ -183,6 +186,14 @@ func (s *DeviceStore) PutSession(ctx context.Context, address string, session []
 // PutManySessions stores many sessions, 25 to a request. No session is written when one of
 // them is too large.
 func (s *DeviceStore) PutManySessions(ctx context.Context, sessions map[string][]byte) error {
+	if t := s.txn(ctx); t != nil {
+		for addr, sess := range sessions {
+			if err := s.put(ctx, s.addressItem(kindSession, addr, sess), ""); err != nil {
+				return fmt.Errorf("put session %s: %w", addr, err)
+			}
+		}
+		return nil
+	}
 	writes := make([]write, 0, len(sessions))
 	for addr, sess := range sessions {
 		writes = append(writes, write{key: itemKey{s.pk(kindSession), addr}, item: s.addressItem(kindSession, addr, sess), what: "session " + addr})
@@ -203,7 +214,7 @@ func (s *DeviceStore) DeleteAllSessions(ctx context.Context, phone string) error
 
 // DeleteSession deletes one session.
 func (s *DeviceStore) DeleteSession(ctx context.Context, address string) error {
-	if err := s.c.deleteItem(ctx, s.pk(kindSession), address); err != nil {
+	if err := s.del(ctx, s.pk(kindSession), address); err != nil {
 		return fmt.Errorf("delete session %s: %w", address, err)
 	}
 	return nil
@@ -223,6 +234,9 @@ func (s *DeviceStore) MigratePNToLID(ctx context.Context, pn, lid types.JID) err
 	s.migratedLock.Unlock()
 	if done {
 		return nil
+	}
+	if err := s.flush(ctx); err != nil {
+		return err
 	}
 	pattern := pnSignal + ":%"
 	rename := func(addr string) string {
@@ -342,7 +356,7 @@ func (s *DeviceStore) PutSenderKey(ctx context.Context, group, user string, sess
 		return fmt.Errorf("put sender key %s in %s: %w", user, group, errNull)
 	}
 	what := fmt.Sprintf("sender key %s in %s", user, group)
-	if err := s.c.putItem(ctx, senderKeyItem(s.pk(kindSenderKey), group, user, session)); err != nil {
+	if err := s.put(ctx, senderKeyItem(s.pk(kindSenderKey), group, user, session), ""); err != nil {
 		return fmt.Errorf("put %s: %w", what, err)
 	}
 	return nil
@@ -353,7 +367,7 @@ func (s *DeviceStore) GetSenderKey(ctx context.Context, group, user string) ([]b
 	if strings.Contains(group, keySep) || strings.Contains(user, keySep) {
 		return nil, nil // could not have been stored
 	}
-	it, err := s.c.getItem(ctx, s.pk(kindSenderKey), user+keySep+group)
+	it, err := s.get(ctx, s.pk(kindSenderKey), user+keySep+group)
 	if err != nil {
 		return nil, fmt.Errorf("get sender key %s in %s: %w", user, group, err)
 	}

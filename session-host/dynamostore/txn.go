@@ -1,0 +1,199 @@
+package dynamostore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// DynamoDB's limits of one TransactWriteItems.
+const transactMaxBytes = 4 * 1024 * 1024
+
+// decryptTxn holds the writes made inside DoDecryptionTxn until fn returns: the single-item
+// writes of the signal stores and the event buffer (session, identity, pre-key removal, sender
+// key, buffered event). Reads of those items inside fn see them; when fn succeeds they are
+// written in one TransactWriteItems, all or nothing; when it fails they are dropped.
+type decryptTxn struct {
+	mu      sync.Mutex
+	pending map[itemKey]pendingWrite
+	order   []itemKey
+}
+
+// pendingWrite is a put of item (with an optional condition) or, when item is nil, a delete.
+type pendingWrite struct {
+	item      map[string]ddb.AttributeValue
+	condition string
+}
+
+type decryptTxnKey struct{ s *DeviceStore }
+
+func (s *DeviceStore) txn(ctx context.Context) *decryptTxn {
+	t, _ := ctx.Value(decryptTxnKey{s}).(*decryptTxn)
+	return t
+}
+
+// DoDecryptionTxn runs fn, the decryption of one message and the buffering of its plaintext.
+// sqlstore runs fn in an SQL transaction; here:
+//
+//   - fn runs under a per-device lock (a nested call joins the outer one), so decryptions of a
+//     device never interleave in this process;
+//   - the single-item writes fn makes to sessions, identities, pre-keys, sender keys and the
+//     event buffer are held back, visible to fn's own reads of those items, and written in one
+//     TransactWriteItems when fn returns nil: the advanced session and the buffered plaintext
+//     are stored together or not at all. When fn fails nothing of it is written, as a rollback;
+//   - the exception: an operation over many items inside fn (DeleteAllSessions, a LIKE delete,
+//     pre-key generation, MigratePNToLID...) first writes what is held back, and writes to
+//     other stores (contacts, app state...) are applied at once. whatsmeow's decryption path
+//     makes neither in the normal case;
+//   - over 100 held-back items or 4 MB they are written in several transactions, each atomic.
+func (s *DeviceStore) DoDecryptionTxn(ctx context.Context, fn func(context.Context) error) error {
+	if s.txn(ctx) != nil {
+		return fn(ctx)
+	}
+	s.decryptLock.Lock()
+	defer s.decryptLock.Unlock()
+	t := &decryptTxn{pending: make(map[itemKey]pendingWrite)}
+	if err := fn(context.WithValue(ctx, decryptTxnKey{s}, t)); err != nil {
+		return err
+	}
+	if err := s.commit(ctx, t); err != nil {
+		return fmt.Errorf("commit decryption: %w", err)
+	}
+	return nil
+}
+
+func (t *decryptTxn) lookup(k itemKey) (pendingWrite, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w, ok := t.pending[k]
+	return w, ok
+}
+
+func (t *decryptTxn) add(k itemKey, w pendingWrite) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.pending[k]; !ok {
+		t.order = append(t.order, k)
+	}
+	t.pending[k] = w
+}
+
+// commit writes what t holds in transactions of up to 100 items and 4 MB, and empties it.
+func (s *DeviceStore) commit(ctx context.Context, t *decryptTxn) error {
+	t.mu.Lock()
+	order, pending := t.order, t.pending
+	t.order, t.pending = nil, make(map[itemKey]pendingWrite)
+	t.mu.Unlock()
+	var chunk []ddb.TransactWriteItem
+	chunkBytes := 0
+	send := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		_, err := s.c.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: chunk})
+		chunk, chunkBytes = nil, 0
+		if isConditionFailure(err) {
+			return fmt.Errorf("buffered event already stored (UNIQUE constraint failed): %w", err)
+		}
+		return err
+	}
+	for _, k := range order {
+		w := pending[k]
+		op := ddb.TransactWriteItem{}
+		size := len(k.pk) + len(k.sk)
+		if w.item == nil {
+			op.Delete = &ddb.Delete{TableName: &s.c.table, Key: key(k.pk, k.sk)}
+		} else {
+			op.Put = &ddb.Put{TableName: &s.c.table, Item: w.item}
+			if w.condition != "" {
+				op.Put.ConditionExpression = aws.String(w.condition)
+			}
+			size = itemSize(w.item)
+		}
+		if len(chunk) == transactLimit || chunkBytes+size > transactMaxBytes {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		chunk = append(chunk, op)
+		chunkBytes += size
+	}
+	return send()
+}
+
+// flush writes what the transaction in ctx holds, before an operation over many items.
+func (s *DeviceStore) flush(ctx context.Context) error {
+	if t := s.txn(ctx); t != nil {
+		return s.commit(ctx, t)
+	}
+	return nil
+}
+
+// get reads one item, seeing the writes held back in ctx's transaction.
+func (s *DeviceStore) get(ctx context.Context, pk, sk string) (item, error) {
+	if t := s.txn(ctx); t != nil {
+		if w, ok := t.lookup(itemKey{pk, sk}); ok {
+			return w.item, nil
+		}
+	}
+	return s.c.getItem(ctx, pk, sk)
+}
+
+// put writes one item, or holds it back in ctx's transaction; condition is optional.
+func (s *DeviceStore) put(ctx context.Context, it map[string]ddb.AttributeValue, condition string) error {
+	if err := checkSize("", it); err != nil {
+		return err
+	}
+	pk, _ := item(it).str(attrPK)
+	sk, _ := item(it).str(attrSK)
+	if t := s.txn(ctx); t != nil {
+		t.add(itemKey{pk, sk}, pendingWrite{item: it, condition: condition})
+		return nil
+	}
+	in := &dynamodb.PutItemInput{TableName: &s.c.table, Item: it}
+	if condition != "" {
+		in.ConditionExpression = aws.String(condition)
+	}
+	_, err := s.c.db.PutItem(ctx, in)
+	return err
+}
+
+// del deletes one item, or holds the delete back in ctx's transaction.
+func (s *DeviceStore) del(ctx context.Context, pk, sk string) error {
+	if t := s.txn(ctx); t != nil {
+		t.add(itemKey{pk, sk}, pendingWrite{})
+		return nil
+	}
+	return s.c.deleteItem(ctx, pk, sk)
+}
+
+// getMany reads items, seeing the writes held back in ctx's transaction.
+func (s *DeviceStore) getMany(ctx context.Context, keys []itemKey) (map[itemKey]item, error) {
+	t := s.txn(ctx)
+	if t == nil {
+		return s.c.batchGet(ctx, keys)
+	}
+	held := make(map[itemKey]item)
+	var rest []itemKey
+	for _, k := range keys {
+		if w, ok := t.lookup(k); ok {
+			if w.item != nil {
+				held[k] = w.item
+			}
+		} else {
+			rest = append(rest, k)
+		}
+	}
+	found, err := s.c.batchGet(ctx, rest)
+	if err != nil {
+		return nil, err
+	}
+	for k, it := range held {
+		found[k] = it
+	}
+	return found, nil
+}
