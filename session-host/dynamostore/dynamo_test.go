@@ -300,7 +300,7 @@ func TestItemSizeLimit(t *testing.T) {
 		{"buffered event", func() error { return s.PutBufferedEvent(ctx, [32]byte{1}, big, time.Now()) }, "buffered event 01",
 			func() bool { v, _ := s.GetBufferedEvent(ctx, [32]byte{1}); return v == nil }},
 		{"app state sync key", func() error {
-			return s.PutAppStateSyncKey(ctx, []byte{1}, store.AppStateSyncKey{Data: big, Timestamp: 1})
+			return s.PutAppStateSyncKey(ctx, []byte{1}, store.AppStateSyncKey{Data: big, Fingerprint: []byte{1}, Timestamp: 1})
 		}, "app state sync key 01", func() bool { v, _ := s.GetAppStateSyncKey(ctx, []byte{1}); return v == nil }},
 		{"push name", func() error { _, _, err := s.PutPushName(ctx, pnJID("1", 0), string(big)); return err }, "pushName of 1@s.whatsapp.net",
 			func() bool { v, _ := s.GetContact(ctx, pnJID("1", 0)); return !v.Found }},
