@@ -219,11 +219,13 @@ func (c *Container) PutDevice(ctx context.Context, device *store.Device) error {
 	if device.ID == nil {
 		return ErrDeviceIDMustBeSet
 	}
-	if err := c.putDevice(ctx, device); err != nil {
-		return fmt.Errorf("put device %s: %w", device.ID, err)
-	}
+	err := c.putDevice(ctx, device)
+	// As sqlstore, the device gets its stores even when the write failed.
 	if !device.Initialized {
 		c.initializeDevice(device)
+	}
+	if err != nil {
+		return fmt.Errorf("put device %s: %w", device.ID, err)
 	}
 	return nil
 }

@@ -223,9 +223,9 @@ func (s *DeviceStore) DeleteSession(ctx context.Context, address string) error {
 // MigratePNToLID copies the sessions, identities and sender keys of a phone number's devices
 // to its LID, then deletes the phone number's, as sqlstore does: the new address is the old one
 // with every occurrence of the phone's signal user replaced (SQL replace()). Like sqlstore it
-// runs once per phone number per store; unlike sqlstore the three copies are not one
-// transaction, but each step is idempotent, so a failed migration is completed by the next
-// store that runs it.
+// runs once per phone number per store (though a failed run may be repeated, where sqlstore
+// never retries); unlike sqlstore the three copies are not one transaction, but each step is
+// idempotent, so repeating a failed migration completes it.
 func (s *DeviceStore) MigratePNToLID(ctx context.Context, pn, lid types.JID) error {
 	pnSignal, lidSignal := pn.SignalAddressUser(), lid.SignalAddressUser()
 	s.migratedLock.Lock()
