@@ -33,8 +33,8 @@ func (s *DeviceStore) PutAppStateSyncKey(ctx context.Context, id []byte, syncKey
 	it[attrTimestamp] = num(syncKey.Timestamp)
 	it[attrFingerprint] = bin(syncKey.Fingerprint)
 	what := fmt.Sprintf("app state sync key %X", id)
-	if err := checkSize(what, it); err != nil {
-		return err
+	if err := checkSize("", it); err != nil {
+		return fmt.Errorf("put %s: %w", what, err)
 	}
 	_, err := s.c.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.c.table, Item: it,
@@ -128,7 +128,7 @@ func (s *DeviceStore) GetAppStateVersion(ctx context.Context, name string) (vers
 // mutation MACs (those first, so an interrupted delete leaves no MACs without a version).
 func (s *DeviceStore) DeleteAppStateVersion(ctx context.Context, name string) error {
 	if err := keyPart("app state name", name); err != nil {
-		return err
+		return fmt.Errorf("delete app state version: %w", err)
 	}
 	if err := s.c.deletePartition(ctx, s.pk(kindAppStateMAC), name+keySep); err != nil {
 		return fmt.Errorf("delete app state mutation MACs of %s: %w", name, err)
@@ -152,7 +152,7 @@ func (s *DeviceStore) PutAppStateMutationMACs(ctx context.Context, name string, 
 		return nil
 	}
 	if err := keyPart("app state name", name); err != nil {
-		return err
+		return fmt.Errorf("put app state mutation MACs: %w", err)
 	}
 	versionItem, err := s.c.getItem(ctx, s.pk(kindAppStateVersion), name, attrPK)
 	if err != nil {
@@ -184,7 +184,7 @@ func (s *DeviceStore) DeleteAppStateMutationMACs(ctx context.Context, name strin
 		return nil
 	}
 	if err := keyPart("app state name", name); err != nil {
-		return err
+		return fmt.Errorf("delete app state mutation MACs: %w", err)
 	}
 	pk := s.pk(kindAppStateMAC)
 	var (
@@ -217,7 +217,7 @@ func (s *DeviceStore) DeleteAppStateMutationMACs(ctx context.Context, name strin
 // there is none.
 func (s *DeviceStore) GetAppStateMutationMAC(ctx context.Context, name string, indexMAC []byte) ([]byte, error) {
 	if err := keyPart("app state name", name); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("get app state mutation MAC: %w", err)
 	}
 	var valueMAC []byte
 	err := s.c.run(ctx, query{pk: s.pk(kindAppStateMAC), skPrefix: macPrefix(name, indexMAC), descending: true, limit: 1}, func(it item) bool {

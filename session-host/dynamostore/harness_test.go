@@ -53,6 +53,36 @@ func (c *countingDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWrite
 	return c.DynamoDBAPI.BatchWriteItem(ctx, in, opts...)
 }
 
+func (c *countingDB) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	c.others.Add(1)
+	return c.DynamoDBAPI.GetItem(ctx, in, opts...)
+}
+
+func (c *countingDB) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	c.others.Add(1)
+	return c.DynamoDBAPI.PutItem(ctx, in, opts...)
+}
+
+func (c *countingDB) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	c.others.Add(1)
+	return c.DynamoDBAPI.UpdateItem(ctx, in, opts...)
+}
+
+func (c *countingDB) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	c.others.Add(1)
+	return c.DynamoDBAPI.DeleteItem(ctx, in, opts...)
+}
+
+func (c *countingDB) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	c.others.Add(1)
+	return c.DynamoDBAPI.Query(ctx, in, opts...)
+}
+
+func (c *countingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	c.others.Add(1)
+	return c.DynamoDBAPI.TransactWriteItems(ctx, in, opts...)
+}
+
 func (c *countingDB) total() int64 {
 	return c.batchGets.Load() + c.batchWrites.Load() + c.others.Load()
 }

@@ -69,7 +69,7 @@ func (s *DeviceStore) GenOnePreKey(ctx context.Context) (*keys.PreKey, error) {
 	s.preKeyLock.Lock()
 	defer s.preKeyLock.Unlock()
 	if err := s.flush(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("generate pre-key: %w", err)
 	}
 	for try := 0; try < preKeyTries; try++ {
 		id, err := s.nextPreKeyID(ctx)
@@ -108,7 +108,7 @@ func (s *DeviceStore) GetOrGenPreKeys(ctx context.Context, count uint32) ([]*key
 		return []*keys.PreKey{}, nil
 	}
 	if err := s.flush(ctx); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("get or generate %d pre-keys: %w", count, err)
 	}
 	for try := 0; try < preKeyTries; try++ {
 		result, err := s.getOrGenPreKeys(ctx, count)
@@ -207,7 +207,7 @@ func (s *DeviceStore) RemovePreKey(ctx context.Context, id uint32) error {
 // key is updated on condition it still exists, so a key removed meanwhile is not brought back.
 func (s *DeviceStore) MarkPreKeysAsUploaded(ctx context.Context, upToID uint32) error {
 	if err := s.flush(ctx); err != nil {
-		return err
+		return fmt.Errorf("mark pre-keys up to %d as uploaded: %w", upToID, err)
 	}
 	items, err := s.c.queryAll(ctx, query{
 		pk: s.pk(kindPreKey), skAtMost: preKeySK(upToID), projection: []string{attrSK},
@@ -240,7 +240,7 @@ func (s *DeviceStore) MarkPreKeysAsUploaded(ctx context.Context, upToID uint32) 
 // UploadedPreKeyCount counts the stored pre-keys marked as uploaded.
 func (s *DeviceStore) UploadedPreKeyCount(ctx context.Context) (int, error) {
 	if err := s.flush(ctx); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("count uploaded pre-keys: %w", err)
 	}
 	count := 0
 	err := s.c.run(ctx, query{

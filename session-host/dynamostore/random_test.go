@@ -541,7 +541,7 @@ func TestRandomOperations(t *testing.T) {
 		checkPreKeys(t, p.ctx, s, ps.generated[i])
 	}
 	compareState(p, g)
-	t.Logf("compared %d operations: %v", p.ops, counts)
+	t.Logf("compared %d operations (%d DynamoDB requests): %v", p.ops, p.counting.total(), counts)
 }
 
 // compareState reads everything the pools can reach from both stores.

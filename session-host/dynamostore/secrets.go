@@ -290,7 +290,7 @@ func (s *DeviceStore) PutBufferedEvent(ctx context.Context, ciphertextHash [32]b
 // ClearBufferedEventPlaintext forgets a buffered event's plaintext, keeping its hash.
 func (s *DeviceStore) ClearBufferedEventPlaintext(ctx context.Context, ciphertextHash [32]byte) error {
 	if err := s.flush(ctx); err != nil {
-		return err
+		return fmt.Errorf("clear buffered event %x: %w", ciphertextHash, err)
 	}
 	_, err := s.c.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.c.table, Key: key(s.pk(kindEventBuffer), hex.EncodeToString(ciphertextHash[:])),
@@ -309,7 +309,7 @@ func (s *DeviceStore) ClearBufferedEventPlaintext(ctx context.Context, ciphertex
 // PutBufferedEvent has DynamoDB remove other devices' (within a day or two of expiry).
 func (s *DeviceStore) DeleteOldBufferedHashes(ctx context.Context) error {
 	if err := s.flush(ctx); err != nil {
-		return err
+		return fmt.Errorf("delete old buffered events: %w", err)
 	}
 	cutoff := s.c.now().Add(-bufferedEventAge).UnixMilli()
 	pk := s.pk(kindEventBuffer)

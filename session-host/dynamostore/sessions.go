@@ -236,7 +236,7 @@ func (s *DeviceStore) MigratePNToLID(ctx context.Context, pn, lid types.JID) err
 		return nil
 	}
 	if err := s.flush(ctx); err != nil {
-		return err
+		return fmt.Errorf("migrate %s to %s: %w", pnSignal, lidSignal, err)
 	}
 	pattern := pnSignal + ":%"
 	rename := func(addr string) string {
