@@ -189,6 +189,20 @@ func isConditionFailure(err error) bool {
 	return false
 }
 
+// isTransactionConflict reports whether a transaction was cancelled because another request
+// was changing one of its items at the same moment; the SDK does not retry that, callers do.
+func isTransactionConflict(err error) bool {
+	var tce *ddb.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "TransactionConflict" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // backoff waits before retry number try (from 0), doubling up to batchRetryMaxGap.
 func (c *Container) backoff(ctx context.Context, try int) error {
 	wait := c.retryFirst << try

@@ -424,3 +424,48 @@ func TestDoDecryptionTxnCommits(t *testing.T) {
 		}
 	})
 }
+
+// conflictingDB cancels the first transactions it is sent with a TransactionConflict, as
+// DynamoDB does when another request changes one of their items at that moment.
+type conflictingDB struct {
+	DynamoDBAPI
+	conflicts atomic.Int64
+}
+
+func (c *conflictingDB) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	if c.conflicts.Add(-1) >= 0 {
+		code := "TransactionConflict"
+		reasons := make([]ddb.CancellationReason, len(in.TransactItems))
+		reasons[0].Code = &code
+		return nil, &ddb.TransactionCanceledException{CancellationReasons: reasons}
+	}
+	return c.DynamoDBAPI.TransactWriteItems(ctx, in, opts...)
+}
+
+func TestTransactionConflictsAreRetried(t *testing.T) {
+	t.Parallel()
+	client, table := newDynamoClient(t)
+	db := &conflictingDB{DynamoDBAPI: client}
+	s := deviceStores(t, db, table, 1)[0]
+	s.c.retryFirst = time.Millisecond
+	ctx := context.Background()
+
+	db.conflicts.Store(2)
+	err := s.DoDecryptionTxn(ctx, func(ctx context.Context) error { return s.PutSession(ctx, "1:1", []byte("s")) })
+	if err != nil {
+		t.Fatalf("DoDecryptionTxn after 2 conflicts: %v", err)
+	}
+	if v, _ := s.GetSession(ctx, "1:1"); string(v) != "s" {
+		t.Errorf("session after commit = %q", v)
+	}
+	db.conflicts.Store(2)
+	ks, err := s.GetOrGenPreKeys(ctx, 5)
+	if err != nil || len(ks) != 5 || ks[0].KeyID != 1 {
+		t.Fatalf("GetOrGenPreKeys after 2 conflicts: %v, %v", ks, err)
+	}
+	db.conflicts.Store(commitTries)
+	err = s.DoDecryptionTxn(ctx, func(ctx context.Context) error { return s.PutSession(ctx, "1:1", []byte("t")) })
+	if err == nil {
+		t.Errorf("DoDecryptionTxn succeeded through %d conflicts, want it to give up", commitTries)
+	}
+}

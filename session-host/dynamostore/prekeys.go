@@ -169,7 +169,7 @@ func (s *DeviceStore) getOrGenPreKeys(ctx context.Context, count uint32) ([]*key
 			}}
 		}
 		_, err := s.c.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if isConditionFailure(err) {
+		if isConditionFailure(err) || isTransactionConflict(err) {
 			return nil, errPreKeyIDTaken
 		}
 		if err != nil {

@@ -10,8 +10,12 @@ import (
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// DynamoDB's limits of one TransactWriteItems.
-const transactMaxBytes = 4 * 1024 * 1024
+const (
+	// transactMaxBytes is DynamoDB's limit of one TransactWriteItems.
+	transactMaxBytes = 4 * 1024 * 1024
+	// commitTries bounds how often a commit is sent again after a transaction conflict.
+	commitTries = 5
+)
 
 // decryptTxn holds the writes made inside DoDecryptionTxn until fn returns: the single-item
 // writes of the signal stores and the event buffer (session, identity, pre-key removal, sender
@@ -94,7 +98,16 @@ func (s *DeviceStore) commit(ctx context.Context, t *decryptTxn) error {
 		if len(chunk) == 0 {
 			return nil
 		}
-		_, err := s.c.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: chunk})
+		var err error
+		for try := 0; ; try++ {
+			_, err = s.c.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: chunk})
+			if !isTransactionConflict(err) || try+1 >= commitTries {
+				break
+			}
+			if err := s.c.backoff(ctx, try); err != nil {
+				return err
+			}
+		}
 		chunk, chunkBytes = nil, 0
 		if isConditionFailure(err) {
 			return fmt.Errorf("buffered event already stored (UNIQUE constraint failed): %w", err)
