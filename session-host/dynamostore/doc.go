@@ -44,7 +44,8 @@
 // DynamoDB refuses items over 400 KB. Every write computes the item's size first and refuses a
 // too large one with an error wrapping ErrItemTooLarge that names the item (session, sender
 // key, buffered event...); nothing is truncated, and a batch with one too large item writes
-// nothing. In practice sessions, sender keys and plaintexts stay far below the limit.
+// nothing. Sessions and sender keys are usually a few KB; a pathological session (thousands
+// of skipped message keys) could reach the limit and is then refused, not cut.
 //
 // # Transactions
 //
@@ -58,4 +59,29 @@
 // written in one TransactWriteItems, so the advanced session and the buffered plaintext are
 // stored together or not at all, and when fn fails none is written. Operations over many items
 // inside fn write what is held back first (see DoDecryptionTxn).
+//
+// # Differences from sqlstore
+//
+// Where SQL and DynamoDB cannot behave alike, or sqlstore's behaviour is an accident:
+//
+//   - GetAllDevices answers in JID order; sqlstore in insertion order.
+//   - Batch writes (PutManySessions, PutAllContactNames, PutManyRedactedPhones,
+//     PutManyLIDMappings, PutMessageSecrets, mutation MAC puts and deletes, DeleteDevice,
+//     MigratePNToLID) are not atomic; repeating a failed one completes it.
+//   - PutAllContactNames and PutManyRedactedPhones read the contacts, merge and write them
+//     back (a batch write cannot update some attributes), under the store's contact lock; a
+//     second process writing the same device's contacts at that moment could lose an update.
+//     The session host's lease gives each device one process.
+//   - Storing the same (name, version, index MAC) twice overwrites; sqlstore fails on its
+//     primary key.
+//   - DeleteOldBufferedHashes deletes this device's old events; sqlstore deletes every
+//     device's. The TTL attribute expiresAt has DynamoDB delete the others'.
+//   - GetMessageSecret and GetPrivacyToken, when a message or user is stored under both its
+//     phone number and LID form with equal rank, prefer the form asked for; sqlstore answers
+//     whichever row SQLite finds first.
+//   - Empty strings cannot be DynamoDB keys: writes under an empty address, JID or app state
+//     name or a nil sync key id fail (reads answer nothing stored). Key parts containing NUL
+//     are refused.
+//   - PutPrivacyTokens with no tokens does nothing; sqlstore's SQL has a syntax error.
+//   - A MigratePNToLID that failed may run again in the same store; sqlstore's never does.
 package dynamostore

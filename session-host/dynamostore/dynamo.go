@@ -220,6 +220,9 @@ func (c *Container) backoff(ctx context.Context, try int) error {
 }
 
 func (c *Container) getItem(ctx context.Context, pk, sk string, projection ...string) (item, error) {
+	if sk == "" {
+		return nil, nil // DynamoDB refuses empty keys, so nothing can be stored there
+	}
 	in := &dynamodb.GetItemInput{TableName: &c.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)}
 	if len(projection) > 0 {
 		in.ProjectionExpression, in.ExpressionAttributeNames = projectionOf(projection)
@@ -360,7 +363,7 @@ func (c *Container) batchGet(ctx context.Context, keys []itemKey) (map[itemKey]i
 	unique := make([]itemKey, 0, len(keys))
 	seen := make(map[itemKey]bool, len(keys))
 	for _, k := range keys {
-		if !seen[k] {
+		if !seen[k] && k.sk != "" {
 			seen[k] = true
 			unique = append(unique, k)
 		}
