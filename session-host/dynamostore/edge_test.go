@@ -310,6 +310,21 @@ func edgeMissing(p *pair) {
 		return render(v), err
 	})
 	p.want(p.lids(nil), "nil-map")
+	// Empty keys: nothing can be stored there in DynamoDB; sqlstore has nothing there either.
+	p.want(p.session(""), render([]byte(nil), false))
+	p.same("GetManySessions empty", func(s allStores) (string, error) {
+		v, err := s.GetManySessions(p.ctx, []string{"", "1:1"})
+		return render(v), err
+	})
+	p.same("GetContact empty", func(s allStores) (string, error) {
+		v, err := s.GetContact(p.ctx, types.EmptyJID)
+		return render(v), err
+	})
+	p.same("GetChatSettings empty", func(s allStores) (string, error) {
+		v, err := s.GetChatSettings(p.ctx, types.EmptyJID)
+		return render(v), err
+	})
+	p.same("GetAppStateSyncKey nil", func(s allStores) (string, error) { v, err := s.GetAppStateSyncKey(p.ctx, nil); return render(v), err })
 	// Deleting what is not there is no error.
 	p.exec("DeleteSession", func(s allStores) error { return s.DeleteSession(p.ctx, "404:0") })
 	p.exec("RemovePreKey", func(s allStores) error { return s.RemovePreKey(p.ctx, 404) })
