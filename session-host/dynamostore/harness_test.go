@@ -23,7 +23,12 @@ import (
 	"github.com/wagate/wagate/shared/awstest"
 )
 
-func TestMain(m *testing.M) { awstest.Main(m) }
+func TestMain(m *testing.M) {
+	// libsignal sets its global logger on first use without a lock; have that happen before the
+	// tests run in parallel, so the race detector watches this package, not libsignal.
+	keys.NewKeyPair().CreateSignedPreKey(1)
+	awstest.Main(m)
+}
 
 // allStores is what a store.Device reaches through its store fields.
 type allStores interface {
