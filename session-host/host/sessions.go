@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.mau.fi/whatsmeow"
@@ -35,6 +36,10 @@ type Sessions struct {
 	waLog     waLog.Logger
 	// backoff is the wait before each new connection attempt, the last one repeating.
 	backoff []time.Duration
+	// dial opens a client's connection to WhatsApp: Connect, but for tests.
+	dial func(*whatsmeow.Client) error
+	// replacePause is the least time between a session and its replacement.
+	replacePause time.Duration
 
 	mu      sync.Mutex
 	running map[string]*session
@@ -42,8 +47,11 @@ type Sessions struct {
 
 type session struct {
 	client *whatsmeow.Client
+	ctx    context.Context // ends when the session stops
 	cancel context.CancelFunc
 	done   chan struct{}
+	// replacing is set once a replacement of this session is under way.
+	replacing atomic.Bool
 }
 
 // NewSessions returns the sessions of a host.
@@ -53,6 +61,9 @@ func NewSessions(devices Devices, state SessionStore, publisher EnvelopePublishe
 		waLog:   newWALogger(logger.With("component", "whatsmeow")),
 		backoff: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute},
 		running: map[string]*session{},
+		dial:    (*whatsmeow.Client).Connect,
+		// At most one new connection, so one set of QR codes, every 5 s per instance.
+		replacePause: 5 * time.Second,
 	}
 }
 
@@ -64,9 +75,26 @@ func (s *Sessions) Start(ctx context.Context, id string) error {
 	if ok {
 		return nil
 	}
-	device, err := s.device(ctx, id)
+	sess, err := s.newSession(ctx, id)
 	if err != nil {
 		return err
+	}
+	s.mu.Lock()
+	if _, ok := s.running[id]; ok { // started meanwhile
+		s.mu.Unlock()
+		return nil
+	}
+	s.running[id] = sess
+	s.mu.Unlock()
+	go s.run(id, sess)
+	return nil
+}
+
+// newSession builds the instance's client over the device the store has for it.
+func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) {
+	device, err := s.device(ctx, id)
+	if err != nil {
+		return nil, err
 	}
 	client := whatsmeow.NewClient(device, s.waLog.Sub(id))
 	// WhatsApp gets its ack only once every event a message became is on the queue.
@@ -79,20 +107,82 @@ func (s *Sessions) Start(ctx context.Context, id string) error {
 		return types.JID{}
 	}
 	sink := NewSink(id, whatsappEvents(ownID), s.publisher, s.logger)
+	sctx, cancel := context.WithCancel(context.Background())
+	sess := &session{client: client, ctx: sctx, cancel: cancel, done: make(chan struct{})}
 	client.AddEventHandlerWithSuccessStatus(func(evt any) bool {
-		s.record(id, evt)
+		s.onEvent(id, sess, evt)
 		return sink.Handle(evt)
 	})
-	sctx, cancel := context.WithCancel(context.Background())
-	sess := &session{client: client, cancel: cancel, done: make(chan struct{})}
+	return sess, nil
+}
+
+// run connects the session; once connected, whatsmeow reconnects a paired device by itself.
+func (s *Sessions) run(id string, sess *session) {
+	defer close(sess.done)
+	s.connect(sess.ctx, id, sess.client)
+}
+
+// onEvent records what whatsmeow reports, and replaces the session of a device that can no
+// longer pair or connect as it is.
+func (s *Sessions) onEvent(id string, sess *session, evt any) {
+	s.record(id, evt)
+	switch evt.(type) {
+	case *events.Disconnected:
+		// whatsmeow reconnects paired devices, not one waiting to be paired: WhatsApp drops
+		// it after its last QR code, and a new connection brings new codes.
+		if sess.client.Store.ID == nil {
+			go s.replace(id, sess, "pairing codes ran out")
+		}
+	case *events.LoggedOut:
+		// The device was unlinked and its keys deleted: a new device, with a QR code to pair.
+		go s.replace(id, sess, "logged out")
+	}
+}
+
+// replace stops old and, unless the instance's session was stopped or replaced meanwhile, runs
+// a new one over the device the store now has for the instance, after replacePause and, if
+// that fails, after each step of the backoff.
+func (s *Sessions) replace(id string, old *session, why string) {
+	if !old.replacing.CompareAndSwap(false, true) {
+		return
+	}
+	old.cancel()
+	old.client.Disconnect()
+	<-old.done
+	s.logger.Info("starting the session again", "instanceId", id, "reason", why)
+	for attempt := 0; ; attempt++ {
+		wait := s.replacePause
+		if attempt > 0 {
+			wait = max(wait, s.backoff[min(attempt, len(s.backoff))-1])
+		}
+		time.Sleep(wait)
+		if !s.isCurrent(id, old) {
+			return // stopped, or its lease lost, meanwhile
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		sess, err := s.newSession(ctx, id)
+		cancel()
+		if err != nil {
+			s.logger.Error("start the session again; retrying", "instanceId", id, "error", err)
+			continue
+		}
+		s.mu.Lock()
+		if s.running[id] != old {
+			s.mu.Unlock()
+			sess.cancel()
+			return
+		}
+		s.running[id] = sess
+		s.mu.Unlock()
+		s.run(id, sess)
+		return
+	}
+}
+
+func (s *Sessions) isCurrent(id string, sess *session) bool {
 	s.mu.Lock()
-	s.running[id] = sess
-	s.mu.Unlock()
-	go func() {
-		defer close(sess.done)
-		s.connect(sctx, id, client)
-	}()
-	return nil
+	defer s.mu.Unlock()
+	return s.running[id] == sess
 }
 
 // device loads the instance's paired device, or a new one to pair.
@@ -122,7 +212,7 @@ func (s *Sessions) device(ctx context.Context, id string) (*store.Device, error)
 // with one log line each. Once connected, whatsmeow reconnects by itself.
 func (s *Sessions) connect(ctx context.Context, id string, client *whatsmeow.Client) {
 	for attempt := 1; ctx.Err() == nil; attempt++ {
-		err := client.Connect()
+		err := s.dial(client)
 		if err == nil {
 			return
 		}

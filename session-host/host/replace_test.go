@@ -1,0 +1,109 @@
+package host
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"go.mau.fi/whatsmeow"
+	"go.mau.fi/whatsmeow/proto/waAdv"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+
+	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/shared/store"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// A session that can no longer pair or connect as it is gets a new one: an unpaired device
+// WhatsApp dropped after its last QR code, or a device unlinked from the phone. A paired
+// device's disconnection is whatsmeow's to mend, and a session stopped meanwhile stays
+// stopped.
+func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	res := awstest.Stack(t)
+	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
+	devices, err := OpenSQLDevices(ctx, t.TempDir(), "", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		paired   bool
+		events   []any
+		stop     bool // Stop the instance right after the events
+		replaced bool
+	}{
+		{"unpaired, dropped after its codes", false, []any{&events.Disconnected{}}, false, true},
+		{"unpaired, dropped twice", false, []any{&events.Disconnected{}, &events.Disconnected{}}, false, true},
+		{"paired, dropped", true, []any{&events.Disconnected{}}, false, false},
+		{"paired, unlinked from the phone", true, []any{&events.LoggedOut{Reason: events.ConnectFailureLoggedOut}}, false, true},
+		{"unpaired, dropped, then stopped", false, []any{&events.Disconnected{}}, true, false},
+	}
+	for n, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var dials atomic.Int32
+			sessions := NewSessions(devices, instances, nil, logger)
+			sessions.dial = func(*whatsmeow.Client) error { dials.Add(1); return nil }
+			sessions.replacePause = 20 * time.Millisecond
+			defer sessions.StopAll()
+			id := "inst_replace_" + string(rune('a'+n))
+			now := time.Now()
+			if err := instances.Create(ctx, &webhook.Instance{ID: id, WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.paired {
+				device := devices.NewDevice()
+				jid := types.JID{User: "62811" + string(rune('0'+n)), Device: 3, Server: types.DefaultUserServer}
+				device.ID = &jid
+				device.Account = &waAdv.ADVSignedDeviceIdentity{Details: []byte{1}, AccountSignature: bytes.Repeat([]byte{2}, 64), AccountSignatureKey: bytes.Repeat([]byte{3}, 32), DeviceSignature: bytes.Repeat([]byte{4}, 64)}
+				if err := device.Save(ctx); err != nil {
+					t.Fatal(err)
+				}
+				js := jid.String()
+				if err := instances.SetSession(ctx, id, store.SessionUpdate{DeviceJID: &js}, now); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := sessions.Start(ctx, id); err != nil {
+				t.Fatal(err)
+			}
+			sessions.mu.Lock()
+			first := sessions.running[id]
+			sessions.mu.Unlock()
+			if (first.client.Store.ID != nil) != tt.paired {
+				t.Fatalf("started with device %v", first.client.Store.ID)
+			}
+			for _, evt := range tt.events {
+				sessions.onEvent(id, first, evt)
+			}
+			if tt.stop {
+				sessions.Stop(id)
+			}
+			time.Sleep(300 * time.Millisecond) // many pauses
+			sessions.mu.Lock()
+			now2, running := sessions.running[id]
+			sessions.mu.Unlock()
+			switch {
+			case tt.stop:
+				if running {
+					t.Fatal("a stopped session was started again")
+				}
+			case tt.replaced:
+				if !running || now2 == first || now2.client.Store.ID != nil || dials.Load() != 2 {
+					t.Fatalf("running %v, replaced %v, device %v, %d dials; want one new unpaired session", running, now2 != first, now2.client.Store.ID, dials.Load())
+				}
+			default:
+				if now2 != first || dials.Load() != 1 {
+					t.Fatalf("replaced %v, %d dials; want the same session", now2 != first, dials.Load())
+				}
+			}
+		})
+	}
+}
