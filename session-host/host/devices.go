@@ -29,6 +29,11 @@ type Devices interface {
 	Close() error
 }
 
+var (
+	_ Devices = (*sqlstore.Container)(nil)
+	_ Devices = (*dynamostore.Container)(nil)
+)
+
 // OpenSQLDevices opens whatsmeow's SQL device store, creating and upgrading its schema as
 // needed: SQLite in dataDir/whatsmeow.db, or Postgres at dsn when dsn is set.
 func OpenSQLDevices(ctx context.Context, dataDir, dsn string, logger *slog.Logger) (*sqlstore.Container, error) {

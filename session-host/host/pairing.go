@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/wagate/wagate/shared/store"
@@ -28,9 +29,12 @@ type PairingWatcher struct {
 	pairer   Pairer
 	interval time.Duration
 	logger   *slog.Logger
-	// answered remembers requests already answered, with when, because the index they are
+
+	mu sync.Mutex
+	// taken remembers the requests already taken up, with when, because the index they are
 	// listed from is eventually consistent: asking WhatsApp twice would void the first code.
-	answered map[string]time.Time
+	taken    map[string]time.Time
+	inFlight sync.WaitGroup
 }
 
 // pairTimeout bounds one request to WhatsApp for a code.
@@ -38,11 +42,12 @@ const pairTimeout = 15 * time.Second
 
 // NewPairingWatcher returns a watcher that looks for requests every interval.
 func NewPairingWatcher(host string, s PairingStore, p Pairer, interval time.Duration, logger *slog.Logger) *PairingWatcher {
-	return &PairingWatcher{host: host, store: s, pairer: p, interval: interval, logger: logger, answered: map[string]time.Time{}}
+	return &PairingWatcher{host: host, store: s, pairer: p, interval: interval, logger: logger, taken: map[string]time.Time{}}
 }
 
-// Run answers requests until ctx ends.
+// Run answers requests until ctx ends, each as it comes, so a slow one holds no other back.
 func (w *PairingWatcher) Run(ctx context.Context) {
+	defer w.inFlight.Wait()
 	tick := time.NewTicker(w.interval)
 	defer tick.Stop()
 	for {
@@ -64,17 +69,23 @@ func (w *PairingWatcher) answerPending(ctx context.Context) {
 		return
 	}
 	now := time.Now()
-	for id, at := range w.answered {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, at := range w.taken {
 		if now.Sub(at) > time.Minute {
-			delete(w.answered, id)
+			delete(w.taken, id)
 		}
 	}
 	for _, req := range reqs {
-		if _, done := w.answered[req.RequestID]; done {
+		if _, done := w.taken[req.RequestID]; done {
 			continue
 		}
-		w.answered[req.RequestID] = now
-		w.answer(ctx, req)
+		w.taken[req.RequestID] = now
+		w.inFlight.Add(1)
+		go func() {
+			defer w.inFlight.Done()
+			w.answer(ctx, req)
+		}()
 	}
 }
 
@@ -87,10 +98,10 @@ func (w *PairingWatcher) answer(ctx context.Context, req store.PairRequest) {
 	case err == nil:
 		w.logger.Info("pairing code issued", "instanceId", req.InstanceID)
 	case webhook.ErrorCode(err) != webhook.EInternal:
-		a.Error = webhook.ErrorMessage(err)
+		a.Error, a.ErrorCode = webhook.ErrorMessage(err), webhook.ErrorCode(err)
 	default:
 		w.logger.Error("get pairing code", "instanceId", req.InstanceID, "error", err)
-		a.Error = "WhatsApp gave no pairing code; try again"
+		a.Error, a.ErrorCode = "WhatsApp gave no pairing code; try again", webhook.EUnavailable
 	}
 	if _, err := w.store.AnswerPairing(ctx, req.InstanceID, a); err != nil {
 		w.logger.Error("answer pairing request", "instanceId", req.InstanceID, "error", err)

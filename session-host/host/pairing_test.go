@@ -49,11 +49,11 @@ func TestPairingWatcherAnswersItsHostsRequests(t *testing.T) {
 	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
 	now := time.Now()
 	answers := map[string]struct {
-		code, err string
+		code, err, errCode string
 	}{
 		"inst_pair_ok":        {code: "ABCD-1234"},
-		"inst_pair_offline":   {err: "the session is not connected to WhatsApp yet; try again in a few seconds"},
-		"inst_pair_internal":  {err: "WhatsApp gave no pairing code; try again"},
+		"inst_pair_offline":   {err: "the session is not connected to WhatsApp yet; try again in a few seconds", errCode: webhook.EConflict},
+		"inst_pair_internal":  {err: "WhatsApp gave no pairing code; try again", errCode: webhook.EUnavailable},
 		"inst_pair_elsewhere": {},
 	}
 	for id := range answers {
@@ -99,7 +99,7 @@ func TestPairingWatcherAnswersItsHostsRequests(t *testing.T) {
 					break
 				}
 			}
-			if got != (store.PairAnswer{RequestID: "req-" + id, Code: want.code, Error: want.err}) {
+			if got != (store.PairAnswer{RequestID: "req-" + id, Code: want.code, Error: want.err, ErrorCode: want.errCode}) {
 				t.Fatalf("answer %+v, want %+v", got, want)
 			}
 		})
@@ -119,32 +119,69 @@ func TestPairingWatcherAnswersItsHostsRequests(t *testing.T) {
 	}
 }
 
-// stuckIndex lists the same request on every poll, as a lagging index may.
+// stuckIndex lists the same requests on every poll, as a lagging index may.
 type stuckIndex struct {
-	req     store.PairRequest
-	answers int
+	reqs    []store.PairRequest
+	mu      sync.Mutex
+	answers map[string]int
 }
 
 func (s *stuckIndex) PendingPairings(context.Context, string) ([]store.PairRequest, error) {
-	return []store.PairRequest{s.req}, nil
+	return s.reqs, nil
 }
 
-func (s *stuckIndex) AnswerPairing(context.Context, string, store.PairAnswer) (bool, error) {
-	s.answers++
-	return s.answers == 1, nil
+func (s *stuckIndex) AnswerPairing(_ context.Context, id string, _ store.PairAnswer) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answers[id]++
+	return s.answers[id] == 1, nil
+}
+
+func (s *stuckIndex) answersOf(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.answers[id]
 }
 
 // A request the index still lists after it was answered is not sent to WhatsApp again: a
 // second code would void the first one the customer is typing in.
 func TestPairingWatcherAsksWhatsAppOncePerRequest(t *testing.T) {
-	idx := &stuckIndex{req: store.PairRequest{InstanceID: "inst_1", RequestID: "r1", Phone: "6281234567890"}}
+	idx := &stuckIndex{reqs: []store.PairRequest{{InstanceID: "inst_1", RequestID: "r1", Phone: "6281234567890"}}, answers: map[string]int{}}
 	pairer := &pairerFunc{calls: map[string]int{}, pair: func(string, string) (string, error) { return "ABCD-1234", nil }}
 	w := NewPairingWatcher("h", idx, pairer, time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	for range 5 {
 		w.answerPending(context.Background())
+		w.inFlight.Wait()
 	}
-	if pairer.callsOf("inst_1") != 1 || idx.answers != 1 {
-		t.Fatalf("asked WhatsApp %d times, answered %d times", pairer.callsOf("inst_1"), idx.answers)
+	if pairer.callsOf("inst_1") != 1 || idx.answersOf("inst_1") != 1 {
+		t.Fatalf("asked WhatsApp %d times, answered %d times", pairer.callsOf("inst_1"), idx.answersOf("inst_1"))
+	}
+}
+
+// A request WhatsApp is slow to answer holds no other back: the API waits 20 s for each.
+func TestPairingWatcherAnswersEachRequestAsItComes(t *testing.T) {
+	idx := &stuckIndex{reqs: []store.PairRequest{
+		{InstanceID: "inst_slow", RequestID: "r1", Phone: "6281234567890"},
+		{InstanceID: "inst_quick", RequestID: "r2", Phone: "6281234567891"},
+	}, answers: map[string]int{}}
+	release := make(chan struct{})
+	pairer := &pairerFunc{calls: map[string]int{}, pair: func(id, _ string) (string, error) {
+		if id == "inst_slow" {
+			<-release
+		}
+		return "ABCD-1234", nil
+	}}
+	w := NewPairingWatcher("h", idx, pairer, time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.answerPending(context.Background())
+	for deadline := time.Now().Add(5 * time.Second); idx.answersOf("inst_quick") == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the quick request waited for the slow one")
+		}
+	}
+	close(release)
+	w.inFlight.Wait()
+	if idx.answersOf("inst_slow") != 1 {
+		t.Fatal("the slow request was not answered")
 	}
 }
 
@@ -194,5 +231,56 @@ func TestSessionsPairRefusesWhatCannotPair(t *testing.T) {
 				t.Fatalf("got %v, want a conflict saying %q", err, tt.inMsg)
 			}
 		})
+	}
+
+	// A connection that got its QR codes too long ago has too little time left for a code:
+	// the session renews it, and the client is told to ask again.
+	sessions.replacePause = time.Millisecond
+	sessions.mu.Lock()
+	unpaired := sessions.running["inst_unpaired"]
+	sessions.mu.Unlock()
+	for _, tt := range []struct {
+		name     string
+		firstQR  time.Time
+		replaced bool
+	}{
+		{"codes shown, connection dropped since", time.Now(), false},
+		{"codes shown too long ago", time.Now().Add(-pairWindow - time.Second), true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			unpaired.firstQR.Store(tt.firstQR.UnixMilli())
+			_, err := sessions.Pair(ctx, "inst_unpaired", "6281234567890")
+			if webhook.ErrorCode(err) != webhook.EUnavailable || !strings.Contains(webhook.ErrorMessage(err), "try again") {
+				t.Fatalf("got %v, want unavailable, try again", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if replaced := !sessions.isCurrent("inst_unpaired", unpaired); replaced != tt.replaced {
+				t.Fatalf("replaced %v, want %v", replaced, tt.replaced)
+			}
+		})
+	}
+}
+
+// Every client acks WhatsApp only after its handlers, and keeps the plaintext of what it
+// decrypted until then, so a message sent again after a failed ack is not lost.
+func TestSessionsClientsAckAfterTheQueue(t *testing.T) {
+	ctx := context.Background()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	res := awstest.Stack(t)
+	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
+	devices, err := OpenSQLDevices(ctx, t.TempDir(), "", logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := instances.Create(ctx, &webhook.Instance{ID: "inst_acks", WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := NewSessions(devices, instances, nil, logger).newSession(ctx, "inst_acks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sess.client.SynchronousAck || !sess.client.EnableDecryptedEventBuffer {
+		t.Fatalf("SynchronousAck %v, EnableDecryptedEventBuffer %v", sess.client.SynchronousAck, sess.client.EnableDecryptedEventBuffer)
 	}
 }

@@ -52,6 +52,8 @@ type session struct {
 	done   chan struct{}
 	// replacing is set once a replacement of this session is under way.
 	replacing atomic.Bool
+	// firstQR is when this connection got its first QR codes, in unix milliseconds; 0 before.
+	firstQR atomic.Int64
 }
 
 // NewSessions returns the sessions of a host.
@@ -97,8 +99,11 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 		return nil, err
 	}
 	client := whatsmeow.NewClient(device, s.waLog.Sub(id))
-	// WhatsApp gets its ack only once every event a message became is on the queue.
+	// WhatsApp gets its ack only once every event a message became is on the queue. The
+	// decrypted-event buffer keeps each plaintext with the Signal state its decryption moved
+	// on until then, so a message WhatsApp sends again after a failed ack decrypts again.
 	client.SynchronousAck = true
+	client.EnableDecryptedEventBuffer = true
 	client.EnableAutoReconnect = true
 	ownID := func() types.JID {
 		if jid := client.Store.ID; jid != nil {
@@ -127,6 +132,8 @@ func (s *Sessions) run(id string, sess *session) {
 func (s *Sessions) onEvent(id string, sess *session, evt any) {
 	s.record(id, evt)
 	switch evt.(type) {
+	case *events.QR:
+		sess.firstQR.CompareAndSwap(0, time.Now().UnixMilli())
 	case *events.Disconnected:
 		// whatsmeow reconnects paired devices, not one waiting to be paired: WhatsApp drops
 		// it after its last QR code, and a new connection brings new codes.
@@ -295,6 +302,11 @@ func (s *Sessions) forget(ctx context.Context, id string, client *whatsmeow.Clie
 	s.logger.Info("deleted instance unpaired and its device keys removed", "instanceId", id)
 }
 
+// pairWindow is how long after a connection's first QR codes a pairing code is still asked
+// for on it: WhatsApp closes an unpaired connection about 160 s after it opened, which takes
+// the code with it, so a code is only given with a minute or more left to type it in.
+const pairWindow = 100 * time.Second
+
 // Pair asks WhatsApp for a code that links the phone to the instance's unpaired device, as
 // "Link with phone number" on the phone expects. Errors a client may see are coded.
 func (s *Sessions) Pair(ctx context.Context, id, phone string) (string, error) {
@@ -306,8 +318,16 @@ func (s *Sessions) Pair(ctx context.Context, id, phone string) (string, error) {
 		return "", webhook.Errorf(webhook.EConflict, "the session is not running on its host; try again in a few seconds")
 	case sess.client.Store.ID != nil:
 		return "", webhook.Errorf(webhook.EConflict, "the session is already paired")
-	case !sess.client.IsConnected():
+	case sess.firstQR.Load() == 0 && !sess.client.IsConnected():
 		return "", webhook.Errorf(webhook.EConflict, "the session is not connected to WhatsApp yet; try again in a few seconds")
+	case sess.firstQR.Load() == 0:
+		return "", webhook.Errorf(webhook.EUnavailable, "the session is still opening its connection to WhatsApp; try again in a few seconds")
+	case time.Since(time.UnixMilli(sess.firstQR.Load())) > pairWindow:
+		// Too little of this connection is left for a code: a new one, then ask again.
+		go s.replace(id, sess, "pairing code asked late in the connection")
+		return "", webhook.Errorf(webhook.EUnavailable, "the session is renewing its connection to WhatsApp; try again in 10 seconds")
+	case !sess.client.IsConnected():
+		return "", webhook.Errorf(webhook.EUnavailable, "the session is renewing its connection to WhatsApp; try again in 10 seconds")
 	}
 	// WhatsApp checks the display name against the browsers and systems it knows.
 	code, err := sess.client.PairPhone(ctx, phone, true, whatsmeow.PairClientChrome, "Chrome (Linux)")

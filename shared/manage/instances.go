@@ -485,7 +485,11 @@ func (a *InstanceAPI) pair(ctx context.Context, r *apigw.Request) (apigw.Respons
 		case ans.RequestID != req.RequestID:
 			continue
 		case ans.Error != "":
-			return apigw.Response{}, webhook.Errorf(webhook.EConflict, "instance %s: %s", id, ans.Error)
+			code := webhook.EConflict
+			if ans.ErrorCode == webhook.EUnavailable {
+				code = webhook.EUnavailable
+			}
+			return apigw.Response{}, webhook.Errorf(code, "instance %s: %s", id, ans.Error)
 		}
 		return apigw.Response{Data: pairView{InstanceID: id, PhoneNumber: phone, PairingCode: ans.Code}}, nil
 	}

@@ -39,9 +39,9 @@ func TestInstancePair(t *testing.T) {
 	r := newAPIRig(t, true)
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
-	hosted, failing, unhosted, paired, silent := r.create(`{"name":"hosted"}`), r.create(`{"name":"failing"}`),
-		r.create(`{"name":"unhosted"}`), r.create(`{"name":"paired"}`), r.create(`{"name":"silent"}`)
-	for id, host := range map[string]string{hosted.ID: "host-a", failing.ID: "host-b", paired.ID: "host-a", silent.ID: "host-quiet"} {
+	hosted, failing, unhosted, paired, silent, renewing := r.create(`{"name":"hosted"}`), r.create(`{"name":"failing"}`),
+		r.create(`{"name":"unhosted"}`), r.create(`{"name":"paired"}`), r.create(`{"name":"silent"}`), r.create(`{"name":"renewing"}`)
+	for id, host := range map[string]string{hosted.ID: "host-a", failing.ID: "host-b", paired.ID: "host-a", silent.ID: "host-quiet", renewing.ID: "host-c"} {
 		if ok, err := r.store.AcquireLease(ctx, id, host, r.clock(), time.Hour); err != nil || !ok {
 			t.Fatalf("lease %s: %v %v", id, ok, err)
 		}
@@ -54,7 +54,10 @@ func TestInstancePair(t *testing.T) {
 		return store.PairAnswer{Code: "C0DE-" + req.Phone[len(req.Phone)-4:]}
 	})
 	fakeHost(ctx, t, r.store, "host-b", func(store.PairRequest) store.PairAnswer {
-		return store.PairAnswer{Error: "the session is not connected to WhatsApp yet"}
+		return store.PairAnswer{Error: "the session is not connected to WhatsApp yet", ErrorCode: "conflict"}
+	})
+	fakeHost(ctx, t, r.store, "host-c", func(store.PairRequest) store.PairAnswer {
+		return store.PairAnswer{Error: "the session is renewing its connection to WhatsApp; try again in 10 seconds", ErrorCode: "unavailable"}
 	})
 
 	var got struct{ InstanceID, PhoneNumber, PairingCode string }
@@ -74,6 +77,7 @@ func TestInstancePair(t *testing.T) {
 		code, inMsg    string
 	}{
 		{"host cannot pair", failing.ID, `{"phoneNumber":"6281234567890"}`, 409, "conflict", "not connected to WhatsApp"},
+		{"host asks to try again", renewing.ID, `{"phoneNumber":"6281234567890"}`, 503, "unavailable", "try again in 10 seconds"},
 		{"no host runs it", unhosted.ID, `{"phoneNumber":"6281234567890"}`, 409, "conflict", "no session host runs"},
 		{"already paired", paired.ID, `{"phoneNumber":"6281234567890"}`, 409, "conflict", "already paired"},
 		{"unknown instance", "inst_nobody", `{"phoneNumber":"6281234567890"}`, 404, "not_found", "not found"},

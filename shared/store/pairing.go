@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"time"
@@ -27,11 +28,13 @@ type PairRequest struct {
 	Phone      string `dynamodbav:"pairPhone"` // international number, digits only
 }
 
-// PairAnswer is a session host's answer to a PairRequest: a code, or an error a client may see.
+// PairAnswer is a session host's answer to a PairRequest: a code, or an error a client may see
+// with its code (webhook.EConflict, webhook.EUnavailable).
 type PairAnswer struct {
 	RequestID string `dynamodbav:"pairAnswerId"`
 	Code      string `dynamodbav:"pairCode"`
 	Error     string `dynamodbav:"pairError"`
+	ErrorCode string `dynamodbav:"pairErrorCode"`
 }
 
 // RequestPairing addresses r to the session host holding the instance's lease at now,
@@ -41,7 +44,7 @@ func (s *InstanceStore) RequestPairing(ctx context.Context, r PairRequest, now t
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           &s.table,
 		Key:                 map[string]types.AttributeValue{"instanceId": &types.AttributeValueMemberS{Value: r.InstanceID}},
-		UpdateExpression:    aws.String("SET pairHost = leaseOwner, pairRequestId = :rid, pairPhone = :phone REMOVE pairAnswerId, pairCode, pairError"),
+		UpdateExpression:    aws.String("SET pairHost = leaseOwner, pairRequestId = :rid, pairPhone = :phone REMOVE pairAnswerId, pairCode, pairError, pairErrorCode"),
 		ConditionExpression: aws.String("attribute_exists(instanceId) AND attribute_exists(leaseOwner) AND leaseExpiresAt > :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":rid": &types.AttributeValueMemberS{Value: r.RequestID}, ":phone": &types.AttributeValueMemberS{Value: r.Phone},
@@ -91,8 +94,9 @@ func (s *InstanceStore) AnswerPairing(ctx context.Context, id string, a PairAnsw
 	values := map[string]types.AttributeValue{":rid": &types.AttributeValueMemberS{Value: a.RequestID}}
 	set := "SET pairAnswerId = :rid"
 	if a.Error != "" {
-		set += ", pairError = :answer"
+		set += ", pairError = :answer, pairErrorCode = :code"
 		values[":answer"] = &types.AttributeValueMemberS{Value: a.Error}
+		values[":code"] = &types.AttributeValueMemberS{Value: cmp.Or(a.ErrorCode, webhook.EConflict)}
 	} else {
 		set += ", pairCode = :answer"
 		values[":answer"] = &types.AttributeValueMemberS{Value: a.Code}
@@ -119,7 +123,7 @@ func (s *InstanceStore) GetPairAnswer(ctx context.Context, id string) (PairAnswe
 		TableName:            &s.table,
 		Key:                  map[string]types.AttributeValue{"instanceId": &types.AttributeValueMemberS{Value: id}},
 		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("instanceId, pairAnswerId, pairCode, pairError"),
+		ProjectionExpression: aws.String("instanceId, pairAnswerId, pairCode, pairError, pairErrorCode"),
 	})
 	if err != nil {
 		return PairAnswer{}, fmt.Errorf("read pairing answer of %s: %w", id, err)

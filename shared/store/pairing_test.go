@@ -79,10 +79,10 @@ func TestPairingRequestsReachTheLeaseHolder(t *testing.T) {
 	}
 
 	// An error answer, then a new request clears it.
-	if ok, err := r.s.AnswerPairing(r.ctx, other.ID, store.PairAnswer{RequestID: "r2", Error: "not connected to WhatsApp"}); err != nil || !ok {
+	if ok, err := r.s.AnswerPairing(r.ctx, other.ID, store.PairAnswer{RequestID: "r2", Error: "renewing the connection", ErrorCode: webhook.EUnavailable}); err != nil || !ok {
 		t.Fatalf("error answer: %v %v", ok, err)
 	}
-	if got, _ := r.s.GetPairAnswer(r.ctx, other.ID); got.Error != "not connected to WhatsApp" || got.Code != "" {
+	if got, _ := r.s.GetPairAnswer(r.ctx, other.ID); got.Error != "renewing the connection" || got.ErrorCode != webhook.EUnavailable || got.Code != "" {
 		t.Fatalf("error answer read back: %+v", got)
 	}
 	if err := r.s.RequestPairing(r.ctx, store.PairRequest{InstanceID: other.ID, RequestID: "r4", Phone: "447700900123"}, now); err != nil {
