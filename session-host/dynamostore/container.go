@@ -37,12 +37,6 @@ var (
 	_ store.DeviceContainer = (*Container)(nil)
 	_ store.AllStores       = (*DeviceStore)(nil)
 	_ store.LIDStore        = (*LIDMap)(nil)
-	// The session host opens its device store through this shape.
-	_ interface {
-		NewDevice() *store.Device
-		GetDevice(ctx context.Context, jid types.JID) (*store.Device, error)
-		Close() error
-	} = (*Container)(nil)
 )
 
 // ErrDeviceIDMustBeSet is returned by PutDevice and DeleteDevice for a device without a JID.

@@ -345,8 +345,11 @@ func TestDoDecryptionTxnSerialises(t *testing.T) {
 			err := s.DoDecryptionTxn(ctx, func(ctx context.Context) error {
 				n := active.Add(1)
 				defer active.Add(-1)
-				if n > maxActive.Load() {
-					maxActive.Store(n)
+				for {
+					m := maxActive.Load()
+					if n <= m || maxActive.CompareAndSwap(m, n) {
+						break
+					}
 				}
 				return s.PutSession(ctx, fmt.Sprintf("%d:1", i), []byte("s"))
 			})
