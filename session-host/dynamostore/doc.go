@@ -66,8 +66,13 @@
 //
 //   - GetAllDevices answers in JID order; sqlstore in insertion order.
 //   - Batch writes (PutManySessions, PutAllContactNames, PutManyRedactedPhones,
-//     PutManyLIDMappings, PutMessageSecrets, mutation MAC puts and deletes, DeleteDevice,
-//     MigratePNToLID) are not atomic; repeating a failed one completes it.
+//     PutManyLIDMappings, PutMessageSecrets, mutation MAC puts and deletes, DeleteDevice) are
+//     not atomic; repeating a failed one completes it.
+//   - MigratePNToLID is not one transaction: each address moves atomically (its copy and the
+//     delete of the phone number's item in one TransactWriteItems, 50 addresses to one), so a
+//     migration that failed part way leaves every address either moved or untouched, and
+//     running it again moves only the untouched ones; a LID item that advanced after its move
+//     is never overwritten by the stale phone number item.
 //   - PutAllContactNames and PutManyRedactedPhones read the contacts, merge and write them
 //     back (a batch write cannot update some attributes), under the store's contact lock; a
 //     second process writing the same device's contacts at that moment could lose an update.

@@ -220,12 +220,15 @@ func (s *DeviceStore) DeleteSession(ctx context.Context, address string) error {
 	return nil
 }
 
-// MigratePNToLID copies the sessions, identities and sender keys of a phone number's devices
-// to its LID, then deletes the phone number's, as sqlstore does: the new address is the old one
-// with every occurrence of the phone's signal user replaced (SQL replace()). Like sqlstore it
-// runs once per phone number per store (though a failed run may be repeated, where sqlstore
-// never retries); unlike sqlstore the three copies are not one transaction, but each step is
-// idempotent, so repeating a failed migration completes it.
+// MigratePNToLID moves the sessions, identities and sender keys of a phone number's devices
+// to its LID, as sqlstore does: the new address is the old one with every occurrence of the
+// phone's signal user replaced (SQL replace()). Like sqlstore it runs once per phone number per
+// store (though a failed run may be repeated, where sqlstore never retries). sqlstore copies
+// and deletes in one SQL transaction; here each address moves in one TransactWriteItems (the
+// copy and the delete of the phone number's item together), up to 50 addresses to a
+// transaction. A migration that fails part way has moved some addresses completely and left
+// the others untouched, so repeating it moves only those left and never copies a phone
+// number's item over a LID item that has advanced since it was moved.
 func (s *DeviceStore) MigratePNToLID(ctx context.Context, pn, lid types.JID) error {
 	pnSignal, lidSignal := pn.SignalAddressUser(), lid.SignalAddressUser()
 	s.migratedLock.Lock()
@@ -264,9 +267,12 @@ func (s *DeviceStore) MigratePNToLID(ctx context.Context, pn, lid types.JID) err
 	return nil
 }
 
-// migrateKind copies the items of kind whose address matches pattern to the renamed address,
-// then deletes every item matching pattern (including copies that still match, as the SQL's
-// delete after insert would). Copies are written before deletes.
+// migrateKind moves the items of kind whose address matches pattern to the renamed address,
+// with SQL's result: copy each to its renamed address (where several rename to one address the
+// last in key order wins), then delete every item matching pattern, including copies that still
+// match. Each renamed address is one group of writes, its copy and the deletes of every item
+// renamed to it, written in one transaction; an item renamed to an address that matches the
+// pattern is only deleted.
 func (s *DeviceStore) migrateKind(ctx context.Context, kind, pattern string, rename func(string) string) (int, error) {
 	pk := s.pk(kind)
 	var matches []item
@@ -279,11 +285,15 @@ func (s *DeviceStore) migrateKind(ctx context.Context, kind, pattern string, ren
 	if err != nil || len(matches) == 0 {
 		return 0, err
 	}
-	var copies, deletes []write
-	copied := make(map[itemKey]bool)
+	type move struct {
+		copy    map[string]ddb.AttributeValue
+		sources []string
+	}
+	moves := make(map[string]*move)
+	var order []string
+	var groups []txnGroup
 	for _, it := range matches {
 		sk, _ := it.str(attrSK)
-		deletes = append(deletes, write{key: itemKey{pk, sk}})
 		var newItem map[string]ddb.AttributeValue
 		if kind == kindSenderKey {
 			sender, _ := it.str(attrSender)
@@ -300,22 +310,34 @@ func (s *DeviceStore) migrateKind(ctx context.Context, kind, pattern string, ren
 		if kind == kindSenderKey {
 			newAddr, _ = item(newItem).str(attrSender)
 		}
-		k := itemKey{pk, newSK}
 		if likeMatch(pattern, newAddr) {
-			deletes = append(deletes, write{key: k})
+			groups = append(groups, txnGroup{s.c.deleteOp(pk, sk)})
 			continue
 		}
-		copied[k] = true
-		copies = append(copies, write{key: k, item: newItem, what: kind + " " + newSK})
+		m, ok := moves[newSK]
+		if !ok {
+			m = &move{}
+			moves[newSK] = m
+			order = append(order, newSK)
+		}
+		m.copy = newItem
+		m.sources = append(m.sources, sk)
 	}
-	deletes = slices.DeleteFunc(deletes, func(w write) bool { return copied[w.key] })
-	if err := s.c.batchWrite(ctx, copies); err != nil {
+	for _, newSK := range order {
+		m := moves[newSK]
+		if err := checkSize(kind+" "+newSK, m.copy); err != nil {
+			return 0, err
+		}
+		g := txnGroup{s.c.putOp(m.copy, "")}
+		for _, sk := range m.sources {
+			g = append(g, s.c.deleteOp(pk, sk))
+		}
+		groups = append(groups, g)
+	}
+	if err := s.c.transactGroups(ctx, groups); err != nil {
 		return 0, err
 	}
-	if err := s.c.batchWrite(ctx, deletes); err != nil {
-		return 0, err
-	}
-	return len(copies), nil
+	return len(order), nil
 }
 
 // Sender key attributes: the sort key is "<sender>\x00<group>" so that a phone's sender keys

@@ -138,6 +138,83 @@ func (s *DeviceStore) commit(ctx context.Context, t *decryptTxn) error {
 	return send()
 }
 
+// txnGroup is writes that must be applied together, in one TransactWriteItems.
+type txnGroup []ddb.TransactWriteItem
+
+func (c *Container) putOp(it map[string]ddb.AttributeValue, condition string) ddb.TransactWriteItem {
+	op := ddb.TransactWriteItem{Put: &ddb.Put{TableName: &c.table, Item: it}}
+	if condition != "" {
+		op.Put.ConditionExpression = aws.String(condition)
+	}
+	return op
+}
+
+func (c *Container) deleteOp(pk, sk string) ddb.TransactWriteItem {
+	return ddb.TransactWriteItem{Delete: &ddb.Delete{TableName: &c.table, Key: key(pk, sk)}}
+}
+
+// opSize is what a write adds to a transaction's size: its item, or a delete's key.
+func opSize(op ddb.TransactWriteItem) int {
+	switch {
+	case op.Put != nil:
+		return itemSize(op.Put.Item)
+	case op.Delete != nil:
+		return itemSize(op.Delete.Key)
+	case op.Update != nil:
+		return itemSize(op.Update.Key) + itemSize(op.Update.ExpressionAttributeValues)
+	case op.ConditionCheck != nil:
+		return itemSize(op.ConditionCheck.Key)
+	}
+	return 0
+}
+
+// transactGroups writes groups in order, as few TransactWriteItems (of up to 100 writes and
+// 4 MB) as they fit in; a group is never split across two. Each transaction is retried after
+// a transaction conflict. When one fails, the groups of the transactions before it are written
+// and the others are not.
+func (c *Container) transactGroups(ctx context.Context, groups []txnGroup) error {
+	var chunk []ddb.TransactWriteItem
+	chunkBytes := 0
+	send := func() error {
+		if len(chunk) == 0 {
+			return nil
+		}
+		err := c.transact(ctx, chunk)
+		chunk, chunkBytes = nil, 0
+		return err
+	}
+	for _, g := range groups {
+		size := 0
+		for _, op := range g {
+			size += opSize(op)
+		}
+		if len(g) > transactLimit || size > transactMaxBytes {
+			return fmt.Errorf("%d writes of %d bytes do not fit in one transaction: %w", len(g), size, ErrItemTooLarge)
+		}
+		if len(chunk)+len(g) > transactLimit || chunkBytes+size > transactMaxBytes {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+		chunk = append(chunk, g...)
+		chunkBytes += size
+	}
+	return send()
+}
+
+// transact sends one TransactWriteItems, again after a transaction conflict (up to commitTries).
+func (c *Container) transact(ctx context.Context, ops []ddb.TransactWriteItem) error {
+	for try := 0; ; try++ {
+		_, err := c.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
+		if !isTransactionConflict(err) || try+1 >= commitTries {
+			return err
+		}
+		if err := c.backoff(ctx, try); err != nil {
+			return err
+		}
+	}
+}
+
 // flush writes what the transaction in ctx holds, before an operation over many items.
 func (s *DeviceStore) flush(ctx context.Context) error {
 	if t := s.txn(ctx); t != nil {
