@@ -24,6 +24,9 @@ const (
 // updateFields sets attributes of one item, creating it when absent (an SQL upsert of some
 // columns).
 func (c *Container) updateFields(ctx context.Context, pk, sk string, fields map[string]ddb.AttributeValue) error {
+	if err := checkKey(pk, sk); err != nil {
+		return err
+	}
 	names := make(map[string]string, len(fields))
 	vals := make(map[string]ddb.AttributeValue, len(fields))
 	set := ""

@@ -47,6 +47,15 @@
 // nothing. Sessions and sender keys are usually a few KB; a pathological session (thousands
 // of skipped message keys) could reach the limit and is then refused, not cut.
 //
+// # Key length
+//
+// DynamoDB refuses a sort key over 1024 bytes and a partition key over 2048. Every write checks
+// its keys first and refuses an over-long one with an error wrapping ErrKeyTooLong (a batch with
+// one writes nothing), except PutMessageSecrets: message ids are chosen by the peer, so a secret
+// whose key is too long is skipped with a warning and the rest of the batch is stored (losing
+// one message's secret beats losing the batch). Reads and deletes of an over-long key answer
+// nothing stored, as nothing can be.
+//
 // # Transactions
 //
 // Reads are strongly consistent. Batch operations write 25 items per BatchWriteItem and read

@@ -37,16 +37,41 @@ const (
 
 // DynamoDB's limits.
 const (
-	maxItemBytes     = 400 * 1024
-	batchWriteLimit  = 25
-	batchGetLimit    = 100
-	transactLimit    = 100
-	batchRetryTries  = 10
-	batchRetryFirst  = 20 * time.Millisecond
-	batchRetryMaxGap = time.Second
+	maxItemBytes = 400 * 1024
+	// maxPartitionKeyBytes and maxSortKeyBytes are the key length limits, in UTF-8 bytes.
+	maxPartitionKeyBytes = 2048
+	maxSortKeyBytes      = 1024
+	batchWriteLimit      = 25
+	batchGetLimit        = 100
+	transactLimit        = 100
+	batchRetryTries      = 10
+	batchRetryFirst      = 20 * time.Millisecond
+	batchRetryMaxGap     = time.Second
 	// parallelRequests bounds the single-item requests one call sends at once.
 	parallelRequests = 8
 )
+
+// ErrKeyTooLong is returned, wrapped with the key, when a key would be longer than DynamoDB
+// allows (partition key 2048 bytes, sort key 1024 bytes). Nothing is written in that case;
+// reads of such a key answer nothing stored, as nothing can be.
+var ErrKeyTooLong = errors.New("key over DynamoDB's length limit")
+
+// checkKey refuses a key DynamoDB would refuse for its length.
+func checkKey(pk, sk string) error {
+	switch {
+	case len(pk) > maxPartitionKeyBytes:
+		return fmt.Errorf("partition key of %d bytes (limit %d): %w", len(pk), maxPartitionKeyBytes, ErrKeyTooLong)
+	case len(sk) > maxSortKeyBytes:
+		return fmt.Errorf("sort key of %d bytes (limit %d): %w", len(sk), maxSortKeyBytes, ErrKeyTooLong)
+	}
+	return nil
+}
+
+// storable reports whether an item could be stored under the key: DynamoDB refuses empty and
+// over-long keys, so reads and deletes of them have nothing to do.
+func storable(pk, sk string) bool {
+	return sk != "" && checkKey(pk, sk) == nil
+}
 
 // ErrItemTooLarge is returned, wrapped with what was too large, when a value would make an item
 // bigger than DynamoDB's 400 KB limit. Nothing is written in that case.
@@ -158,9 +183,17 @@ func valueSize(v ddb.AttributeValue) int {
 	}
 }
 
-// checkSize refuses an item DynamoDB would refuse, naming what is too large (callers that
-// wrap the error with the name already pass "").
+// checkSize refuses an item DynamoDB would refuse for its size or the length of its key,
+// naming what is too large (callers that wrap the error with the name already pass "").
 func checkSize(what string, it map[string]ddb.AttributeValue) error {
+	pk, _ := item(it).str(attrPK)
+	sk, _ := item(it).str(attrSK)
+	if err := checkKey(pk, sk); err != nil {
+		if what == "" {
+			return err
+		}
+		return fmt.Errorf("%s: %w", what, err)
+	}
 	size := itemSize(it)
 	switch {
 	case size <= maxItemBytes:
@@ -220,8 +253,8 @@ func (c *Container) backoff(ctx context.Context, try int) error {
 }
 
 func (c *Container) getItem(ctx context.Context, pk, sk string, projection ...string) (item, error) {
-	if sk == "" {
-		return nil, nil // DynamoDB refuses empty keys, so nothing can be stored there
+	if !storable(pk, sk) {
+		return nil, nil // DynamoDB refuses empty and over-long keys, so nothing is stored there
 	}
 	in := &dynamodb.GetItemInput{TableName: &c.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)}
 	if len(projection) > 0 {
@@ -258,6 +291,9 @@ func (c *Container) putItem(ctx context.Context, it map[string]ddb.AttributeValu
 }
 
 func (c *Container) deleteItem(ctx context.Context, pk, sk string) error {
+	if !storable(pk, sk) {
+		return nil
+	}
 	_, err := c.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &c.table, Key: key(pk, sk)})
 	return err
 }
@@ -281,6 +317,9 @@ type query struct {
 
 // run reads every page of q, calling fn with each item until fn returns false.
 func (c *Container) run(ctx context.Context, q query, fn func(item) bool) error {
+	if checkKey(q.pk, q.skPrefix) != nil {
+		return nil // no stored key is that long
+	}
 	names := map[string]string{"#pk": attrPK}
 	vals := map[string]ddb.AttributeValue{":pk": str(q.pk)}
 	cond := "#pk = :pk"
@@ -363,7 +402,7 @@ func (c *Container) batchGet(ctx context.Context, keys []itemKey) (map[itemKey]i
 	unique := make([]itemKey, 0, len(keys))
 	seen := make(map[itemKey]bool, len(keys))
 	for _, k := range keys {
-		if !seen[k] && k.sk != "" {
+		if !seen[k] && storable(k.pk, k.sk) {
 			seen[k] = true
 			unique = append(unique, k)
 		}
@@ -418,12 +457,14 @@ func (c *Container) batchWrite(ctx context.Context, writes []write) error {
 			if err := checkSize(w.what, w.item); err != nil {
 				return err
 			}
+		} else if !storable(w.key.pk, w.key.sk) {
+			continue // nothing can be stored there to delete
 		}
 		last[w.key] = i
 	}
 	reqs := make([]ddb.WriteRequest, 0, len(last))
 	for i, w := range writes {
-		if last[w.key] != i {
+		if j, ok := last[w.key]; !ok || j != i {
 			continue
 		}
 		if w.item != nil {

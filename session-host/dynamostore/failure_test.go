@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"go.mau.fi/whatsmeow/store"
 )
 
 var errInjected = errors.New("injected failure")
@@ -130,5 +132,82 @@ func TestMigrationRerunKeepsAdvancedSessions(t *testing.T) {
 	// The store must actually have been interrupted between the moved and the unmoved.
 	if advanced == 0 || advanced == devices {
 		t.Errorf("%d of %d sessions had moved when the migration failed; the test wants some but not all", advanced, devices)
+	}
+}
+
+// DynamoDB refuses sort keys over 1024 bytes. A peer chooses message ids: one too long is
+// skipped by PutMessageSecrets, which stores the rest, and refused by the single-item writes
+// with ErrKeyTooLong; reads of an over-long key answer nothing stored.
+func TestKeyLengthLimit(t *testing.T) {
+	t.Parallel()
+	client, table := newDynamoClient(t)
+	s := deviceStores(t, client, table, 1)[0]
+	ctx := context.Background()
+	chat, sender := pnJID("15550004001", 0), pnJID("15550004002", 0)
+	longID := strings.Repeat("X", 1100)
+
+	err := s.PutMessageSecrets(ctx, []store.MessageSecretInsert{
+		{Chat: chat, Sender: sender, ID: "A", Secret: []byte("a")},
+		{Chat: chat, Sender: sender, ID: longID, Secret: []byte("long")},
+		{Chat: chat, Sender: sender, ID: "B", Secret: []byte("b")},
+	})
+	if err != nil {
+		t.Fatalf("PutMessageSecrets with one over-long id: %v, want the others stored", err)
+	}
+	for id, want := range map[string]string{"A": "a", "B": "b", longID: ""} {
+		got, _, err := s.GetMessageSecret(ctx, chat, sender, id)
+		if err != nil || string(got) != want {
+			t.Errorf("GetMessageSecret(%.10s...) = %q, %v; want %q", id, got, err, want)
+		}
+	}
+	if err := s.PutMessageSecret(ctx, chat, sender, longID, []byte("x")); !errors.Is(err, ErrKeyTooLong) {
+		t.Errorf("PutMessageSecret with an over-long id: %v, want ErrKeyTooLong", err)
+	}
+
+	longAddr := strings.Repeat("1", 1100) + ":0"
+	if err := s.PutSession(ctx, longAddr, []byte("s")); !errors.Is(err, ErrKeyTooLong) {
+		t.Errorf("PutSession under an over-long address: %v, want ErrKeyTooLong", err)
+	}
+	if err := s.PutManySessions(ctx, map[string][]byte{"1:0": []byte("s"), longAddr: []byte("s")}); !errors.Is(err, ErrKeyTooLong) {
+		t.Errorf("PutManySessions with an over-long address: %v, want ErrKeyTooLong", err)
+	}
+	if v, err := s.GetSession(ctx, "1:0"); err != nil || v != nil {
+		t.Errorf("PutManySessions refused for one address stored another: %q, %v", v, err)
+	}
+	if err := s.PutSenderKey(ctx, "g@g.us", longAddr, []byte("k")); !errors.Is(err, ErrKeyTooLong) {
+		t.Errorf("PutSenderKey for an over-long sender: %v, want ErrKeyTooLong", err)
+	}
+	err = s.DoDecryptionTxn(ctx, func(ctx context.Context) error { return s.PutSession(ctx, longAddr, []byte("s")) })
+	if !errors.Is(err, ErrKeyTooLong) {
+		t.Errorf("PutSession under an over-long address in a decryption: %v, want ErrKeyTooLong", err)
+	}
+	if _, _, err := s.PutPushName(ctx, pnJID(strings.Repeat("1", 1100), 0), "x"); !errors.Is(err, ErrKeyTooLong) {
+		t.Errorf("PutPushName of an over-long JID: %v, want ErrKeyTooLong", err)
+	}
+
+	// Reads and deletes of an over-long key find nothing.
+	if v, err := s.GetSession(ctx, longAddr); err != nil || v != nil {
+		t.Errorf("GetSession(over-long) = %q, %v; want nothing", v, err)
+	}
+	if has, err := s.HasSession(ctx, longAddr); err != nil || has {
+		t.Errorf("HasSession(over-long) = %v, %v; want false", has, err)
+	}
+	if m, err := s.GetManySessions(ctx, []string{longAddr, "1:0"}); err != nil || len(m) != 2 || m[longAddr] != nil {
+		t.Errorf("GetManySessions with an over-long address = %v, %v", m, err)
+	}
+	if v, err := s.GetSenderKey(ctx, "g@g.us", longAddr); err != nil || v != nil {
+		t.Errorf("GetSenderKey(over-long) = %q, %v; want nothing", v, err)
+	}
+	if err := s.DeleteSession(ctx, longAddr); err != nil {
+		t.Errorf("DeleteSession(over-long): %v", err)
+	}
+	if err := s.DeleteAllSessions(ctx, strings.Repeat("1", 1100)); err != nil {
+		t.Errorf("DeleteAllSessions(over-long): %v", err)
+	}
+	if ok, err := s.IsTrustedIdentity(ctx, longAddr, [32]byte{1}); err != nil || !ok {
+		t.Errorf("IsTrustedIdentity(over-long) = %v, %v; want trusted, as unknown", ok, err)
+	}
+	if c, err := s.GetContact(ctx, pnJID(strings.Repeat("1", 1100), 0)); err != nil || c.Found {
+		t.Errorf("GetContact(over-long) = %+v, %v", c, err)
 	}
 }

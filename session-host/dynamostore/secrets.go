@@ -3,7 +3,9 @@ package dynamostore
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -51,7 +53,9 @@ func (s *DeviceStore) putMsgSecret(ctx context.Context, m store.MessageSecretIns
 }
 
 // PutMessageSecrets stores many message secrets, keeping any already stored. Each is a
-// conditional put (a batch write cannot be conditional), several at a time.
+// conditional put (a batch write cannot be conditional), several at a time. A secret whose key
+// (chat, sender and message id) is over DynamoDB's 1024-byte sort key limit is skipped with a
+// warning and the others are stored; PutMessageSecret refuses one with ErrKeyTooLong.
 func (s *DeviceStore) PutMessageSecrets(ctx context.Context, inserts []store.MessageSecretInsert) error {
 	if len(inserts) == 0 {
 		return nil
@@ -59,6 +63,16 @@ func (s *DeviceStore) PutMessageSecrets(ctx context.Context, inserts []store.Mes
 	type secretKey struct{ chat, sender, id string }
 	unique := dedupeFirst(inserts, func(m store.MessageSecretInsert) secretKey {
 		return secretKey{m.Chat.ToNonAD().String(), m.Sender.ToNonAD().String(), m.ID}
+	})
+	// A message id is the peer's choice; one too long for a sort key is skipped (and logged)
+	// rather than failing the batch: losing that message's secret beats losing them all.
+	unique = slices.DeleteFunc(unique, func(m store.MessageSecretInsert) bool {
+		_, err := s.msgSecretItem(m)
+		if errors.Is(err, ErrKeyTooLong) {
+			s.c.log.Warnf("Not storing the secret of message %.64q... from %s in %s: %v", m.ID, m.Sender, m.Chat, err)
+			return true
+		}
+		return false
 	})
 	for _, m := range unique {
 		if _, err := s.msgSecretItem(m); err != nil {

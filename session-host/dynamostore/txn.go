@@ -254,6 +254,9 @@ func (s *DeviceStore) put(ctx context.Context, it map[string]ddb.AttributeValue,
 
 // del deletes one item, or holds the delete back in ctx's transaction.
 func (s *DeviceStore) del(ctx context.Context, pk, sk string) error {
+	if !storable(pk, sk) {
+		return nil
+	}
 	if t := s.txn(ctx); t != nil {
 		t.add(itemKey{pk, sk}, pendingWrite{})
 		return nil
