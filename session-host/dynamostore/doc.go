@@ -62,6 +62,16 @@
 // 100 keys per BatchGetItem, retrying unprocessed ones with backoff; they are not atomic as
 // sqlstore's SQL transactions are, but each is idempotent, so a failed call can be repeated.
 //
+// The LID map is shared by every device and so by every host. PutLIDMapping and
+// PutManyLIDMappings read the entries a mapping touches (both directions of the LID and the
+// phone number, and the entries those pointed to) and write the changes in one
+// TransactWriteItems conditioned on every entry still being what was read (up to 25 mappings to
+// a transaction); when another host changed one in between, nothing is written and the
+// mappings are read and applied again (up to 10 times). So the two directions stay each
+// other's inverse however hosts race: of two hosts mapping one phone number to different LIDs
+// at once, one wins whole. The in-memory cache of another host may still answer the loser's
+// mapping, as sqlstore's cache of another process would.
+//
 // DoDecryptionTxn, where sqlstore opens an SQL transaction, runs the decryptions of a device
 // one at a time and holds back the single-item writes made inside (session, identity, pre-key
 // removal, sender key, buffered plaintext), which reads inside see; when fn succeeds they are
@@ -75,7 +85,7 @@
 //
 //   - GetAllDevices answers in JID order; sqlstore in insertion order.
 //   - Batch writes (PutManySessions, PutAllContactNames, PutManyRedactedPhones,
-//     PutManyLIDMappings, PutMessageSecrets, mutation MAC puts and deletes, DeleteDevice) are
+//     PutManyLIDMappings (atomic per 25 mappings), PutMessageSecrets, mutation MAC puts and deletes, DeleteDevice) are
 //     not atomic; repeating a failed one completes it.
 //   - MigratePNToLID is not one transaction: each address moves atomically (its copy and the
 //     delete of the phone number's item in one TransactWriteItems, 50 addresses to one), so a

@@ -1,11 +1,15 @@
 package dynamostore
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
@@ -178,61 +182,157 @@ func (m *LIDMap) PutManyLIDMappings(ctx context.Context, mappings []store.LIDMap
 	return nil
 }
 
-// put applies mappings in order as sqlstore's statements would (delete the other LID of the
-// phone number, then upsert the LID's phone number), on a copy of the affected items read in
-// one batch, then writes the items that changed in batches. The caller holds the lock.
+const (
+	// lidMappingsPerTxn bounds the mappings written in one transaction: each reads and may
+	// write its two entries and the two entries they pointed to, 4 of the 100 items allowed.
+	lidMappingsPerTxn = transactLimit / 4
+	// lidMapTries bounds how often a transaction is rebuilt from a fresh read after another
+	// writer changed an entry it read.
+	lidMapTries = 10
+)
+
+// lidKey and pnKey are the items of each direction of the map.
+func lidKey(lid string) itemKey { return itemKey{pkLIDToPN, lid} }
+func pnKey(pn string) itemKey   { return itemKey{pkPNToLID, pn} }
+
+// reverseKey is the item of the other direction that entry k pointing to target implies.
+func reverseKey(k itemKey, target string) itemKey {
+	if k.pk == pkLIDToPN {
+		return pnKey(target)
+	}
+	return lidKey(target)
+}
+
+// sortedKeys answers m's keys in order, so that requests are deterministic.
+func sortedKeys(m map[itemKey]string) []itemKey {
+	return slices.SortedFunc(maps.Keys(m), func(a, b itemKey) int {
+		return cmp.Or(strings.Compare(a.pk, b.pk), strings.Compare(a.sk, b.sk))
+	})
+}
+
+// put applies mappings in order as sqlstore's statements would (delete the phone number's
+// other LID, then upsert the LID's phone number), 25 to a transaction, and then caches them.
+// The caller holds the lock, which only keeps this process's writers apart; other processes
+// are kept apart by the transaction's conditions (see putChunk).
 func (m *LIDMap) put(ctx context.Context, mappings []store.LIDMapping) error {
-	keys := make([]itemKey, 0, 2*len(mappings))
-	for _, mapping := range mappings {
-		keys = append(keys, itemKey{pkLIDToPN, mapping.LID.User}, itemKey{pkPNToLID, mapping.PN.User})
-	}
-	found, err := m.c.batchGet(ctx, keys)
-	if err != nil {
-		return err
-	}
-	// state holds each direction's target; "" is no mapping.
-	state := make(map[itemKey]string, len(keys))
-	before := make(map[itemKey]string, len(keys))
-	for _, k := range keys {
-		state[k], _ = found[k].str(attrOther)
-		before[k] = state[k]
-	}
-	var order []itemKey
-	set := func(k itemKey, target string) {
-		if _, ok := state[k]; !ok {
-			before[k] = "\x00unknown"
+	for start := 0; start < len(mappings); start += lidMappingsPerTxn {
+		chunk := mappings[start:min(start+lidMappingsPerTxn, len(mappings))]
+		for try := 0; ; try++ {
+			err := m.putChunk(ctx, chunk)
+			if err == nil {
+				break
+			}
+			if !isConditionFailure(err) && !isTransactionConflict(err) {
+				return err
+			}
+			if try+1 >= lidMapTries {
+				return fmt.Errorf("other writers kept changing the map (%d tries): %w", lidMapTries, err)
+			}
+			if err := m.c.backoff(ctx, try); err != nil {
+				return err
+			}
 		}
-		state[k] = target
-		order = append(order, k)
+		for _, mapping := range chunk {
+			m.pnToLID[mapping.PN.User] = mapping.LID.User
+			m.lidToPN[mapping.LID.User] = mapping.PN.User
+		}
 	}
+	return nil
+}
+
+// putChunk reads the entries of both directions the mappings touch (their own, then those
+// they point to), applies the mappings to that copy, and writes the entries that changed in one
+// TransactWriteItems whose every item is conditioned on the value read (absent, or the same
+// target): a changed entry is put or deleted on that condition, an unchanged one is checked.
+// So the read and the write are one atomic step, as in an SQL transaction: when another writer
+// (another host) changed any of the entries in between, nothing is written and the transaction
+// fails on its condition, and the caller reads again. Each direction's entry is only removed
+// when it points back, so the two directions stay each other's inverse.
+func (m *LIDMap) putChunk(ctx context.Context, mappings []store.LIDMapping) error {
+	read := make(map[itemKey]string, 4*len(mappings))
+	var keys []itemKey
+	for _, mapping := range mappings {
+		keys = append(keys, lidKey(mapping.LID.User), pnKey(mapping.PN.User))
+	}
+	for round := 0; round < 2 && len(keys) > 0; round++ {
+		found, err := m.c.batchGet(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			read[k], _ = found[k].str(attrOther)
+		}
+		// The second round reads the entries those point to, so that they can be removed or
+		// checked too.
+		keys = nil
+		for _, k := range sortedKeys(read) {
+			if target := read[k]; target != "" {
+				if rk := reverseKey(k, target); !slices.Contains(keys, rk) {
+					if _, ok := read[rk]; !ok {
+						keys = append(keys, rk)
+					}
+				}
+			}
+		}
+	}
+	state := maps.Clone(read)
 	for _, mapping := range mappings {
 		lid, pn := mapping.LID.User, mapping.PN.User
-		if oldLID := state[itemKey{pkPNToLID, pn}]; oldLID != "" && oldLID != lid {
-			set(itemKey{pkLIDToPN, oldLID}, "")
-			set(itemKey{pkPNToLID, pn}, "")
+		if oldLID := state[pnKey(pn)]; oldLID != "" && oldLID != lid {
+			state[pnKey(pn)] = ""
+			if state[lidKey(oldLID)] == pn {
+				state[lidKey(oldLID)] = ""
+			}
 		}
-		if oldPN := state[itemKey{pkLIDToPN, lid}]; oldPN != "" && oldPN != pn {
-			set(itemKey{pkPNToLID, oldPN}, "")
+		if oldPN := state[lidKey(lid)]; oldPN != "" && oldPN != pn {
+			if state[pnKey(oldPN)] == lid {
+				state[pnKey(oldPN)] = ""
+			}
 		}
-		set(itemKey{pkLIDToPN, lid}, pn)
-		set(itemKey{pkPNToLID, pn}, lid)
-		m.pnToLID[pn] = lid
-		m.lidToPN[lid] = pn
+		state[lidKey(lid)] = pn
+		state[pnKey(pn)] = lid
 	}
-	var writes []write
-	for _, k := range order {
-		if state[k] == before[k] {
-			continue
+	changed := false
+	for k, target := range state {
+		if read[k] != target {
+			changed = true
 		}
-		w := write{key: k}
-		if target := state[k]; target != "" {
+	}
+	if !changed {
+		return nil
+	}
+	ops := make([]ddb.TransactWriteItem, 0, len(state))
+	for _, k := range sortedKeys(state) {
+		before, after := read[k], state[k]
+		cond, names, vals := "attribute_not_exists(#pk)", map[string]string{"#pk": attrPK}, map[string]ddb.AttributeValue(nil)
+		if before != "" {
+			cond, names, vals = "#to = :before", map[string]string{"#to": attrOther}, map[string]ddb.AttributeValue{":before": str(before)}
+		}
+		switch {
+		case before == after:
+			ops = append(ops, ddb.TransactWriteItem{ConditionCheck: &ddb.ConditionCheck{
+				TableName: &m.c.table, Key: key(k.pk, k.sk),
+				ConditionExpression: &cond, ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
+			}})
+		case after == "":
+			ops = append(ops, ddb.TransactWriteItem{Delete: &ddb.Delete{
+				TableName: &m.c.table, Key: key(k.pk, k.sk),
+				ConditionExpression: &cond, ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
+			}})
+		default:
 			it := key(k.pk, k.sk)
-			it[attrOther] = &ddb.AttributeValueMemberS{Value: target}
-			w.item, w.what = it, "LID mapping "+k.sk
+			it[attrOther] = str(after)
+			if err := checkSize("LID mapping "+k.sk, it); err != nil {
+				return err
+			}
+			ops = append(ops, ddb.TransactWriteItem{Put: &ddb.Put{
+				TableName: &m.c.table, Item: it,
+				ConditionExpression: &cond, ExpressionAttributeNames: names, ExpressionAttributeValues: vals,
+			}})
 		}
-		writes = append(writes, w)
 	}
-	return m.c.batchWrite(ctx, writes)
+	_, err := m.c.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
+	return err
 }
 
 // The LID map is global; a DeviceStore answers its methods from its container's, so that it
