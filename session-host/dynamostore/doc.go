@@ -14,6 +14,7 @@
 //	<our JID>#session           <their signal address>               session
 //	<our JID>#prekey            <key id, 10 digits>                  pre-key, uploaded flag
 //	<our JID>#senderkey         <sender address> NUL <group>         sender key
+//	<our JID>#session/senderkey <its key> NUL <chunk, 3 digits>      part of a value over 400 KB
 //	<our JID>#appstatekey       <key id, hex>                        app state sync key
 //	<our JID>#appstatever       <patch name>                         app state version and hash
 //	<our JID>#appstatemac       <name> NUL <index MAC hex> NUL <ver> app state mutation MAC
@@ -41,11 +42,24 @@
 //
 // # Item size
 //
-// DynamoDB refuses items over 400 KB. Every write computes the item's size first and refuses a
-// too large one with an error wrapping ErrItemTooLarge that names the item (session, sender
-// key, buffered event...); nothing is truncated, and a batch with one too large item writes
-// nothing. Sessions and sender keys are usually a few KB; a pathological session (thousands
-// of skipped message keys) could reach the limit and is then refused, not cut.
+// DynamoDB refuses items over 400 KB. A libsignal session (up to 40 archived states with
+// their skipped message keys) or a sender key may legitimately grow past that, so sessions and
+// sender keys too large for one item are split: a head item under their key names the chunks,
+// chunk items under the key plus NUL plus the chunk number hold up to 384 KB of the value each,
+// and the head and its chunks (and the deletion of the chunks of the value replaced) are
+// written in one TransactWriteItems, so a value is stored, replaced or deleted whole. Chunks
+// carry their write's id, which readers check, so a value replaced while being read is read
+// again, never put together from two writes. Chunk items are never taken for sessions or
+// sender keys of their own: reads of their keys answer nothing stored, LIKE deletes and
+// migrations take them along with their head. Values beyond what one transaction holds (4 MB
+// less 64 KB) are refused with an error wrapping ErrItemTooLarge. A small value replaces a
+// chunked one on condition that it is not chunked (one request, as for any item); when it is,
+// its chunks are deleted in the same transaction. PutManySessions reads the heads of the
+// sessions it replaces first (100 to a request) for that.
+//
+// Every other write computes the item's size first and refuses a too large one with an error
+// wrapping ErrItemTooLarge that names the item (buffered event, app state sync key, contact
+// name...); nothing is truncated, and a batch with one too large item writes nothing.
 //
 // # Key length
 //

@@ -251,6 +251,11 @@ func TestBatchesRetryUnprocessed(t *testing.T) {
 	if got := stingy.batchWrites.Load(); got != 14 {
 		t.Errorf("PutManySessions of 120 sent %d BatchWriteItem requests, want 14", got)
 	}
+	// It reads the replaced sessions first (to find any kept in chunks): batches of 100 and
+	// 20, sent 10 and 2 times.
+	if got := stingy.batchGets.Swap(0); got != 12 {
+		t.Errorf("PutManySessions of 120 sent %d BatchGetItem requests, want 12", got)
+	}
 	got, err := s.GetManySessions(ctx, addrs)
 	if err != nil {
 		t.Fatalf("GetManySessions: %v", err)
@@ -280,6 +285,8 @@ func TestItemSizeLimit(t *testing.T) {
 	s := deviceStores(t, client, table, 1)[0]
 	ctx := context.Background()
 	big := bytes.Repeat([]byte{0xAB}, 400*1024)
+	// Sessions and sender keys are split into chunks up to what one transaction holds.
+	huge := bytes.Repeat([]byte{0xEF}, maxValueBytes+1)
 	justFits := bytes.Repeat([]byte{0xCD}, 390*1024)
 
 	tests := []struct {
@@ -290,12 +297,12 @@ func TestItemSizeLimit(t *testing.T) {
 		// absent checks nothing was written.
 		absent func() bool
 	}{
-		{"session", func() error { return s.PutSession(ctx, "1:1", big) }, "session 1:1",
+		{"session", func() error { return s.PutSession(ctx, "1:1", huge) }, "session 1:1",
 			func() bool { v, _ := s.GetSession(ctx, "1:1"); return v == nil }},
 		{"one session of a batch", func() error {
-			return s.PutManySessions(ctx, map[string][]byte{"2:1": []byte("small"), "2:2": big})
+			return s.PutManySessions(ctx, map[string][]byte{"2:1": []byte("small"), "2:2": huge})
 		}, "session 2:2", func() bool { v, _ := s.GetSession(ctx, "2:1"); return v == nil }},
-		{"sender key", func() error { return s.PutSenderKey(ctx, "g@g.us", "3:1", big) }, "sender key 3:1 in g@g.us",
+		{"sender key", func() error { return s.PutSenderKey(ctx, "g@g.us", "3:1", huge) }, "sender key 3:1 in g@g.us",
 			func() bool { v, _ := s.GetSenderKey(ctx, "g@g.us", "3:1"); return v == nil }},
 		{"buffered event", func() error { return s.PutBufferedEvent(ctx, [32]byte{1}, big, time.Now()) }, "buffered event 01",
 			func() bool { v, _ := s.GetBufferedEvent(ctx, [32]byte{1}); return v == nil }},
@@ -309,7 +316,7 @@ func TestItemSizeLimit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.write()
 			if !errors.Is(err, ErrItemTooLarge) {
-				t.Fatalf("write of 400 KB: %v, want ErrItemTooLarge", err)
+				t.Fatalf("write of a too large value: %v, want ErrItemTooLarge", err)
 			}
 			if !strings.Contains(err.Error(), tt.named) {
 				t.Errorf("error %q does not name %q", err, tt.named)

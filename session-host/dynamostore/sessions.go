@@ -2,8 +2,8 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 
@@ -108,30 +108,56 @@ func (s *DeviceStore) IsTrustedIdentity(ctx context.Context, address string, ide
 	return [32]byte(stored) == identity, nil
 }
 
-// likeItems reads the items of a kind whose address (the sort key) matches a LIKE pattern.
-func (s *DeviceStore) likeItems(ctx context.Context, kind, pattern string) ([]item, error) {
-	items, err := s.c.queryAll(ctx, query{pk: s.pk(kind), skPrefix: likeLiteralPrefix(pattern)})
+// likeItems reads the items of a kind whose address matches a LIKE pattern: the sort key, or
+// for sender keys the sender. It answers the matching items (heads of values kept in chunks
+// among them) and, apart, the keys of the chunk items found of matching addresses.
+func (s *DeviceStore) likeItems(ctx context.Context, kind, pattern string) (heads []item, chunks []itemKey, err error) {
+	pk := s.pk(kind)
+	items, err := s.c.queryAll(ctx, query{pk: pk, skPrefix: likeLiteralPrefix(pattern)})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return slices.DeleteFunc(items, func(it item) bool {
+	address := func(sk string, it item) string {
+		if kind == kindSenderKey {
+			sender, _, _ := strings.Cut(sk, keySep)
+			return sender
+		}
+		return sk
+	}
+	for _, it := range items {
 		sk, _ := it.str(attrSK)
-		return !likeMatch(pattern, sk)
-	}), nil
+		if isChunk(it) {
+			if owner := chunkOwner(sk); likeMatch(pattern, address(owner, nil)) {
+				chunks = append(chunks, itemKey{pk, sk})
+			}
+		} else if likeMatch(pattern, address(sk, it)) {
+			heads = append(heads, it)
+		}
+	}
+	return heads, chunks, nil
 }
 
+// deleteLike deletes the items of a kind whose address matches pattern, with their chunks
+// (after them, so that no head is left without its chunks).
 func (s *DeviceStore) deleteLike(ctx context.Context, kind, pattern string) error {
 	if err := s.flush(ctx); err != nil {
 		return err
 	}
-	items, err := s.likeItems(ctx, kind, pattern)
+	heads, chunks, err := s.likeItems(ctx, kind, pattern)
 	if err != nil {
 		return err
 	}
-	writes := make([]write, len(items))
-	for i, it := range items {
+	writes := make([]write, len(heads))
+	for i, it := range heads {
 		sk, _ := it.str(attrSK)
 		writes[i] = write{key: itemKey{s.pk(kind), sk}}
+	}
+	if err := s.c.batchWrite(ctx, writes); err != nil {
+		return err
+	}
+	writes = writes[:0]
+	for _, k := range chunks {
+		writes = append(writes, write{key: k})
 	}
 	return s.c.batchWrite(ctx, writes)
 }
@@ -184,7 +210,9 @@ func (s *DeviceStore) PutSession(ctx context.Context, address string, session []
 }
 
 // PutManySessions stores many sessions, 25 to a request. No session is written when one of
-// them is too large.
+// them is too large or its address too long. Sessions are batch-written when they fit in an
+// item and the one they replace is not kept in chunks (the heads are read first, 100 to a
+// request); others are written one by one with their chunks.
 func (s *DeviceStore) PutManySessions(ctx context.Context, sessions map[string][]byte) error {
 	if t := s.txn(ctx); t != nil {
 		for addr, sess := range sessions {
@@ -194,12 +222,35 @@ func (s *DeviceStore) PutManySessions(ctx context.Context, sessions map[string][
 		}
 		return nil
 	}
-	writes := make([]write, 0, len(sessions))
+	pk := s.pk(kindSession)
+	keys := make([]itemKey, 0, len(sessions))
 	for addr, sess := range sessions {
-		writes = append(writes, write{key: itemKey{s.pk(kindSession), addr}, item: s.addressItem(kindSession, addr, sess), what: "session " + addr})
+		if err := checkValue("session "+addr, s.addressItem(kindSession, addr, sess)); err != nil {
+			return fmt.Errorf("put %d sessions: %w", len(sessions), err)
+		}
+		keys = append(keys, itemKey{pk, addr})
+	}
+	heads, err := s.c.batchGet(ctx, keys)
+	if err != nil {
+		return fmt.Errorf("put %d sessions: %w", len(sessions), err)
+	}
+	var writes []write
+	var chunked []valueWrite
+	for _, k := range keys {
+		it := s.addressItem(kindSession, k.sk, sessions[k.sk])
+		if layoutOf(heads[k]).chunks > 0 || checkSize("", it) != nil {
+			chunked = append(chunked, valueWrite{key: k, item: it, what: "session " + k.sk})
+		} else {
+			writes = append(writes, write{key: k, item: it, what: "session " + k.sk})
+		}
 	}
 	if err := s.c.batchWrite(ctx, writes); err != nil {
 		return fmt.Errorf("put %d sessions: %w", len(sessions), err)
+	}
+	for _, w := range chunked {
+		if err := s.c.rewriteValue(ctx, w); err != nil {
+			return fmt.Errorf("put %d sessions: %s: %w", len(sessions), w.what, err)
+		}
 	}
 	return nil
 }
@@ -271,27 +322,44 @@ func (s *DeviceStore) MigratePNToLID(ctx context.Context, pn, lid types.JID) err
 // with SQL's result: copy each to its renamed address (where several rename to one address the
 // last in key order wins), then delete every item matching pattern, including copies that still
 // match. Each renamed address is one group of writes, its copy and the deletes of every item
-// renamed to it, written in one transaction; an item renamed to an address that matches the
-// pattern is only deleted.
+// renamed to it (with their chunks, when kept in chunks), written in one transaction; an item
+// renamed to an address that matches the pattern is only deleted.
 func (s *DeviceStore) migrateKind(ctx context.Context, kind, pattern string, rename func(string) string) (int, error) {
 	pk := s.pk(kind)
-	var matches []item
-	var err error
-	if kind == kindSenderKey {
-		matches, err = s.senderKeysLike(ctx, pattern)
-	} else {
-		matches, err = s.likeItems(ctx, kind, pattern)
+	matches, chunks, err := s.likeItems(ctx, kind, pattern)
+	if err != nil || len(matches) == 0 && len(chunks) == 0 {
+		return 0, err
 	}
-	if err != nil || len(matches) == 0 {
+	for try := 0; ; try++ {
+		err = s.c.assemble(ctx, matches)
+		if !errors.Is(err, errTornRead) || try+1 >= readTries {
+			break
+		}
+		if matches, chunks, err = s.likeItems(ctx, kind, pattern); err != nil {
+			return 0, err
+		}
+	}
+	if err != nil {
 		return 0, err
 	}
 	type move struct {
 		copy    map[string]ddb.AttributeValue
-		sources []string
+		sources []item
 	}
 	moves := make(map[string]*move)
 	var order []string
 	var groups []txnGroup
+	// deleteSource deletes a matching item and the chunks its head names.
+	referenced := make(map[itemKey]bool)
+	deleteSource := func(g txnGroup, it item) txnGroup {
+		sk, _ := it.str(attrSK)
+		g = append(g, s.c.deleteOp(pk, sk))
+		for i := range layoutOf(it).chunks {
+			g = append(g, s.c.deleteOp(pk, chunkSK(sk, i)))
+			referenced[itemKey{pk, chunkSK(sk, i)}] = true
+		}
+		return g
+	}
 	for _, it := range matches {
 		sk, _ := it.str(attrSK)
 		var newItem map[string]ddb.AttributeValue
@@ -311,7 +379,7 @@ func (s *DeviceStore) migrateKind(ctx context.Context, kind, pattern string, ren
 			newAddr, _ = item(newItem).str(attrSender)
 		}
 		if likeMatch(pattern, newAddr) {
-			groups = append(groups, txnGroup{s.c.deleteOp(pk, sk)})
+			groups = append(groups, deleteSource(nil, it))
 			continue
 		}
 		m, ok := moves[newSK]
@@ -321,20 +389,38 @@ func (s *DeviceStore) migrateKind(ctx context.Context, kind, pattern string, ren
 			order = append(order, newSK)
 		}
 		m.copy = newItem
-		m.sources = append(m.sources, sk)
+		m.sources = append(m.sources, it)
+	}
+	targets := make([]itemKey, len(order))
+	for i, newSK := range order {
+		targets[i] = itemKey{pk, newSK}
+	}
+	existing, err := s.c.batchGet(ctx, targets)
+	if err != nil {
+		return 0, err
 	}
 	for _, newSK := range order {
 		m := moves[newSK]
-		if err := checkSize(kind+" "+newSK, m.copy); err != nil {
+		g, err := s.c.ops(valueWrite{key: itemKey{pk, newSK}, item: m.copy, what: kind + " " + newSK}, layoutOf(existing[itemKey{pk, newSK}]))
+		if err != nil {
 			return 0, err
 		}
-		g := txnGroup{s.c.putOp(m.copy, "")}
-		for _, sk := range m.sources {
-			g = append(g, s.c.deleteOp(pk, sk))
+		for _, src := range m.sources {
+			g = deleteSource(g, src)
 		}
 		groups = append(groups, g)
 	}
 	if err := s.c.transactGroups(ctx, groups); err != nil {
+		return 0, err
+	}
+	// Chunks no head names (left by an interrupted write) go last.
+	var stray []write
+	for _, k := range chunks {
+		if !referenced[k] {
+			stray = append(stray, write{key: k})
+		}
+	}
+	if err := s.c.batchWrite(ctx, stray); err != nil {
 		return 0, err
 	}
 	return len(order), nil
@@ -353,17 +439,6 @@ func senderKeyItem(pk, group, sender string, value []byte) map[string]ddb.Attrib
 	it[attrGroup] = str(group)
 	it[attrValue] = bin(value)
 	return it
-}
-
-func (s *DeviceStore) senderKeysLike(ctx context.Context, pattern string) ([]item, error) {
-	items, err := s.c.queryAll(ctx, query{pk: s.pk(kindSenderKey), skPrefix: likeLiteralPrefix(pattern)})
-	if err != nil {
-		return nil, err
-	}
-	return slices.DeleteFunc(items, func(it item) bool {
-		sender, _ := it.str(attrSender)
-		return !likeMatch(pattern, sender)
-	}), nil
 }
 
 // PutSenderKey stores the sender key of user in group.

@@ -2,6 +2,7 @@ package dynamostore
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -25,6 +26,9 @@ type decryptTxn struct {
 	mu      sync.Mutex
 	pending map[itemKey]pendingWrite
 	order   []itemKey
+	// layouts remembers how the splittable items read inside are stored (see values.go), so
+	// that the commit replaces them without reading them again.
+	layouts map[itemKey]layout
 }
 
 // pendingWrite is a put of item (with an optional condition) or, when item is nil, a delete.
@@ -60,7 +64,7 @@ func (s *DeviceStore) DoDecryptionTxn(ctx context.Context, fn func(context.Conte
 	}
 	s.decryptLock.Lock()
 	defer s.decryptLock.Unlock()
-	t := &decryptTxn{pending: make(map[itemKey]pendingWrite)}
+	t := &decryptTxn{pending: make(map[itemKey]pendingWrite), layouts: make(map[itemKey]layout)}
 	if err := fn(context.WithValue(ctx, decryptTxnKey{s}, t)); err != nil {
 		return err
 	}
@@ -77,6 +81,12 @@ func (t *decryptTxn) lookup(k itemKey) (pendingWrite, bool) {
 	return w, ok
 }
 
+func (t *decryptTxn) readLayout(k itemKey, it item) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.layouts[k] = layoutOf(it)
+}
+
 func (t *decryptTxn) add(k itemKey, w pendingWrite) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -86,56 +96,46 @@ func (t *decryptTxn) add(k itemKey, w pendingWrite) {
 	t.pending[k] = w
 }
 
-// commit writes what t holds in transactions of up to 100 items and 4 MB, and empties it.
+// commit writes what t holds in transactions of up to 100 items and 4 MB, and empties it. A
+// value split into chunks is written with its chunks in one transaction; how the values it
+// replaces are stored is known from the reads inside the decryption or read now.
 func (s *DeviceStore) commit(ctx context.Context, t *decryptTxn) error {
 	t.mu.Lock()
-	order, pending := t.order, t.pending
-	t.order, t.pending = nil, make(map[itemKey]pendingWrite)
+	order, pending, layouts := t.order, t.pending, t.layouts
+	t.order, t.pending, t.layouts = nil, make(map[itemKey]pendingWrite), make(map[itemKey]layout)
 	t.mu.Unlock()
-	var chunk []ddb.TransactWriteItem
-	chunkBytes := 0
-	send := func() error {
-		if len(chunk) == 0 {
-			return nil
+	var unknown []itemKey
+	for _, k := range order {
+		if _, ok := layouts[k]; !ok && splittable(k.pk) {
+			unknown = append(unknown, k)
 		}
-		var err error
-		for try := 0; ; try++ {
-			_, err = s.c.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: chunk})
-			if !isTransactionConflict(err) || try+1 >= commitTries {
-				break
-			}
-			if err := s.c.backoff(ctx, try); err != nil {
-				return err
-			}
-		}
-		chunk, chunkBytes = nil, 0
-		if isConditionFailure(err) {
-			return fmt.Errorf("buffered event already stored (UNIQUE constraint failed): %w", err)
-		}
-		return err
 	}
+	if len(unknown) > 0 {
+		heads, err := s.c.batchGet(ctx, unknown)
+		if err != nil {
+			return err
+		}
+		for _, k := range unknown {
+			layouts[k] = layoutOf(heads[k])
+		}
+	}
+	groups := make([]txnGroup, 0, len(order))
 	for _, k := range order {
 		w := pending[k]
-		op := ddb.TransactWriteItem{}
-		size := len(k.pk) + len(k.sk)
-		if w.item == nil {
-			op.Delete = &ddb.Delete{TableName: &s.c.table, Key: key(k.pk, k.sk)}
-		} else {
-			op.Put = &ddb.Put{TableName: &s.c.table, Item: w.item}
-			if w.condition != "" {
-				op.Put.ConditionExpression = aws.String(w.condition)
-			}
-			size = itemSize(w.item)
+		g, err := s.c.ops(valueWrite{key: k, item: w.item, condition: w.condition, what: k.sk}, layouts[k])
+		if err != nil {
+			return err
 		}
-		if len(chunk) == transactLimit || chunkBytes+size > transactMaxBytes {
-			if err := send(); err != nil {
-				return err
-			}
-		}
-		chunk = append(chunk, op)
-		chunkBytes += size
+		groups = append(groups, g)
 	}
-	return send()
+	err := s.c.transactGroups(ctx, groups)
+	if isConditionFailure(err) {
+		if failedOn(err, s.pk(kindEventBuffer)) {
+			return fmt.Errorf("buffered event already stored (UNIQUE constraint failed): %w", err)
+		}
+		return fmt.Errorf("a value was replaced by another writer during the decryption: %w", err)
+	}
+	return err
 }
 
 // txnGroup is writes that must be applied together, in one TransactWriteItems.
@@ -168,6 +168,44 @@ func opSize(op ddb.TransactWriteItem) int {
 	return 0
 }
 
+// transactError is a failed transaction of transactGroups, with its writes.
+type transactError struct {
+	ops []ddb.TransactWriteItem
+	err error
+}
+
+func (e *transactError) Error() string { return e.err.Error() }
+func (e *transactError) Unwrap() error { return e.err }
+
+// failedOn reports whether a transaction failed on the condition of a write in partition pk.
+func failedOn(err error, pk string) bool {
+	var te *transactError
+	var tce *ddb.TransactionCanceledException
+	if !errors.As(err, &te) || !errors.As(err, &tce) {
+		return false
+	}
+	for i, r := range tce.CancellationReasons {
+		if aws.ToString(r.Code) != "ConditionalCheckFailed" || i >= len(te.ops) {
+			continue
+		}
+		var k map[string]ddb.AttributeValue
+		switch op := te.ops[i]; {
+		case op.Put != nil:
+			k = op.Put.Item
+		case op.Delete != nil:
+			k = op.Delete.Key
+		case op.ConditionCheck != nil:
+			k = op.ConditionCheck.Key
+		case op.Update != nil:
+			k = op.Update.Key
+		}
+		if got, _ := item(k).str(attrPK); got == pk {
+			return true
+		}
+	}
+	return false
+}
+
 // transactGroups writes groups in order, as few TransactWriteItems (of up to 100 writes and
 // 4 MB) as they fit in; a group is never split across two. Each transaction is retried after
 // a transaction conflict. When one fails, the groups of the transactions before it are written
@@ -180,6 +218,9 @@ func (c *Container) transactGroups(ctx context.Context, groups []txnGroup) error
 			return nil
 		}
 		err := c.transact(ctx, chunk)
+		if err != nil {
+			err = &transactError{ops: chunk, err: err}
+		}
 		chunk, chunkBytes = nil, 0
 		return err
 	}
@@ -223,19 +264,26 @@ func (s *DeviceStore) flush(ctx context.Context) error {
 	return nil
 }
 
-// get reads one item, seeing the writes held back in ctx's transaction.
+// get reads one item, seeing the writes held back in ctx's transaction; a value kept in
+// chunks is put together.
 func (s *DeviceStore) get(ctx context.Context, pk, sk string) (item, error) {
-	if t := s.txn(ctx); t != nil {
+	t := s.txn(ctx)
+	if t != nil {
 		if w, ok := t.lookup(itemKey{pk, sk}); ok {
 			return w.item, nil
 		}
 	}
-	return s.c.getItem(ctx, pk, sk)
+	it, err := s.c.getValue(ctx, pk, sk)
+	if err == nil && t != nil && splittable(pk) {
+		t.readLayout(itemKey{pk, sk}, it)
+	}
+	return it, err
 }
 
-// put writes one item, or holds it back in ctx's transaction; condition is optional.
+// put writes one item, or holds it back in ctx's transaction; condition is optional (only
+// for items that are never split).
 func (s *DeviceStore) put(ctx context.Context, it map[string]ddb.AttributeValue, condition string) error {
-	if err := checkSize("", it); err != nil {
+	if err := checkValue("", it); err != nil {
 		return err
 	}
 	pk, _ := item(it).str(attrPK)
@@ -244,12 +292,7 @@ func (s *DeviceStore) put(ctx context.Context, it map[string]ddb.AttributeValue,
 		t.add(itemKey{pk, sk}, pendingWrite{item: it, condition: condition})
 		return nil
 	}
-	in := &dynamodb.PutItemInput{TableName: &s.c.table, Item: it}
-	if condition != "" {
-		in.ConditionExpression = aws.String(condition)
-	}
-	_, err := s.c.db.PutItem(ctx, in)
-	return err
+	return s.c.writeValue(ctx, valueWrite{key: itemKey{pk, sk}, item: it, condition: condition})
 }
 
 // del deletes one item, or holds the delete back in ctx's transaction.
@@ -261,14 +304,15 @@ func (s *DeviceStore) del(ctx context.Context, pk, sk string) error {
 		t.add(itemKey{pk, sk}, pendingWrite{})
 		return nil
 	}
-	return s.c.deleteItem(ctx, pk, sk)
+	return s.c.writeValue(ctx, valueWrite{key: itemKey{pk, sk}})
 }
 
-// getMany reads items, seeing the writes held back in ctx's transaction.
+// getMany reads items, seeing the writes held back in ctx's transaction; values kept in
+// chunks are put together.
 func (s *DeviceStore) getMany(ctx context.Context, keys []itemKey) (map[itemKey]item, error) {
 	t := s.txn(ctx)
 	if t == nil {
-		return s.c.batchGet(ctx, keys)
+		return s.c.getValues(ctx, keys)
 	}
 	held := make(map[itemKey]item)
 	var rest []itemKey
@@ -281,9 +325,14 @@ func (s *DeviceStore) getMany(ctx context.Context, keys []itemKey) (map[itemKey]
 			rest = append(rest, k)
 		}
 	}
-	found, err := s.c.batchGet(ctx, rest)
+	found, err := s.c.getValues(ctx, rest)
 	if err != nil {
 		return nil, err
+	}
+	for _, k := range rest {
+		if storable(k.pk, k.sk) && splittable(k.pk) {
+			t.readLayout(k, found[k])
+		}
 	}
 	for k, it := range held {
 		found[k] = it
