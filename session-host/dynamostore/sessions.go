@@ -201,8 +201,12 @@ func (s *DeviceStore) GetManySessions(ctx context.Context, addresses []string) (
 	return result, nil
 }
 
-// PutSession stores a session.
+// PutSession stores a session. An address containing NUL is refused: it could name a chunk
+// of another session's value.
 func (s *DeviceStore) PutSession(ctx context.Context, address string, session []byte) error {
+	if err := keyPart("address", address); err != nil {
+		return fmt.Errorf("put session: %w", err)
+	}
 	if err := s.put(ctx, s.addressItem(kindSession, address, session), ""); err != nil {
 		return fmt.Errorf("put session %s: %w", address, err)
 	}
@@ -214,6 +218,11 @@ func (s *DeviceStore) PutSession(ctx context.Context, address string, session []
 // item and the one they replace is not kept in chunks (the heads are read first, 100 to a
 // request); others are written one by one with their chunks.
 func (s *DeviceStore) PutManySessions(ctx context.Context, sessions map[string][]byte) error {
+	for addr := range sessions {
+		if err := keyPart("address", addr); err != nil {
+			return fmt.Errorf("put %d sessions: %w", len(sessions), err)
+		}
+	}
 	if t := s.txn(ctx); t != nil {
 		for addr, sess := range sessions {
 			if err := s.put(ctx, s.addressItem(kindSession, addr, sess), ""); err != nil {
@@ -265,6 +274,9 @@ func (s *DeviceStore) DeleteAllSessions(ctx context.Context, phone string) error
 
 // DeleteSession deletes one session.
 func (s *DeviceStore) DeleteSession(ctx context.Context, address string) error {
+	if strings.Contains(address, keySep) {
+		return nil // could not have been stored; it may name a chunk of another session
+	}
 	if err := s.del(ctx, s.pk(kindSession), address); err != nil {
 		return fmt.Errorf("delete session %s: %w", address, err)
 	}

@@ -261,3 +261,29 @@ func TestLargeValuesReadWhole(t *testing.T) {
 		t.Errorf("GetSession with a chunk of another write = %d bytes, %v; want errTornRead", len(v), err)
 	}
 }
+
+// A session address containing NUL could name a chunk of another session's value: writes
+// refuse it and a delete does nothing, so the chunk stays.
+func TestSessionAddressWithNUL(t *testing.T) {
+	t.Parallel()
+	client, table := newDynamoClient(t)
+	s := deviceStores(t, client, table, 1)[0]
+	ctx := context.Background()
+	big := bigValue(500*1024, 5)
+	if err := s.PutSession(ctx, "1:1", big); err != nil {
+		t.Fatal(err)
+	}
+	chunk := chunkSK("1:1", 0)
+	if err := s.PutSession(ctx, chunk, []byte("x")); err == nil {
+		t.Errorf("PutSession under a chunk's key succeeded")
+	}
+	if err := s.PutManySessions(ctx, map[string][]byte{chunk: []byte("x")}); err == nil {
+		t.Errorf("PutManySessions under a chunk's key succeeded")
+	}
+	if err := s.DeleteSession(ctx, chunk); err != nil {
+		t.Errorf("DeleteSession(a chunk's key): %v", err)
+	}
+	if v, err := s.GetSession(ctx, "1:1"); err != nil || !bytes.Equal(v, big) {
+		t.Errorf("GetSession = %d bytes, %v; want the %d stored", len(v), err, len(big))
+	}
+}
