@@ -70,28 +70,48 @@
 // one message's secret beats losing the batch). Reads and deletes of an over-long key answer
 // nothing stored, as nothing can be.
 //
-// # Transactions
+// # Atomicity and concurrency
 //
-// Reads are strongly consistent. Batch operations write 25 items per BatchWriteItem and read
-// 100 keys per BatchGetItem, retrying unprocessed ones with backoff; they are not atomic as
-// sqlstore's SQL transactions are, but each is idempotent, so a failed call can be repeated.
+// Reads are strongly consistent. What is atomic, and what concurrent writers can do:
 //
-// The LID map is shared by every device and so by every host. PutLIDMapping and
-// PutManyLIDMappings read the entries a mapping touches (both directions of the LID and the
-// phone number, and the entries those pointed to) and write the changes in one
-// TransactWriteItems conditioned on every entry still being what was read (up to 25 mappings to
-// a transaction); when another host changed one in between, nothing is written and the
-// mappings are read and applied again (up to 10 times). So the two directions stay each
-// other's inverse however hosts race: of two hosts mapping one phone number to different LIDs
-// at once, one wins whole. The in-memory cache of another host may still answer the loser's
-// mapping, as sqlstore's cache of another process would.
-//
-// DoDecryptionTxn, where sqlstore opens an SQL transaction, runs the decryptions of a device
-// one at a time and holds back the single-item writes made inside (session, identity, pre-key
-// removal, sender key, buffered plaintext), which reads inside see; when fn succeeds they are
-// written in one TransactWriteItems, so the advanced session and the buffered plaintext are
-// stored together or not at all, and when fn fails none is written. Operations over many items
-// inside fn write what is held back first (see DoDecryptionTxn).
+//   - A single-item write (PutSession, PutIdentity, PutSenderKey, a pre-key, a device...) is
+//     atomic, and so is a session or sender key kept in chunks (see Item size).
+//   - DoDecryptionTxn, where sqlstore opens an SQL transaction, runs the decryptions of a
+//     device one at a time in this process and holds back the single-item writes made inside
+//     (session, identity, pre-key removal, sender key, buffered plaintext), which reads inside
+//     see; when fn succeeds they are written in one TransactWriteItems (several when over 100
+//     items or 4 MB, each atomic), so the advanced session and the buffered plaintext are
+//     stored together or not at all, and when fn fails none is written. The sessions and sender
+//     keys are written on condition that they are still kept as read inside (in chunks of the
+//     same write, or in one item), so a commit never leaves chunks behind; another process's
+//     change to a value kept in one item is not detected (the session host's lease gives each
+//     device one process). Operations over many items inside fn write what is held back first
+//     (see DoDecryptionTxn).
+//   - MigratePNToLID moves each address atomically: the copy to the LID address, the delete
+//     of every phone number item renamed to it and their chunks are one TransactWriteItems (up
+//     to 50 addresses to one, fewer for large values). A migration that failed part way leaves
+//     each address moved or untouched, and running it again moves only the untouched ones, so
+//     a LID session that advanced after its move is never overwritten by the stale phone
+//     number one.
+//   - The LID map is shared by every device and so by every host. PutLIDMapping and
+//     PutManyLIDMappings read the entries a mapping touches (both directions of the LID and the
+//     phone number, and the entries those point to) and write the changes in one
+//     TransactWriteItems conditioned on every entry read still being what was read (up to 25
+//     mappings to a transaction); when another host changed one in between, nothing is written
+//     and the mappings are read and applied again (up to 10 times, then an error). So the two
+//     directions stay each other's inverse however hosts race: of two hosts mapping one phone
+//     number to different LIDs at once, one wins whole. A host's in-memory cache may still
+//     answer a mapping another host replaced since, as sqlstore's cache in another process
+//     would.
+//   - Pre-keys are written on condition that their id is free (see above).
+//   - Other batch operations write 25 items per BatchWriteItem and read 100 keys per
+//     BatchGetItem, retrying unprocessed ones with backoff; they are not atomic, but each is
+//     idempotent, so a failed call can be repeated. Where they read, merge and write back
+//     (contacts) or read before writing (PutManySessions reads the heads it replaces to find
+//     chunked ones), a second process writing the same device's items at that moment could
+//     lose an update, or leave the chunks of the value it wrote unnamed by any head: never
+//     read, and deleted with the address by a LIKE delete, a migration or DeleteDevice. The
+//     session host's lease gives each device one process.
 //
 // # Differences from sqlstore
 //
@@ -99,17 +119,18 @@
 //
 //   - GetAllDevices answers in JID order; sqlstore in insertion order.
 //   - Batch writes (PutManySessions, PutAllContactNames, PutManyRedactedPhones,
-//     PutManyLIDMappings (atomic per 25 mappings), PutMessageSecrets, mutation MAC puts and deletes, DeleteDevice) are
-//     not atomic; repeating a failed one completes it.
-//   - MigratePNToLID is not one transaction: each address moves atomically (its copy and the
-//     delete of the phone number's item in one TransactWriteItems, 50 addresses to one), so a
-//     migration that failed part way leaves every address either moved or untouched, and
-//     running it again moves only the untouched ones; a LID item that advanced after its move
-//     is never overwritten by the stale phone number item.
+//     PutManyLIDMappings, PutMessageSecrets, mutation MAC puts and deletes, DeleteDevice) are
+//     not atomic; repeating a failed one completes it. PutManyLIDMappings is atomic per 25
+//     mappings.
+//   - MigratePNToLID is atomic per address, not as a whole (see above).
 //   - PutAllContactNames and PutManyRedactedPhones read the contacts, merge and write them
 //     back (a batch write cannot update some attributes), under the store's contact lock; a
 //     second process writing the same device's contacts at that moment could lose an update.
 //     The session host's lease gives each device one process.
+//   - Values and keys DynamoDB cannot hold are refused (ErrItemTooLarge, ErrKeyTooLong) where
+//     SQLite stores them: a session or sender key over 4 MB less 64 KB, any other item over
+//     400 KB, a sort key over 1024 bytes. PutMessageSecrets skips a secret whose key is too long
+//     and stores the others.
 //   - Storing the same (name, version, index MAC) twice overwrites; sqlstore fails on its
 //     primary key.
 //   - DeleteOldBufferedHashes deletes this device's old events; sqlstore deletes every
@@ -119,7 +140,8 @@
 //     whichever row SQLite finds first.
 //   - Empty strings cannot be DynamoDB keys: writes under an empty address, JID or app state
 //     name or a nil sync key id fail (reads answer nothing stored). Key parts containing NUL
-//     are refused.
+//     (session addresses, sender key senders and groups, message secret parts, app state
+//     names) are refused, as NUL separates key parts and chunks.
 //   - PutPrivacyTokens with no tokens does nothing; sqlstore's SQL has a syntax error.
 //   - A MigratePNToLID that failed may run again in the same store; sqlstore's never does.
 package dynamostore
