@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"time"
@@ -236,12 +237,14 @@ func isTransactionConflict(err error) bool {
 	return false
 }
 
-// backoff waits before retry number try (from 0), doubling up to batchRetryMaxGap.
+// backoff waits before retry number try (from 0), doubling up to batchRetryMaxGap, each wait
+// a random part of it so that writers racing on the same items do not retry in step.
 func (c *Container) backoff(ctx context.Context, try int) error {
 	wait := c.retryFirst << try
 	if wait > batchRetryMaxGap || wait <= 0 {
 		wait = batchRetryMaxGap
 	}
+	wait = wait/2 + rand.N(wait/2+1)
 	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {

@@ -188,7 +188,7 @@ const (
 	lidMappingsPerTxn = transactLimit / 4
 	// lidMapTries bounds how often a transaction is rebuilt from a fresh read after another
 	// writer changed an entry it read.
-	lidMapTries = 10
+	lidMapTries = 20
 )
 
 // lidKey and pnKey are the items of each direction of the map.
