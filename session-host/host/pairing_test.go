@@ -253,7 +253,12 @@ func TestSessionsPairRefusesWhatCannotPair(t *testing.T) {
 			if webhook.ErrorCode(err) != webhook.EUnavailable || !strings.Contains(webhook.ErrorMessage(err), "try again") {
 				t.Fatalf("got %v, want unavailable, try again", err)
 			}
-			time.Sleep(100 * time.Millisecond)
+			for deadline := time.Now().Add(10 * time.Second); tt.replaced && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if !sessions.isCurrent("inst_unpaired", unpaired) {
+					break
+				}
+			}
+			time.Sleep(100 * time.Millisecond) // and, when none is due, no replacement comes
 			if replaced := !sessions.isCurrent("inst_unpaired", unpaired); replaced != tt.replaced {
 				t.Fatalf("replaced %v, want %v", replaced, tt.replaced)
 			}

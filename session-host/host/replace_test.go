@@ -86,10 +86,20 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 			if tt.stop {
 				sessions.Stop(id)
 			}
-			time.Sleep(300 * time.Millisecond) // many pauses
-			sessions.mu.Lock()
-			now2, running := sessions.running[id]
-			sessions.mu.Unlock()
+			// A replacement comes after a pause of 20 ms; what must not happen gets 300 ms.
+			current := func() (*session, bool) {
+				sessions.mu.Lock()
+				defer sessions.mu.Unlock()
+				sess, ok := sessions.running[id]
+				return sess, ok
+			}
+			for deadline := time.Now().Add(10 * time.Second); tt.replaced && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if sess, ok := current(); ok && sess != first {
+					break
+				}
+			}
+			time.Sleep(300 * time.Millisecond) // and nothing more happens
+			now2, running := current()
 			switch {
 			case tt.stop:
 				if running {
