@@ -87,27 +87,9 @@ func Check(path string) (int64, error) {
 	if fi.Mode().Perm()&0o111 == 0 {
 		return 0, fmt.Errorf("not executable (mode %s)", fi.Mode())
 	}
-	f, err := elf.Open(path)
+	problems, err := staticARM64Problems(path)
 	if err != nil {
-		return 0, fmt.Errorf("not an ELF file: %w", err)
-	}
-	defer f.Close()
-	var problems []string
-	if f.Class != elf.ELFCLASS64 || f.Machine != elf.EM_AARCH64 {
-		problems = append(problems, fmt.Sprintf("built for %s %s, want ELFCLASS64 EM_AARCH64", f.Class, f.Machine))
-	}
-	for _, p := range f.Progs {
-		switch p.Type {
-		case elf.PT_INTERP:
-			problems = append(problems, "dynamically linked (has a program interpreter)")
-		case elf.PT_DYNAMIC:
-			problems = append(problems, "has a dynamic section")
-		}
-	}
-	for _, name := range []string{".symtab", ".debug_info", ".zdebug_info"} {
-		if f.Section(name) != nil {
-			problems = append(problems, fmt.Sprintf("not stripped (has %s; want -ldflags \"-s -w\")", name))
-		}
+		return 0, err
 	}
 
 	info, err := buildinfo.ReadFile(path)
@@ -130,4 +112,32 @@ func Check(path string) (int64, error) {
 		return 0, errors.New(strings.Join(problems, "; "))
 	}
 	return fi.Size(), nil
+}
+
+// staticARM64Problems lists why the ELF file at path is not a stripped, static linux/arm64
+// executable.
+func staticARM64Problems(path string) ([]string, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("not an ELF file: %w", err)
+	}
+	defer f.Close()
+	var problems []string
+	if f.Class != elf.ELFCLASS64 || f.Machine != elf.EM_AARCH64 {
+		problems = append(problems, fmt.Sprintf("built for %s %s, want ELFCLASS64 EM_AARCH64", f.Class, f.Machine))
+	}
+	for _, p := range f.Progs {
+		switch p.Type {
+		case elf.PT_INTERP:
+			problems = append(problems, "dynamically linked (has a program interpreter)")
+		case elf.PT_DYNAMIC:
+			problems = append(problems, "has a dynamic section")
+		}
+	}
+	for _, name := range []string{".symtab", ".debug_info", ".zdebug_info"} {
+		if f.Section(name) != nil {
+			problems = append(problems, fmt.Sprintf("not stripped (has %s; want -ldflags \"-s -w\")", name))
+		}
+	}
+	return problems, nil
 }
