@@ -24,9 +24,6 @@ type SessionStore interface {
 	SetSession(ctx context.Context, id string, u wastore.SessionUpdate, now time.Time) error
 }
 
-// qrLifetime is how long WhatsApp's first pairing code stays scannable.
-const qrLifetime = 60 * time.Second
-
 // Sessions runs one whatsmeow client per instance this host holds.
 type Sessions struct {
 	devices   Devices
@@ -242,8 +239,9 @@ func (s *Sessions) record(id string, evt any) {
 		if len(e.Codes) == 0 {
 			return
 		}
-		exp := now.Add(qrLifetime)
-		u = wastore.SessionUpdate{Status: str("qr"), QR: str(e.Codes[0]), QRExpiresAt: &exp}
+		// The API shows whichever of the codes WhatsApp would show at the time it is asked.
+		exp := now.Add(wastore.FirstQRLifetime + time.Duration(len(e.Codes)-1)*wastore.NextQRLifetime)
+		u = wastore.SessionUpdate{Status: str("qr"), QR: str(e.Codes[0]), QRExpiresAt: &exp, QRCodes: e.Codes, QRIssuedAt: &now}
 	case *events.PairSuccess:
 		u = wastore.SessionUpdate{DeviceJID: str(e.ID.String()), PhoneNumber: str(e.ID.User), QR: str("")}
 	case *events.Connected:

@@ -407,14 +407,15 @@ func (a *InstanceAPI) qr(ctx context.Context, r *apigw.Request) (apigw.Response,
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	if st.QR == "" || st.QRExpiresAt == nil || !a.clock().Before(*st.QRExpiresAt) {
+	current, expires, ok := st.CurrentQR(a.clock())
+	if !ok {
 		status := st.Status
 		if status == "" {
 			status = "not started"
 		}
 		return apigw.Response{}, webhook.Errorf(webhook.ENotFound, "instance %s has no QR code to scan now (session: %s)", id, status)
 	}
-	code, err := qr.Encode(st.QR, qr.M)
+	code, err := qr.Encode(current, qr.M)
 	if err != nil {
 		return apigw.Response{}, fmt.Errorf("encode QR of %s: %w", id, err)
 	}
@@ -423,7 +424,7 @@ func (a *InstanceAPI) qr(ctx context.Context, r *apigw.Request) (apigw.Response,
 		return apigw.Response{Binary: png, ContentType: "image/png"}, nil
 	}
 	return apigw.Response{Data: qrView{
-		InstanceID: id, Status: st.Status, QR: st.QR, QRExpiresAt: webhook.FormatTime(*st.QRExpiresAt),
+		InstanceID: id, Status: st.Status, QR: current, QRExpiresAt: webhook.FormatTime(expires),
 		Image: "data:image/png;base64," + base64.StdEncoding.EncodeToString(png),
 	}}, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"image/png"
 	"strings"
 	"testing"
@@ -71,6 +72,39 @@ func TestInstanceQR(t *testing.T) {
 			}
 		})
 	}
+	t.Run("rotates as WhatsApp does", func(t *testing.T) {
+		rotating := r.create(`{"name":"rotating"}`)
+		issued := r.clock().Truncate(time.Millisecond) // the API's clock counts whole ms
+		last := issued.Add(80 * time.Second)
+		if err := r.store.SetSession(context.Background(), rotating.ID, store.SessionUpdate{
+			Status: str("qr"), QR: str("2@first"), QRExpiresAt: &last, QRCodes: []string{"2@first", "2@second"}, QRIssuedAt: &issued,
+		}, issued); err != nil {
+			t.Fatal(err)
+		}
+		defer r.setNow(issued)
+		for _, step := range []struct {
+			at     time.Duration
+			want   string
+			status int
+		}{
+			{59 * time.Second, "2@first", 200},
+			{61 * time.Second, "2@second", 200},
+			{80 * time.Second, "", 404},
+		} {
+			r.setNow(issued.Add(step.at))
+			a := r.do(request{method: "GET", resource: "/api/instance/{instanceId}/qr", id: rotating.ID})
+			if a.status != step.status {
+				t.Fatalf("+%s: %d %s", step.at, a.status, a.raw)
+			}
+			if step.status == 200 {
+				var got struct{ QR, QRExpiresAt string }
+				json.Unmarshal(a.Data, &got)
+				if got.QR != step.want {
+					t.Fatalf("+%s: code %q, want %q", step.at, got.QR, step.want)
+				}
+			}
+		}
+	})
 	t.Run("expired", func(t *testing.T) {
 		r.advance(2 * time.Minute)
 		if a := r.do(request{method: "GET", resource: "/api/instance/{instanceId}/qr", id: waiting.ID}); a.status != 404 {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -28,6 +29,8 @@ func TestSessionState(t *testing.T) {
 		want store.SessionState
 	}{
 		{"qr", store.SessionUpdate{Status: str("qr"), QR: str("2@abc"), QRExpiresAt: &exp}, store.SessionState{Status: "qr", QR: "2@abc", QRExpiresAt: &exp}},
+		{"qr codes", store.SessionUpdate{Status: str("qr"), QR: str("2@a"), QRExpiresAt: &exp, QRCodes: []string{"2@a", "2@b"}, QRIssuedAt: &now},
+			store.SessionState{Status: "qr", QR: "2@a", QRExpiresAt: &exp, QRCodes: []string{"2@a", "2@b"}, QRIssuedAt: &now}},
 		{"paired", store.SessionUpdate{Status: str("connected"), QR: str(""), PhoneNumber: str("6281"), DeviceJID: str("6281:3@s.whatsapp.net")},
 			store.SessionState{Status: "connected", PhoneNumber: "6281", DeviceJID: "6281:3@s.whatsapp.net"}},
 		{"logged out", store.SessionUpdate{Status: str("logged_out"), DeviceJID: str("")}, store.SessionState{Status: "logged_out", PhoneNumber: "6281"}},
@@ -42,7 +45,9 @@ func TestSessionState(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.Status != st.want.Status || got.QR != st.want.QR || got.PhoneNumber != st.want.PhoneNumber ||
-				got.DeviceJID != st.want.DeviceJID || (got.QRExpiresAt == nil) != (st.want.QRExpiresAt == nil) {
+				got.DeviceJID != st.want.DeviceJID || (got.QRExpiresAt == nil) != (st.want.QRExpiresAt == nil) ||
+				!slices.Equal(got.QRCodes, st.want.QRCodes) || (got.QRIssuedAt == nil) != (st.want.QRIssuedAt == nil) ||
+				(got.QRIssuedAt != nil && !got.QRIssuedAt.Equal(*st.want.QRIssuedAt)) {
 				t.Fatalf("got %+v, want %+v", got, st.want)
 			}
 		})
@@ -52,5 +57,36 @@ func TestSessionState(t *testing.T) {
 	}
 	if err := s.SetSession(ctx, "inst_missing", store.SessionUpdate{Status: str("qr")}, now); webhook.ErrorCode(err) != webhook.ENotFound {
 		t.Fatalf("missing instance: %v", err)
+	}
+}
+
+func TestCurrentQR(t *testing.T) {
+	issued := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	exp := issued.Add(30 * time.Second)
+	rotating := store.SessionState{QR: "c1", QRCodes: []string{"c1", "c2", "c3"}, QRIssuedAt: &issued}
+	single := store.SessionState{QR: "only", QRExpiresAt: &exp}
+	tests := []struct {
+		name     string
+		st       store.SessionState
+		after    time.Duration
+		want     string
+		wantEnds time.Duration // after issued
+	}{
+		{"first code at once", rotating, 0, "c1", 60 * time.Second},
+		{"first code lasts 60 s", rotating, 59 * time.Second, "c1", 60 * time.Second},
+		{"second code then", rotating, 60 * time.Second, "c2", 80 * time.Second},
+		{"third code", rotating, 99 * time.Second, "c3", 100 * time.Second},
+		{"none once all ran out", rotating, 100 * time.Second, "", 0},
+		{"one code without the list", single, 10 * time.Second, "only", 30 * time.Second},
+		{"one code expired", single, 30 * time.Second, "", 0},
+		{"no code", store.SessionState{Status: "connected"}, 0, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, ends, ok := tt.st.CurrentQR(issued.Add(tt.after))
+			if code != tt.want || ok != (tt.want != "") || (ok && !ends.Equal(issued.Add(tt.wantEnds))) {
+				t.Fatalf("got %q until %s (%v), want %q until +%s", code, ends, ok, tt.want, tt.wantEnds)
+			}
+		})
 	}
 }
