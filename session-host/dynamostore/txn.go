@@ -119,8 +119,20 @@ func (s *DeviceStore) commit(ctx context.Context, t *decryptTxn) error {
 			layouts[k] = layoutOf(heads[k])
 		}
 	}
+	// When the writes need more than one transaction (a session of several MB), the buffered
+	// plaintext goes first: if a later transaction fails, the message WhatsApp sends again is
+	// read from the buffer instead of being decrypted with a state that did not move on.
+	buffer := s.pk(kindEventBuffer)
+	bufferFirst := make([]itemKey, 0, len(order))
+	for _, first := range []bool{true, false} {
+		for _, k := range order {
+			if (k.pk == buffer) == first {
+				bufferFirst = append(bufferFirst, k)
+			}
+		}
+	}
 	groups := make([]txnGroup, 0, len(order))
-	for _, k := range order {
+	for _, k := range bufferFirst {
 		w := pending[k]
 		g, err := s.c.ops(valueWrite{key: k, item: w.item, condition: w.condition, what: k.sk}, layouts[k])
 		if err != nil {
