@@ -103,7 +103,10 @@ func (w *PairingWatcher) answer(ctx context.Context, req store.PairRequest) {
 		w.logger.Error("get pairing code", "instanceId", req.InstanceID, "error", err)
 		a.Error, a.ErrorCode = "WhatsApp gave no pairing code; try again", webhook.EUnavailable
 	}
-	if _, err := w.store.AnswerPairing(ctx, req.InstanceID, a); err != nil {
+	// The answer is written even when the host is stopping: the API is waiting for it.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := w.store.AnswerPairing(actx, req.InstanceID, a); err != nil {
 		w.logger.Error("answer pairing request", "instanceId", req.InstanceID, "error", err)
 	}
 }

@@ -267,7 +267,8 @@ func TestSessionsPairRefusesWhatCannotPair(t *testing.T) {
 }
 
 // Every client acks WhatsApp only after its handlers, and keeps the plaintext of what it
-// decrypted until then, so a message sent again after a failed ack is not lost.
+// decrypted until then, so a message sent again after a failed ack is not lost; and it stops
+// everything of its own with its session.
 func TestSessionsClientsAckAfterTheQueue(t *testing.T) {
 	ctx := context.Background()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -287,5 +288,11 @@ func TestSessionsClientsAckAfterTheQueue(t *testing.T) {
 	}
 	if !sess.client.SynchronousAck || !sess.client.EnableDecryptedEventBuffer {
 		t.Fatalf("SynchronousAck %v, EnableDecryptedEventBuffer %v", sess.client.SynchronousAck, sess.client.EnableDecryptedEventBuffer)
+	}
+	// whatsmeow's own reconnects run on the session's context, so a stopped session cannot
+	// connect again behind the lease's back.
+	sess.cancel()
+	if sess.client.BackgroundEventCtx.Err() == nil {
+		t.Fatal("whatsmeow's background context outlives the session")
 	}
 }

@@ -44,6 +44,7 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 		{"unpaired, dropped twice", false, []any{&events.Disconnected{}, &events.Disconnected{}}, false, true},
 		{"paired, dropped", true, []any{&events.Disconnected{}}, false, false},
 		{"paired, unlinked from the phone", true, []any{&events.LoggedOut{Reason: events.ConnectFailureLoggedOut}}, false, true},
+		{"pairing failed on the device", false, []any{&events.PairError{}}, false, true},
 		{"unpaired, dropped, then stopped", false, []any{&events.Disconnected{}}, true, false},
 	}
 	for n, tt := range tests {
@@ -80,6 +81,9 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 			if (first.client.Store.ID != nil) != tt.paired {
 				t.Fatalf("started with device %v", first.client.Store.ID)
 			}
+			if !tt.paired {
+				sessions.onEvent(id, first, &events.QR{Codes: []string{"2@old-connection"}})
+			}
 			for _, evt := range tt.events {
 				sessions.onEvent(id, first, evt)
 			}
@@ -108,6 +112,13 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 			case tt.replaced:
 				if !running || now2 == first || now2.client.Store.ID != nil || dials.Load() != 2 {
 					t.Fatalf("running %v, replaced %v, device %v, %d dials; want one new unpaired session", running, now2 != first, now2.client.Store.ID, dials.Load())
+				}
+				st, err := instances.GetSession(ctx, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if code, _, ok := st.CurrentQR(time.Now()); ok {
+					t.Fatalf("the old connection's code %q is still served", code)
 				}
 			default:
 				if now2 != first || dials.Load() != 1 {

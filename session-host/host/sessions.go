@@ -51,6 +51,12 @@ type session struct {
 	replacing atomic.Bool
 	// firstQR is when this connection got its first QR codes, in unix milliseconds; 0 before.
 	firstQR atomic.Int64
+	// paired follows the device's pairing from whatsmeow's events, as whatsmeow sets
+	// Store.ID from goroutines of its own.
+	paired atomic.Bool
+	// pairing lets one pairing-code request at a time use the client: a second would replace
+	// the state of the first.
+	pairing sync.Mutex
 }
 
 // NewSessions returns the sessions of a host.
@@ -110,7 +116,11 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 	}
 	sink := NewSink(id, whatsappEvents(ownID), s.publisher, s.logger)
 	sctx, cancel := context.WithCancel(context.Background())
+	// whatsmeow's own reconnects and its event loop run on this context: once the session
+	// stops, none of them connects again without a lease.
+	client.BackgroundEventCtx = sctx
 	sess := &session{client: client, ctx: sctx, cancel: cancel, done: make(chan struct{})}
+	sess.paired.Store(device.ID != nil)
 	client.AddEventHandlerWithSuccessStatus(func(evt any) bool {
 		s.onEvent(id, sess, evt)
 		return sink.Handle(evt)
@@ -131,14 +141,20 @@ func (s *Sessions) onEvent(id string, sess *session, evt any) {
 	switch evt.(type) {
 	case *events.QR:
 		sess.firstQR.CompareAndSwap(0, time.Now().UnixMilli())
+	case *events.PairSuccess:
+		sess.paired.Store(true)
 	case *events.Disconnected:
 		// whatsmeow reconnects paired devices, not one waiting to be paired: WhatsApp drops
 		// it after its last QR code, and a new connection brings new codes.
-		if sess.client.Store.ID == nil {
+		if !sess.paired.Load() {
 			go s.replace(id, sess, "pairing codes ran out")
 		}
+	case *events.PairError:
+		// WhatsApp paired the phone but the device could not finish; whatsmeow disconnects it.
+		go s.replace(id, sess, "pairing failed")
 	case *events.LoggedOut:
 		// The device was unlinked and its keys deleted: a new device, with a QR code to pair.
+		sess.paired.Store(false)
 		go s.replace(id, sess, "logged out")
 	}
 }
@@ -154,6 +170,15 @@ func (s *Sessions) replace(id string, old *session, why string) {
 	old.client.Disconnect()
 	<-old.done
 	s.logger.Info("starting the session again", "instanceId", id, "reason", why)
+	// The old connection's QR codes died with it (unless another host runs the instance now,
+	// with codes of its own).
+	if !old.paired.Load() && s.isCurrent(id, old) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := s.state.SetSession(ctx, id, wastore.SessionUpdate{QR: new(string)}, time.Now()); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
+			s.logger.Error("clear the old connection's QR codes", "instanceId", id, "error", err)
+		}
+		cancel()
+	}
 	for attempt := 0; ; attempt++ {
 		wait := s.replacePause
 		if attempt > 0 {
@@ -314,7 +339,7 @@ func (s *Sessions) Pair(ctx context.Context, id, phone string) (string, error) {
 	switch {
 	case !ok:
 		return "", webhook.Errorf(webhook.EConflict, "the session is not running on its host; try again in a few seconds")
-	case sess.client.Store.ID != nil:
+	case sess.paired.Load():
 		return "", webhook.Errorf(webhook.EConflict, "the session is already paired")
 	case sess.firstQR.Load() == 0 && !sess.client.IsConnected():
 		return "", webhook.Errorf(webhook.EConflict, "the session is not connected to WhatsApp yet; try again in a few seconds")
@@ -327,6 +352,8 @@ func (s *Sessions) Pair(ctx context.Context, id, phone string) (string, error) {
 	case !sess.client.IsConnected():
 		return "", webhook.Errorf(webhook.EUnavailable, "the session is renewing its connection to WhatsApp; try again in 10 seconds")
 	}
+	sess.pairing.Lock()
+	defer sess.pairing.Unlock()
 	// WhatsApp checks the display name against the browsers and systems it knows.
 	code, err := sess.client.PairPhone(ctx, phone, true, whatsmeow.PairClientChrome, "Chrome (Linux)")
 	if err != nil {
