@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"go.mau.fi/whatsmeow/store"
@@ -209,5 +210,35 @@ func TestKeyLengthLimit(t *testing.T) {
 	}
 	if c, err := s.GetContact(ctx, pnJID(strings.Repeat("1", 1100), 0)); err != nil || c.Found {
 		t.Errorf("GetContact(over-long) = %+v, %v", c, err)
+	}
+}
+
+// A decryption whose writes need more than one transaction stores the buffered plaintext in
+// the first: when a later one fails, the message WhatsApp sends again is read from the buffer
+// instead of being lost to a session state that did not move on.
+func TestSplitDecryptionCommitStoresThePlaintextFirst(t *testing.T) {
+	t.Parallel()
+	client, table := newDynamoClient(t)
+	db := &failingDB{DynamoDBAPI: client}
+	s := deviceStores(t, db, table, 1)[0]
+	ctx := context.Background()
+	sessions := map[string][]byte{}
+	for i := range 150 { // more writes than one transaction takes
+		sessions[fmt.Sprintf("3%03d:1", i)] = []byte{byte(i)}
+	}
+	hash := [32]byte{42}
+	db.failAt.Store(db.writes.Load() + 2) // the commit's second transaction
+	err := s.DoDecryptionTxn(ctx, func(ctx context.Context) error {
+		if err := s.PutManySessions(ctx, sessions); err != nil {
+			return err
+		}
+		return s.PutBufferedEvent(ctx, hash, []byte("the message"), time.Unix(1, 0))
+	})
+	if !errors.Is(err, errInjected) {
+		t.Fatalf("DoDecryptionTxn: %v, want the injected failure of its second transaction", err)
+	}
+	ev, err := s.GetBufferedEvent(ctx, hash)
+	if err != nil || ev == nil || string(ev.Plaintext) != "the message" {
+		t.Fatalf("buffered event after the failed commit: %+v, %v", ev, err)
 	}
 }
