@@ -115,17 +115,21 @@ api POST /api/instance "{\"instanceId\":\"xxx\",\"name\":\"schemathesis\",\"webh
 # code (no WhatsApp here), so GET /api/instance/{instanceId}/qr reaches a real code.
 endpoint=$(grep -oE 'AWS endpoint +http://[^ ]+' "$work/stack.log" | awk '{print $3}')
 "$moto_python" - "$endpoint" "wagate-dev-$port-InstancesTable" <<'PY'
+import datetime
 import sys
 import boto3
 endpoint, table = sys.argv[1], sys.argv[2]
 db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
                   aws_access_key_id="test", aws_secret_access_key="test")
+# As the session host stores a connection's codes: WhatsApp shows the first for 60 s and each
+# next for 20 s, so 60 codes last the whole run (about 20 minutes).
+issued = datetime.datetime.now(datetime.timezone.utc).isoformat()
 db.update_item(
     TableName=table, Key={"instanceId": {"S": "xxx"}},
-    UpdateExpression="SET #s = :s, qr = :qr, qrExpiresAt = :exp",
+    UpdateExpression="SET #s = :s, qrCodes = :codes, qrIssuedAt = :issued",
     ExpressionAttributeNames={"#s": "status"},
-    ExpressionAttributeValues={":s": {"S": "qr"}, ":qr": {"S": "2@schemathesis,pairing,code"},
-                               ":exp": {"S": "2999-01-01T00:00:00Z"}},
+    ExpressionAttributeValues={":s": {"S": "qr"}, ":issued": {"S": issued},
+                               ":codes": {"L": [{"S": f"2@schemathesis,pairing,{n}"} for n in range(60)]}},
 )
 PY
 webhook_ids=()

@@ -174,7 +174,7 @@ func (s *Sessions) replace(id string, old *session, why string) {
 	// with codes of its own).
 	if !old.paired.Load() && s.isCurrent(id, old) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if err := s.state.SetSession(ctx, id, wastore.SessionUpdate{QR: new(string)}, time.Now()); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
+		if err := s.state.SetSession(ctx, id, wastore.SessionUpdate{ClearQR: true}, time.Now()); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
 			s.logger.Error("clear the old connection's QR codes", "instanceId", id, "error", err)
 		}
 		cancel()
@@ -265,12 +265,11 @@ func (s *Sessions) record(id string, evt any) {
 			return
 		}
 		// The API shows whichever of the codes WhatsApp would show at the time it is asked.
-		exp := now.Add(wastore.FirstQRLifetime + time.Duration(len(e.Codes)-1)*wastore.NextQRLifetime)
-		u = wastore.SessionUpdate{Status: str("qr"), QR: str(e.Codes[0]), QRExpiresAt: &exp, QRCodes: e.Codes, QRIssuedAt: &now}
+		u = wastore.SessionUpdate{Status: str("qr"), QRCodes: e.Codes}
 	case *events.PairSuccess:
-		u = wastore.SessionUpdate{DeviceJID: str(e.ID.String()), PhoneNumber: str(e.ID.User), QR: str("")}
+		u = wastore.SessionUpdate{DeviceJID: str(e.ID.String()), PhoneNumber: str(e.ID.User), ClearQR: true}
 	case *events.Connected:
-		u = wastore.SessionUpdate{Status: str("connected"), QR: str("")}
+		u = wastore.SessionUpdate{Status: str("connected"), ClearQR: true}
 	case *events.Disconnected, *events.StreamReplaced:
 		u = wastore.SessionUpdate{Status: str("disconnected")}
 	case *events.LoggedOut:

@@ -21,8 +21,7 @@ func TestInstanceQR(t *testing.T) {
 	paired := r.create(`{"name":"paired"}`)
 	fresh := r.create(`{"name":"fresh"}`)
 	str := func(v string) *string { return &v }
-	exp := r.clock().Add(time.Minute)
-	if err := r.store.SetSession(context.Background(), waiting.ID, store.SessionUpdate{Status: str("qr"), QR: str("2@AbCd,EfGh,IjKl"), QRExpiresAt: &exp}, r.clock()); err != nil {
+	if err := r.store.SetSession(context.Background(), waiting.ID, store.SessionUpdate{Status: str("qr"), QRCodes: []string{"2@AbCd,EfGh,IjKl"}}, r.clock()); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.store.SetSession(context.Background(), paired.ID, store.SessionUpdate{Status: str("connected")}, r.clock()); err != nil {
@@ -75,9 +74,8 @@ func TestInstanceQR(t *testing.T) {
 	t.Run("rotates as WhatsApp does", func(t *testing.T) {
 		rotating := r.create(`{"name":"rotating"}`)
 		issued := r.clock().Truncate(time.Millisecond) // the API's clock counts whole ms
-		last := issued.Add(80 * time.Second)
 		if err := r.store.SetSession(context.Background(), rotating.ID, store.SessionUpdate{
-			Status: str("qr"), QR: str("2@first"), QRExpiresAt: &last, QRCodes: []string{"2@first", "2@second"}, QRIssuedAt: &issued,
+			Status: str("qr"), QRCodes: []string{"2@first", "2@second"},
 		}, issued); err != nil {
 			t.Fatal(err)
 		}

@@ -20,12 +20,10 @@ type SessionUpdate struct {
 	Status      *string    // qr, connecting, connected, disconnected, logged_out
 	PhoneNumber *string    // digits; "" removes it
 	DeviceJID   *string    // whatsmeow's device id once paired; "" removes it
-	QR          *string    // the first pairing code; "" removes every QR field
-	QRExpiresAt *time.Time // when the last code stops being scannable
-	// QRCodes are every code of the connection, in the order WhatsApp shows them from
-	// QRIssuedAt: the first for FirstQRLifetime, each next for NextQRLifetime.
-	QRCodes    []string
-	QRIssuedAt *time.Time
+	// QRCodes are every pairing code of a connection, in the order WhatsApp shows them from
+	// the update's time on: the first for FirstQRLifetime, each next for NextQRLifetime.
+	QRCodes []string
+	ClearQR bool // removes the codes: paired, or their connection is gone
 }
 
 // How long WhatsApp's pairing codes last: the first of a connection 60 s, each next one 20 s.
@@ -39,20 +37,14 @@ type SessionState struct {
 	Status      string     `dynamodbav:"status"`
 	PhoneNumber string     `dynamodbav:"phoneNumber"`
 	DeviceJID   string     `dynamodbav:"deviceJid"`
-	QR          string     `dynamodbav:"qr"`
-	QRExpiresAt *time.Time `dynamodbav:"qrExpiresAt"`
 	QRCodes     []string   `dynamodbav:"qrCodes"`
 	QRIssuedAt  *time.Time `dynamodbav:"qrIssuedAt"`
 }
 
 // CurrentQR answers the code scannable at now and when it stops being, or false when none is.
-// A state with QR alone (no QRCodes) has that one code until QRExpiresAt.
 func (st SessionState) CurrentQR(now time.Time) (string, time.Time, bool) {
-	if len(st.QRCodes) == 0 || st.QRIssuedAt == nil {
-		if st.QR == "" || st.QRExpiresAt == nil || !now.Before(*st.QRExpiresAt) {
-			return "", time.Time{}, false
-		}
-		return st.QR, *st.QRExpiresAt, true
+	if st.QRIssuedAt == nil {
+		return "", time.Time{}, false
 	}
 	end := st.QRIssuedAt.Add(FirstQRLifetime)
 	for _, code := range st.QRCodes {
@@ -84,26 +76,16 @@ func (s *InstanceStore) SetSession(ctx context.Context, id string, u SessionUpda
 	field("status", u.Status)
 	field("phoneNumber", u.PhoneNumber)
 	field("deviceJid", u.DeviceJID)
-	field("qr", u.QR)
-	if u.QR != nil && *u.QR == "" {
-		remove = append(remove, "qrExpiresAt", "qrCodes", "qrIssuedAt")
-	} else {
-		if u.QRExpiresAt != nil {
-			set = append(set, "qrExpiresAt = :qrExpiresAt")
-			values[":qrExpiresAt"] = &types.AttributeValueMemberS{Value: u.QRExpiresAt.UTC().Format(time.RFC3339Nano)}
+	switch {
+	case u.ClearQR:
+		remove = append(remove, "qrCodes", "qrIssuedAt")
+	case len(u.QRCodes) > 0:
+		codes, err := attributevalue.Marshal(u.QRCodes)
+		if err != nil {
+			return fmt.Errorf("record session of %s: %w", id, err)
 		}
-		if len(u.QRCodes) > 0 {
-			codes, err := attributevalue.Marshal(u.QRCodes)
-			if err != nil {
-				return fmt.Errorf("record session of %s: %w", id, err)
-			}
-			set = append(set, "qrCodes = :qrCodes")
-			values[":qrCodes"] = codes
-		}
-		if u.QRIssuedAt != nil {
-			set = append(set, "qrIssuedAt = :qrIssuedAt")
-			values[":qrIssuedAt"] = &types.AttributeValueMemberS{Value: u.QRIssuedAt.UTC().Format(time.RFC3339Nano)}
-		}
+		set = append(set, "qrCodes = :qrCodes", "qrIssuedAt = :now")
+		values[":qrCodes"] = codes
 	}
 	expr := "SET " + strings.Join(append(set, "updatedAt = :now"), ", ")
 	if len(remove) > 0 {
@@ -135,7 +117,7 @@ func (s *InstanceStore) GetSession(ctx context.Context, id string) (SessionState
 		TableName:                &s.table,
 		Key:                      map[string]types.AttributeValue{"instanceId": &types.AttributeValueMemberS{Value: id}},
 		ConsistentRead:           aws.Bool(true),
-		ProjectionExpression:     aws.String("instanceId, #status, phoneNumber, deviceJid, qr, qrExpiresAt, qrCodes, qrIssuedAt"),
+		ProjectionExpression:     aws.String("instanceId, #status, phoneNumber, deviceJid, qrCodes, qrIssuedAt"),
 		ExpressionAttributeNames: map[string]string{"#status": "status"},
 	})
 	if err != nil {

@@ -22,16 +22,14 @@ func TestSessionState(t *testing.T) {
 		t.Fatal(err)
 	}
 	str := func(v string) *string { return &v }
-	exp := now.Add(time.Minute)
 	steps := []struct {
 		name string
 		u    store.SessionUpdate
 		want store.SessionState
 	}{
-		{"qr", store.SessionUpdate{Status: str("qr"), QR: str("2@abc"), QRExpiresAt: &exp}, store.SessionState{Status: "qr", QR: "2@abc", QRExpiresAt: &exp}},
-		{"qr codes", store.SessionUpdate{Status: str("qr"), QR: str("2@a"), QRExpiresAt: &exp, QRCodes: []string{"2@a", "2@b"}, QRIssuedAt: &now},
-			store.SessionState{Status: "qr", QR: "2@a", QRExpiresAt: &exp, QRCodes: []string{"2@a", "2@b"}, QRIssuedAt: &now}},
-		{"paired", store.SessionUpdate{Status: str("connected"), QR: str(""), PhoneNumber: str("6281"), DeviceJID: str("6281:3@s.whatsapp.net")},
+		{"qr codes", store.SessionUpdate{Status: str("qr"), QRCodes: []string{"2@a", "2@b"}},
+			store.SessionState{Status: "qr", QRCodes: []string{"2@a", "2@b"}, QRIssuedAt: &now}},
+		{"paired", store.SessionUpdate{Status: str("connected"), ClearQR: true, PhoneNumber: str("6281"), DeviceJID: str("6281:3@s.whatsapp.net")},
 			store.SessionState{Status: "connected", PhoneNumber: "6281", DeviceJID: "6281:3@s.whatsapp.net"}},
 		{"logged out", store.SessionUpdate{Status: str("logged_out"), DeviceJID: str("")}, store.SessionState{Status: "logged_out", PhoneNumber: "6281"}},
 	}
@@ -44,8 +42,7 @@ func TestSessionState(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Status != st.want.Status || got.QR != st.want.QR || got.PhoneNumber != st.want.PhoneNumber ||
-				got.DeviceJID != st.want.DeviceJID || (got.QRExpiresAt == nil) != (st.want.QRExpiresAt == nil) ||
+			if got.Status != st.want.Status || got.PhoneNumber != st.want.PhoneNumber || got.DeviceJID != st.want.DeviceJID ||
 				!slices.Equal(got.QRCodes, st.want.QRCodes) || (got.QRIssuedAt == nil) != (st.want.QRIssuedAt == nil) ||
 				(got.QRIssuedAt != nil && !got.QRIssuedAt.Equal(*st.want.QRIssuedAt)) {
 				t.Fatalf("got %+v, want %+v", got, st.want)
@@ -62,9 +59,7 @@ func TestSessionState(t *testing.T) {
 
 func TestCurrentQR(t *testing.T) {
 	issued := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
-	exp := issued.Add(30 * time.Second)
-	rotating := store.SessionState{QR: "c1", QRCodes: []string{"c1", "c2", "c3"}, QRIssuedAt: &issued}
-	single := store.SessionState{QR: "only", QRExpiresAt: &exp}
+	rotating := store.SessionState{QRCodes: []string{"c1", "c2", "c3"}, QRIssuedAt: &issued}
 	tests := []struct {
 		name     string
 		st       store.SessionState
@@ -77,8 +72,6 @@ func TestCurrentQR(t *testing.T) {
 		{"second code then", rotating, 60 * time.Second, "c2", 80 * time.Second},
 		{"third code", rotating, 99 * time.Second, "c3", 100 * time.Second},
 		{"none once all ran out", rotating, 100 * time.Second, "", 0},
-		{"one code without the list", single, 10 * time.Second, "only", 30 * time.Second},
-		{"one code expired", single, 30 * time.Second, "", 0},
 		{"no code", store.SessionState{Status: "connected"}, 0, "", 0},
 	}
 	for _, tt := range tests {
