@@ -17,9 +17,9 @@ import (
 // SessionUpdate is what the session host records on an instance about its WhatsApp session;
 // nil fields are left as they are.
 type SessionUpdate struct {
-	Status      *string    // qr, connecting, connected, disconnected, logged_out
-	PhoneNumber *string    // digits; "" removes it
-	DeviceJID   *string    // whatsmeow's device id once paired; "" removes it
+	Status      *string // qr, connecting, connected, disconnected, logged_out
+	PhoneNumber *string // digits; "" removes it
+	DeviceJID   *string // whatsmeow's device id once paired; "" removes it
 	// QRCodes are every pairing code of a connection, in the order WhatsApp shows them from
 	// the update's time on: the first for FirstQRLifetime, each next for NextQRLifetime.
 	QRCodes []string
