@@ -3,11 +3,8 @@ package host
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"testing"
 
-	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
 )
 
@@ -27,23 +24,19 @@ func TestDeviceStoreKeepsDevicesAcrossOpens(t *testing.T) {
 
 func testDevicesKept(t *testing.T, dir, dsn string) {
 	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	devices, err := OpenSQLDevices(ctx, dir, dsn, logger)
+	devices, err := OpenSQLDevices(ctx, dir, dsn, quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer devices.Close()
-	device := devices.NewDevice()
 	jid := types.JID{User: "6281234567890", Device: 7, Server: types.DefaultUserServer}
-	device.ID = &jid
+	device := savePairedDevice(t, devices, jid)
 	device.PushName = "Sales"
-	// What pairing fills in: the account's signed device identity.
-	device.Account = &waAdv.ADVSignedDeviceIdentity{Details: []byte{1}, AccountSignature: bytes.Repeat([]byte{2}, 64), AccountSignatureKey: bytes.Repeat([]byte{3}, 32), DeviceSignature: bytes.Repeat([]byte{4}, 64)}
 	if err := device.Save(ctx); err != nil {
 		t.Fatal(err)
 	}
 
-	reopened, err := OpenSQLDevices(ctx, dir, dsn, logger)
+	reopened, err := OpenSQLDevices(ctx, dir, dsn, quietLogger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,8 +3,6 @@ package host
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,24 +25,15 @@ func (idleLeases) Release(context.Context) error { return nil }
 // SIGTERM in the middle of a burst of events: every event acked to WhatsApp before the host
 // exits is on the queue; the rest were not acked, so WhatsApp delivers them again.
 func TestShutdownDuringBurstLosesNothingAcked(t *testing.T) {
-	res := awstest.Stack(t)
-	awsCfg := awstest.Config(t)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := Config{
-		HostID: "host-test", InstancesTable: res.Table("InstancesTable"), QueueURL: res.QueueURL("EventsQueue"),
-		HealthAddr: "127.0.0.1:0", Capacity: 10, LeaseTTL: time.Minute, LeaseInterval: time.Second,
-		Linger: 20 * time.Millisecond, Store: "sqlite", DataDir: t.TempDir(),
-	}
-	m, err := NewMain(context.Background(), cfg, awsCfg, logger, func(*Sessions) (Leases, error) { return idleLeases{}, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newHostRig(t)
+	cfg := r.config("host-test")
+	m := r.newMain(cfg)
 	ctx, sigterm := context.WithCancel(context.Background())
 	defer sigterm()
 	ran := make(chan error, 1)
 	go func() { ran <- m.Run(ctx) }()
 
-	sink := NewSink("inst_burst", burstEvents, m.batcher, logger)
+	sink := NewSink("inst_burst", burstEvents, m.batcher, quietLogger)
 	const events = 300
 	acked := make([]bool, events)
 	var wg sync.WaitGroup
@@ -76,7 +65,7 @@ func TestShutdownDuringBurstLosesNothingAcked(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	onQueue := drainQueue(t, sqs.NewFromConfig(awsCfg), cfg.QueueURL)
+	onQueue := drainQueue(t, sqs.NewFromConfig(r.awsCfg), cfg.QueueURL)
 	missing, ackedCount := 0, 0
 	for n, ok := range acked {
 		if !ok {

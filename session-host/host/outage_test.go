@@ -3,7 +3,6 @@ package host
 import (
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"sync"
@@ -114,7 +113,7 @@ func TestSQSOutageLosesNothing(t *testing.T) {
 	viaLink.BaseEndpoint = aws.String("http://" + link.addr)
 	batcher := queue.NewBatcher(queue.NewPublisher(sqs.NewFromConfig(viaLink), queueURL), 20*time.Millisecond)
 	defer batcher.Close()
-	sink := NewSink("inst_outage", whatsappMessages, batcher, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	sink := NewSink("inst_outage", whatsappMessages, batcher, quietLogger)
 
 	var mu sync.Mutex
 	handed := map[int]int{} // how often WhatsApp handed each message over

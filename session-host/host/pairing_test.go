@@ -4,18 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
 
-	"github.com/wagate/wagate/shared/awstest"
 	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -43,10 +39,10 @@ func (p *pairerFunc) callsOf(id string) int {
 // The watcher answers each request addressed to its host once, through the real store: the
 // code, a coded error as it is, and an internal error as a generic message.
 func TestPairingWatcherAnswersItsHostsRequests(t *testing.T) {
-	ctx, stop := context.WithCancel(context.Background())
+	r := newHostRig(t)
+	instances := r.instances
+	ctx, stop := context.WithCancel(r.ctx)
 	defer stop()
-	res := awstest.Stack(t)
-	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
 	now := time.Now()
 	answers := map[string]struct {
 		code, err, errCode string
@@ -57,9 +53,7 @@ func TestPairingWatcherAnswersItsHostsRequests(t *testing.T) {
 		"inst_pair_elsewhere": {},
 	}
 	for id := range answers {
-		if err := instances.Create(ctx, &webhook.Instance{ID: id, WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
+		r.createInstances(id)
 		owner := "host-p"
 		if id == "inst_pair_elsewhere" {
 			owner = "host-other"
@@ -148,7 +142,7 @@ func (s *stuckIndex) answersOf(id string) int {
 func TestPairingWatcherAsksWhatsAppOncePerRequest(t *testing.T) {
 	idx := &stuckIndex{reqs: []store.PairRequest{{InstanceID: "inst_1", RequestID: "r1", Phone: "6281234567890"}}, answers: map[string]int{}}
 	pairer := &pairerFunc{calls: map[string]int{}, pair: func(string, string) (string, error) { return "ABCD-1234", nil }}
-	w := NewPairingWatcher("h", idx, pairer, time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := NewPairingWatcher("h", idx, pairer, time.Millisecond, quietLogger)
 	for range 5 {
 		w.answerPending(context.Background())
 		w.inFlight.Wait()
@@ -171,7 +165,7 @@ func TestPairingWatcherAnswersEachRequestAsItComes(t *testing.T) {
 		}
 		return "ABCD-1234", nil
 	}}
-	w := NewPairingWatcher("h", idx, pairer, time.Millisecond, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := NewPairingWatcher("h", idx, pairer, time.Millisecond, quietLogger)
 	w.answerPending(context.Background())
 	for deadline := time.Now().Add(5 * time.Second); idx.answersOf("inst_quick") == 0; time.Sleep(5 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -187,34 +181,12 @@ func TestPairingWatcherAnswersEachRequestAsItComes(t *testing.T) {
 
 // Sessions.Pair refuses, with a message a client may see, what WhatsApp could not pair.
 func TestSessionsPairRefusesWhatCannotPair(t *testing.T) {
-	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res := awstest.Stack(t)
-	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
-	devices, err := OpenSQLDevices(ctx, t.TempDir(), "", logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sessions := NewSessions(devices, instances, nil, logger)
-	sessions.backoff = []time.Duration{time.Hour} // one connection attempt; there is no route to WhatsApp
+	r := newHostRig(t)
+	ctx := r.ctx
+	sessions := r.sessions()
 	defer sessions.StopAll()
-	now := time.Now()
-	for _, id := range []string{"inst_unpaired", "inst_paired"} {
-		if err := instances.Create(ctx, &webhook.Instance{ID: id, WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	device := devices.NewDevice()
-	jid := types.JID{User: "6283333", Device: 4, Server: types.DefaultUserServer}
-	device.ID = &jid
-	device.Account = &waAdv.ADVSignedDeviceIdentity{Details: []byte{1}, AccountSignature: bytes.Repeat([]byte{2}, 64), AccountSignatureKey: bytes.Repeat([]byte{3}, 32), DeviceSignature: bytes.Repeat([]byte{4}, 64)}
-	if err := device.Save(ctx); err != nil {
-		t.Fatal(err)
-	}
-	js := jid.String()
-	if err := instances.SetSession(ctx, "inst_paired", store.SessionUpdate{DeviceJID: &js}, now); err != nil {
-		t.Fatal(err)
-	}
+	r.createInstances("inst_unpaired", "inst_paired")
+	r.pair("inst_paired", types.JID{User: "6283333", Device: 4, Server: types.DefaultUserServer})
 	for _, id := range []string{"inst_unpaired", "inst_paired"} {
 		if err := sessions.Start(ctx, id); err != nil {
 			t.Fatal(err)
@@ -236,9 +208,7 @@ func TestSessionsPairRefusesWhatCannotPair(t *testing.T) {
 	// A connection that got its QR codes too long ago has too little time left for a code:
 	// the session renews it, and the client is told to ask again.
 	sessions.replacePause = time.Millisecond
-	sessions.mu.Lock()
-	unpaired := sessions.running["inst_unpaired"]
-	sessions.mu.Unlock()
+	unpaired, _ := sessions.current("inst_unpaired")
 	for _, tt := range []struct {
 		name     string
 		firstQR  time.Time
@@ -270,19 +240,9 @@ func TestSessionsPairRefusesWhatCannotPair(t *testing.T) {
 // decrypted until then, so a message sent again after a failed ack is not lost; and it stops
 // everything of its own with its session.
 func TestSessionsClientsAckAfterTheQueue(t *testing.T) {
-	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res := awstest.Stack(t)
-	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
-	devices, err := OpenSQLDevices(ctx, t.TempDir(), "", logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	now := time.Now()
-	if err := instances.Create(ctx, &webhook.Instance{ID: "inst_acks", WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	sess, err := NewSessions(devices, instances, nil, logger).newSession(ctx, "inst_acks")
+	r := newHostRig(t)
+	r.createInstances("inst_acks")
+	sess, err := r.sessions().newSession(r.ctx, "inst_acks")
 	if err != nil {
 		t.Fatal(err)
 	}

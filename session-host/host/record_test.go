@@ -1,34 +1,22 @@
 package host
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
-	"github.com/wagate/wagate/shared/awstest"
 	"github.com/wagate/wagate/shared/store"
-	"github.com/wagate/wagate/shared/webhook"
 )
 
 // What whatsmeow reports lands on the instance: every QR code of a connection with when
 // they were issued, the device once paired, the status throughout.
 func TestSessionsRecordWhatWhatsmeowReports(t *testing.T) {
-	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res := awstest.Stack(t)
-	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
-	now := time.Now()
-	if err := instances.Create(ctx, &webhook.Instance{ID: "inst_record", WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
-		t.Fatal(err)
-	}
-	sessions := NewSessions(nil, instances, nil, logger)
+	r := newHostRig(t)
+	r.createInstances("inst_record")
+	sessions := r.sessions()
 	me := types.JID{User: "6281234567890", Device: 9, Server: types.DefaultUserServer}
 	steps := []struct {
 		name  string
@@ -50,7 +38,7 @@ func TestSessionsRecordWhatWhatsmeowReports(t *testing.T) {
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {
 			sessions.record("inst_record", step.evt)
-			st, err := instances.GetSession(ctx, "inst_record")
+			st, err := r.instances.GetSession(r.ctx, "inst_record")
 			if err != nil {
 				t.Fatal(err)
 			}

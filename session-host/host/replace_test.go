@@ -1,23 +1,13 @@
 package host
 
 import (
-	"bytes"
-	"context"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"go.mau.fi/whatsmeow"
-	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
-
-	"github.com/wagate/wagate/shared/awstest"
-	"github.com/wagate/wagate/shared/store"
-	"github.com/wagate/wagate/shared/webhook"
 )
 
 // A session that can no longer pair or connect as it is gets a new one: an unpaired device
@@ -25,14 +15,7 @@ import (
 // device's disconnection is whatsmeow's to mend, and a session stopped meanwhile stays
 // stopped.
 func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
-	ctx := context.Background()
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	res := awstest.Stack(t)
-	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
-	devices, err := OpenSQLDevices(ctx, t.TempDir(), "", logger)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newHostRig(t)
 	tests := []struct {
 		name     string
 		paired   bool
@@ -50,34 +33,19 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 	for n, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var dials atomic.Int32
-			sessions := NewSessions(devices, instances, nil, logger)
+			sessions := r.sessions()
 			sessions.dial = func(*whatsmeow.Client) error { dials.Add(1); return nil }
 			sessions.replacePause = 20 * time.Millisecond
 			defer sessions.StopAll()
 			id := "inst_replace_" + string(rune('a'+n))
-			now := time.Now()
-			if err := instances.Create(ctx, &webhook.Instance{ID: id, WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
-				t.Fatal(err)
-			}
+			r.createInstances(id)
 			if tt.paired {
-				device := devices.NewDevice()
-				jid := types.JID{User: "62811" + string(rune('0'+n)), Device: 3, Server: types.DefaultUserServer}
-				device.ID = &jid
-				device.Account = &waAdv.ADVSignedDeviceIdentity{Details: []byte{1}, AccountSignature: bytes.Repeat([]byte{2}, 64), AccountSignatureKey: bytes.Repeat([]byte{3}, 32), DeviceSignature: bytes.Repeat([]byte{4}, 64)}
-				if err := device.Save(ctx); err != nil {
-					t.Fatal(err)
-				}
-				js := jid.String()
-				if err := instances.SetSession(ctx, id, store.SessionUpdate{DeviceJID: &js}, now); err != nil {
-					t.Fatal(err)
-				}
+				r.pair(id, types.JID{User: "62811" + string(rune('0'+n)), Device: 3, Server: types.DefaultUserServer})
 			}
-			if err := sessions.Start(ctx, id); err != nil {
+			if err := sessions.Start(r.ctx, id); err != nil {
 				t.Fatal(err)
 			}
-			sessions.mu.Lock()
-			first := sessions.running[id]
-			sessions.mu.Unlock()
+			first, _ := sessions.current(id)
 			if (first.client.Store.ID != nil) != tt.paired {
 				t.Fatalf("started with device %v", first.client.Store.ID)
 			}
@@ -91,19 +59,13 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 				sessions.Stop(id)
 			}
 			// A replacement comes after a pause of 20 ms; what must not happen gets 300 ms.
-			current := func() (*session, bool) {
-				sessions.mu.Lock()
-				defer sessions.mu.Unlock()
-				sess, ok := sessions.running[id]
-				return sess, ok
-			}
 			for deadline := time.Now().Add(10 * time.Second); tt.replaced && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				if sess, ok := current(); ok && sess != first {
+				if sess, ok := sessions.current(id); ok && sess != first {
 					break
 				}
 			}
 			time.Sleep(300 * time.Millisecond) // and nothing more happens
-			now2, running := current()
+			now2, running := sessions.current(id)
 			switch {
 			case tt.stop:
 				if running {
@@ -113,7 +75,7 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 				if !running || now2 == first || now2.client.Store.ID != nil || dials.Load() != 2 {
 					t.Fatalf("running %v, replaced %v, device %v, %d dials; want one new unpaired session", running, now2 != first, now2.client.Store.ID, dials.Load())
 				}
-				st, err := instances.GetSession(ctx, id)
+				st, err := r.instances.GetSession(r.ctx, id)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -4,19 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-
-	"github.com/wagate/wagate/shared/awstest"
 	"github.com/wagate/wagate/shared/metrics"
-	"github.com/wagate/wagate/shared/store"
-	"github.com/wagate/wagate/shared/webhook"
 )
 
 // lockedBuffer is a buffer the reporting goroutine and the test share.
@@ -40,29 +33,14 @@ func (b *lockedBuffer) String() string {
 // The host reports its sessions as embedded metrics, for the dashboard's connected-instances
 // chart: here two sessions run and, with no route to WhatsApp, none is connected.
 func TestHostReportsItsSessions(t *testing.T) {
-	res := awstest.Stack(t)
-	awsCfg := awstest.Config(t)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := Config{
-		HostID: "host-metrics", InstancesTable: res.Table("InstancesTable"), QueueURL: res.QueueURL("EventsQueue"),
-		HealthAddr: "127.0.0.1:0", Capacity: 10, LeaseTTL: time.Minute, LeaseInterval: time.Second,
-		Linger: 20 * time.Millisecond, Store: "sqlite", DataDir: t.TempDir(),
-	}
-	m, err := NewMain(context.Background(), cfg, awsCfg, logger, func(*Sessions) (Leases, error) { return idleLeases{}, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newHostRig(t)
+	m := r.newMain(r.config("host-metrics"))
 	defer m.Close()
 	out := &lockedBuffer{}
 	m.metrics = metrics.NewEmitter(out, "wagate")
-	m.Sessions.backoff = []time.Duration{time.Hour}
-	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awsCfg), cfg.InstancesTable)
+	r.createInstances("inst_m1", "inst_m2")
 	for _, id := range []string{"inst_m1", "inst_m2"} {
-		now := time.Now()
-		if err := instances.Create(context.Background(), &webhook.Instance{ID: id, WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
-			t.Fatal(err)
-		}
-		if err := m.Sessions.Start(context.Background(), id); err != nil {
+		if err := m.Sessions.Start(r.ctx, id); err != nil {
 			t.Fatal(err)
 		}
 	}

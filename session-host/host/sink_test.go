@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -43,7 +41,7 @@ func messages(evt any) []Event {
 
 func TestSinkReportsFailureUntilTheQueueIsBack(t *testing.T) {
 	q := &flakyQueue{}
-	s := NewSink("inst_1", messages, q, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s := NewSink("inst_1", messages, q, quietLogger)
 	if !s.Handle("ignored") {
 		t.Fatal("an event that becomes nothing must succeed")
 	}
