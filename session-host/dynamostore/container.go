@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
+	"github.com/wagate/wagate/shared/dynamoerr"
 	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
@@ -268,7 +269,7 @@ func (c *Container) putDevice(ctx context.Context, d *store.Device) error {
 			TableName: &c.table, Item: full,
 			ConditionExpression: aws.String("attribute_not_exists(pk)"),
 		})
-		if err == nil || !isConditionFailure(err) {
+		if err == nil || !dynamoerr.ConditionFailed(err) {
 			return err
 		}
 		names := make(map[string]string, len(mutable)+1)
@@ -292,7 +293,7 @@ func (c *Container) putDevice(ctx context.Context, d *store.Device) error {
 			ExpressionAttributeNames:  names,
 			ExpressionAttributeValues: vals,
 		})
-		if err == nil || !isConditionFailure(err) {
+		if err == nil || !dynamoerr.ConditionFailed(err) {
 			return err
 		}
 	}

@@ -206,37 +206,6 @@ func checkSize(what string, it map[string]ddb.AttributeValue) error {
 	}
 }
 
-// isConditionFailure reports whether err is a failed condition of a write or of a transaction.
-func isConditionFailure(err error) bool {
-	var ccf *ddb.ConditionalCheckFailedException
-	if errors.As(err, &ccf) {
-		return true
-	}
-	var tce *ddb.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// isTransactionConflict reports whether a transaction was cancelled because another request
-// was changing one of its items at the same moment; the SDK does not retry that, callers do.
-func isTransactionConflict(err error) bool {
-	var tce *ddb.TransactionCanceledException
-	if errors.As(err, &tce) {
-		for _, r := range tce.CancellationReasons {
-			if aws.ToString(r.Code) == "TransactionConflict" {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // backoff waits before retry number try (from 0), doubling up to batchRetryMaxGap, each wait
 // a random part of it so that writers racing on the same items do not retry in step.
 func (c *Container) backoff(ctx context.Context, try int) error {

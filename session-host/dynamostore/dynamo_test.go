@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wagate/wagate/shared/dynamoerr"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/util/keys"
 )
@@ -81,7 +82,7 @@ type conditionCounter struct {
 
 func (c *conditionCounter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	out, err := c.DynamoDBAPI.PutItem(ctx, in, opts...)
-	if isConditionFailure(err) {
+	if dynamoerr.ConditionFailed(err) {
 		c.failures.Add(1)
 	}
 	return out, err
@@ -89,7 +90,7 @@ func (c *conditionCounter) PutItem(ctx context.Context, in *dynamodb.PutItemInpu
 
 func (c *conditionCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	out, err := c.DynamoDBAPI.TransactWriteItems(ctx, in, opts...)
-	if isConditionFailure(err) {
+	if dynamoerr.ConditionFailed(err) {
 		c.failures.Add(1)
 	}
 	return out, err

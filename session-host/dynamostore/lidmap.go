@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wagate/wagate/shared/dynamoerr"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 )
@@ -222,7 +223,7 @@ func (m *LIDMap) put(ctx context.Context, mappings []store.LIDMapping) error {
 			if err == nil {
 				break
 			}
-			if !isConditionFailure(err) && !isTransactionConflict(err) {
+			if !dynamoerr.ConditionFailed(err) && !dynamoerr.TransactionConflict(err) {
 				return err
 			}
 			if try+1 >= lidMapTries {

@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/wagate/wagate/shared/dynamoerr"
 	"go.mau.fi/whatsmeow/util/keys"
 )
 
@@ -87,7 +88,7 @@ func (s *DeviceStore) GenOnePreKey(ctx context.Context) (*keys.PreKey, error) {
 		if err == nil {
 			return key, nil
 		}
-		if !isConditionFailure(err) {
+		if !dynamoerr.ConditionFailed(err) {
 			return nil, fmt.Errorf("generate pre-key %d: %w", id, err)
 		}
 		if err := s.c.backoff(ctx, try); err != nil {
@@ -169,7 +170,7 @@ func (s *DeviceStore) getOrGenPreKeys(ctx context.Context, count uint32) ([]*key
 			}}
 		}
 		_, err := s.c.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if isConditionFailure(err) || isTransactionConflict(err) {
+		if dynamoerr.ConditionFailed(err) || dynamoerr.TransactionConflict(err) {
 			return nil, errPreKeyIDTaken
 		}
 		if err != nil {
@@ -226,7 +227,7 @@ func (s *DeviceStore) MarkPreKeysAsUploaded(ctx context.Context, upToID uint32) 
 			ExpressionAttributeNames:  map[string]string{"#u": attrUploaded, "#pk": attrPK},
 			ExpressionAttributeValues: map[string]ddb.AttributeValue{":t": boolean(true)},
 		})
-		if isConditionFailure(err) {
+		if dynamoerr.ConditionFailed(err) {
 			return nil
 		}
 		return err

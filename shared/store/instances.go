@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/wagate/wagate/shared/dynamoerr"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -94,7 +95,7 @@ func (s *InstanceStore) Create(ctx context.Context, in *webhook.Instance) error 
 		TableName: &s.table, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(instanceId)"),
 	})
-	if isConditionFailure(err) {
+	if dynamoerr.ConditionFailed(err) {
 		return webhook.Errorf(webhook.EConflict, "instance %s already exists", in.ID)
 	}
 	if err != nil {
@@ -260,7 +261,7 @@ func (s *InstanceStore) RotateSecret(ctx context.Context, id, newSecret string, 
 func (s *InstanceStore) update(ctx context.Context, id string, in *dynamodb.UpdateItemInput) (*webhook.Instance, error) {
 	in.ReturnValues = types.ReturnValueAllNew
 	out, err := s.db.UpdateItem(ctx, in)
-	if isConditionFailure(err) {
+	if dynamoerr.ConditionFailed(err) {
 		return nil, notFound(id)
 	}
 	if err != nil {
@@ -275,7 +276,7 @@ func (s *InstanceStore) Delete(ctx context.Context, id string) error {
 		TableName: &s.table, Key: instanceKey(id),
 		ConditionExpression: aws.String("attribute_exists(instanceId)"),
 	})
-	if isConditionFailure(err) {
+	if dynamoerr.ConditionFailed(err) {
 		return notFound(id)
 	}
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/wagate/wagate/shared/dynamoerr"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -200,7 +201,7 @@ func (s *LogStore) Save(ctx context.Context, prev, next *webhook.Log) error {
 	}
 	if err != nil {
 		next.Version = version
-		if isConditionFailure(err) {
+		if dynamoerr.ConditionFailed(err) {
 			return webhook.Errorf(webhook.EConflict, "webhook log %s changed meanwhile", next.WebhookID)
 		}
 		return fmt.Errorf("save log %s: %w", next.WebhookID, err)

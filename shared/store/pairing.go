@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/wagate/wagate/shared/dynamoerr"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -51,7 +52,7 @@ func (s *InstanceStore) RequestPairing(ctx context.Context, r PairRequest, now t
 			":now": unixMilli(now),
 		},
 	})
-	if !isConditionFailure(err) {
+	if !dynamoerr.ConditionFailed(err) {
 		if err != nil {
 			return fmt.Errorf("request pairing of %s: %w", r.InstanceID, err)
 		}
@@ -108,7 +109,7 @@ func (s *InstanceStore) AnswerPairing(ctx context.Context, id string, a PairAnsw
 		ConditionExpression:       aws.String("pairRequestId = :rid"),
 		ExpressionAttributeValues: values,
 	})
-	if isConditionFailure(err) {
+	if dynamoerr.ConditionFailed(err) {
 		return false, nil
 	}
 	if err != nil {

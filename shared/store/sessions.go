@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/wagate/wagate/shared/dynamoerr"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -102,7 +103,7 @@ func (s *InstanceStore) SetSession(ctx context.Context, id string, u SessionUpda
 		in.ExpressionAttributeNames = names
 	}
 	_, err := s.db.UpdateItem(ctx, in)
-	if isConditionFailure(err) {
+	if dynamoerr.ConditionFailed(err) {
 		return webhook.Errorf(webhook.ENotFound, "instance %s not found", id)
 	}
 	if err != nil {

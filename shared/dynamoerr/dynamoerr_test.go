@@ -1,0 +1,42 @@
+package dynamoerr
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+func TestClassify(t *testing.T) {
+	cancelled := func(codes ...string) error {
+		var reasons []types.CancellationReason
+		for _, c := range codes {
+			reasons = append(reasons, types.CancellationReason{Code: aws.String(c)})
+		}
+		return fmt.Errorf("transact: %w", &types.TransactionCanceledException{CancellationReasons: reasons})
+	}
+	tests := []struct {
+		name                string
+		err                 error
+		condition, conflict bool
+	}{
+		{"single write's condition", fmt.Errorf("put: %w", &types.ConditionalCheckFailedException{}), true, false},
+		{"a transaction item's condition", cancelled("None", "ConditionalCheckFailed"), true, false},
+		{"transaction conflict", cancelled("TransactionConflict", "None"), false, true},
+		{"other cancellation", cancelled("ValidationError"), false, false},
+		{"other error", errors.New("timeout"), false, false},
+		{"no error", nil, false, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ConditionFailed(tt.err); got != tt.condition {
+				t.Errorf("ConditionFailed = %v", got)
+			}
+			if got := TransactionConflict(tt.err); got != tt.conflict {
+				t.Errorf("TransactionConflict = %v", got)
+			}
+		})
+	}
+}
