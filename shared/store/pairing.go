@@ -44,7 +44,7 @@ type PairAnswer struct {
 func (s *InstanceStore) RequestPairing(ctx context.Context, r PairRequest, now time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           &s.table,
-		Key:                 map[string]types.AttributeValue{"instanceId": &types.AttributeValueMemberS{Value: r.InstanceID}},
+		Key:                 instanceKey(r.InstanceID),
 		UpdateExpression:    aws.String("SET pairHost = leaseOwner, pairRequestId = :rid, pairPhone = :phone REMOVE pairAnswerId, pairCode, pairError, pairErrorCode"),
 		ConditionExpression: aws.String("attribute_exists(instanceId) AND attribute_exists(leaseOwner) AND leaseExpiresAt > :now"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -104,7 +104,7 @@ func (s *InstanceStore) AnswerPairing(ctx context.Context, id string, a PairAnsw
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
-		Key:                       map[string]types.AttributeValue{"instanceId": &types.AttributeValueMemberS{Value: id}},
+		Key:                       instanceKey(id),
 		UpdateExpression:          aws.String(set + " REMOVE pairHost, pairPhone, pairRequestId"),
 		ConditionExpression:       aws.String("pairRequestId = :rid"),
 		ExpressionAttributeValues: values,
@@ -120,21 +120,9 @@ func (s *InstanceStore) AnswerPairing(ctx context.Context, id string, a PairAnsw
 
 // GetPairAnswer reads the instance's last pairing answer; its RequestID is "" when there is none.
 func (s *InstanceStore) GetPairAnswer(ctx context.Context, id string) (PairAnswer, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:            &s.table,
-		Key:                  map[string]types.AttributeValue{"instanceId": &types.AttributeValueMemberS{Value: id}},
-		ConsistentRead:       aws.Bool(true),
-		ProjectionExpression: aws.String("instanceId, pairAnswerId, pairCode, pairError, pairErrorCode"),
-	})
-	if err != nil {
-		return PairAnswer{}, fmt.Errorf("read pairing answer of %s: %w", id, err)
-	}
-	if out.Item == nil {
-		return PairAnswer{}, webhook.Errorf(webhook.ENotFound, "instance %s not found", id)
-	}
 	var a PairAnswer
-	if err := attributevalue.UnmarshalMap(out.Item, &a); err != nil {
-		return PairAnswer{}, fmt.Errorf("decode pairing answer of %s: %w", id, err)
+	if err := s.getPart(ctx, id, "instanceId, pairAnswerId, pairCode, pairError, pairErrorCode", nil, &a); err != nil {
+		return PairAnswer{}, fmt.Errorf("read pairing answer of %s: %w", id, err)
 	}
 	return a, nil
 }

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wagate/wagate/shared/dynamoerr"
-	"github.com/wagate/wagate/shared/webhook"
 )
 
 // SessionUpdate is what the session host records on an instance about its WhatsApp session;
@@ -94,7 +93,7 @@ func (s *InstanceStore) SetSession(ctx context.Context, id string, u SessionUpda
 	}
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
-		Key:                       map[string]types.AttributeValue{"instanceId": &types.AttributeValueMemberS{Value: id}},
+		Key:                       instanceKey(id),
 		UpdateExpression:          &expr,
 		ConditionExpression:       aws.String("attribute_exists(instanceId)"),
 		ExpressionAttributeValues: values,
@@ -104,7 +103,7 @@ func (s *InstanceStore) SetSession(ctx context.Context, id string, u SessionUpda
 	}
 	_, err := s.db.UpdateItem(ctx, in)
 	if dynamoerr.ConditionFailed(err) {
-		return webhook.Errorf(webhook.ENotFound, "instance %s not found", id)
+		return notFound(id)
 	}
 	if err != nil {
 		return fmt.Errorf("record session of %s: %w", id, err)
@@ -114,22 +113,26 @@ func (s *InstanceStore) SetSession(ctx context.Context, id string, u SessionUpda
 
 // GetSession reads the session part of an instance.
 func (s *InstanceStore) GetSession(ctx context.Context, id string) (SessionState, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:                &s.table,
-		Key:                      map[string]types.AttributeValue{"instanceId": &types.AttributeValueMemberS{Value: id}},
-		ConsistentRead:           aws.Bool(true),
-		ProjectionExpression:     aws.String("instanceId, #status, phoneNumber, deviceJid, qrCodes, qrIssuedAt"),
-		ExpressionAttributeNames: map[string]string{"#status": "status"},
-	})
+	var st SessionState
+	err := s.getPart(ctx, id, "instanceId, #status, phoneNumber, deviceJid, qrCodes, qrIssuedAt", map[string]string{"#status": "status"}, &st)
 	if err != nil {
 		return SessionState{}, fmt.Errorf("read session of %s: %w", id, err)
 	}
-	if out.Item == nil {
-		return SessionState{}, webhook.Errorf(webhook.ENotFound, "instance %s not found", id)
-	}
-	var st SessionState
-	if err := attributevalue.UnmarshalMap(out.Item, &st); err != nil {
-		return SessionState{}, fmt.Errorf("decode session of %s: %w", id, err)
-	}
 	return st, nil
+}
+
+// getPart reads, consistently, the attributes of an instance that projection names into out;
+// a missing instance is ENotFound.
+func (s *InstanceStore) getPart(ctx context.Context, id, projection string, names map[string]string, out any) error {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: &s.table, Key: instanceKey(id), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: &projection, ExpressionAttributeNames: names,
+	})
+	if err != nil {
+		return err
+	}
+	if res.Item == nil {
+		return notFound(id)
+	}
+	return attributevalue.UnmarshalMap(res.Item, out)
 }
