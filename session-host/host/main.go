@@ -90,7 +90,7 @@ func (m *Main) HealthAddr() string { return m.listener.Addr().String() }
 func (m *Main) Run(ctx context.Context) error {
 	go m.health.Serve(m.listener)
 	go m.pairing.Run(ctx)
-	go m.reportSessions(ctx, metricsInterval)
+	go every(ctx, metricsInterval, m.emitSessions)
 	m.ready.Store(true)
 	m.logger.Info("session host running", "host", m.Config.HostID, "capacity", m.Config.Capacity, "health", m.HealthAddr())
 	err := m.leases.Run(ctx)
@@ -100,8 +100,8 @@ func (m *Main) Run(ctx context.Context) error {
 	return err
 }
 
-// reportSessions emits SessionsRunning and SessionsConnected every interval until ctx ends.
-func (m *Main) reportSessions(ctx context.Context, interval time.Duration) {
+// every calls fn every interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func()) {
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
@@ -109,14 +109,19 @@ func (m *Main) reportSessions(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+			fn()
 		}
-		running, connected := m.Sessions.Counts()
-		if err := m.metrics.Emit(nil,
-			metrics.Metric{Name: "SessionsRunning", Unit: metrics.UnitCount, Value: float64(running)},
-			metrics.Metric{Name: "SessionsConnected", Unit: metrics.UnitCount, Value: float64(connected)},
-		); err != nil {
-			m.logger.Error("emit session metrics", "error", err)
-		}
+	}
+}
+
+// emitSessions emits SessionsRunning and SessionsConnected once.
+func (m *Main) emitSessions() {
+	running, connected := m.Sessions.Counts()
+	if err := m.metrics.Emit(nil,
+		metrics.Metric{Name: "SessionsRunning", Unit: metrics.UnitCount, Value: float64(running)},
+		metrics.Metric{Name: "SessionsConnected", Unit: metrics.UnitCount, Value: float64(connected)},
+	); err != nil {
+		m.logger.Error("emit session metrics", "error", err)
 	}
 }
 

@@ -48,16 +48,7 @@ func NewPairingWatcher(host string, s PairingStore, p Pairer, interval time.Dura
 // Run answers requests until ctx ends, each as it comes, so a slow one holds no other back.
 func (w *PairingWatcher) Run(ctx context.Context) {
 	defer w.inFlight.Wait()
-	tick := time.NewTicker(w.interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		w.answerPending(ctx)
-	}
+	every(ctx, w.interval, func() { w.answerPending(ctx) })
 }
 
 func (w *PairingWatcher) answerPending(ctx context.Context) {
