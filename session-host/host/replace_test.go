@@ -1,10 +1,13 @@
 package host
 
 import (
+	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	wastore "github.com/wagate/wagate/shared/store"
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
@@ -88,5 +91,48 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// flakyState fails the first reads of session state, as a store that is down for a while.
+type flakyState struct {
+	SessionStore
+	failures atomic.Int32
+}
+
+func (f *flakyState) GetSession(ctx context.Context, id string) (wastore.SessionState, error) {
+	if f.failures.Add(-1) >= 0 {
+		return wastore.SessionState{}, errors.New("dynamodb unreachable")
+	}
+	return f.SessionStore.GetSession(ctx, id)
+}
+
+// A replacement that cannot read the instance's state while the store is down tries again
+// with backoff, and the instance gets its new session once the store is back.
+func TestReplaceWaitsOutAStoreOutage(t *testing.T) {
+	r := newHostRig(t)
+	r.createInstances("inst_replace_outage")
+	state := &flakyState{SessionStore: r.instances}
+	sessions := NewSessions(r.devices, state, nil, quietLogger)
+	sessions.dial = func(*whatsmeow.Client) error { return nil }
+	sessions.backoff = []time.Duration{10 * time.Millisecond}
+	sessions.replacePause = time.Millisecond
+	defer sessions.StopAll()
+	if err := sessions.Start(r.ctx, "inst_replace_outage"); err != nil {
+		t.Fatal(err)
+	}
+	first, _ := sessions.current("inst_replace_outage")
+	state.failures.Store(3)
+	sessions.onEvent("inst_replace_outage", first, &events.Disconnected{})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if sess, ok := sessions.current("inst_replace_outage"); ok && sess != first {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no new session after the store came back")
+		}
+	}
+	if left := state.failures.Load(); left >= 0 {
+		t.Fatalf("the store failed fewer times than set (%d left): the outage was not waited out", left+1)
 	}
 }
