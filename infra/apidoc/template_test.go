@@ -9,11 +9,7 @@ import (
 // The routes API Gateway serves (template.yaml's Api events) are exactly the spec's, and each
 // needs an API key, as the spec's global security says.
 func TestTemplateRoutesMatchSpec(t *testing.T) {
-	path, err := samtemplate.TemplatePath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load(path)
+	tpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}

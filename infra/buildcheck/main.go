@@ -52,11 +52,7 @@ func main() {
 
 // functionIDs lists the logical ids of the template's functions, sorted.
 func functionIDs() ([]string, error) {
-	path, err := samtemplate.TemplatePath()
-	if err != nil {
-		return nil, err
-	}
-	tpl, err := samtemplate.Load(path)
+	tpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		return nil, err
 	}

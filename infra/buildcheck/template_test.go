@@ -9,11 +9,7 @@ import (
 
 func loadTemplate(t *testing.T) *samtemplate.Template {
 	t.Helper()
-	path, err := samtemplate.TemplatePath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load(path)
+	tpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}

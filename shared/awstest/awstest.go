@@ -93,13 +93,7 @@ func Config(tb testing.TB) aws.Config {
 }
 
 // loadTemplate parses template.yaml once per test binary.
-var loadTemplate = sync.OnceValues(func() (*samtemplate.Template, error) {
-	path, err := samtemplate.TemplatePath()
-	if err != nil {
-		return nil, err
-	}
-	return samtemplate.Load(path)
-})
+var loadTemplate = sync.OnceValues(samtemplate.LoadRepo)
 
 // Stack provisions the template's tables and queues under a prefix of its own (see Prefix),
 // so tests using it can run in parallel, and deletes them when the test ends.

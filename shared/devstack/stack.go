@@ -124,11 +124,7 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}
-	path, err := samtemplate.TemplatePath()
-	if err != nil {
-		return err
-	}
-	tpl, err := samtemplate.Load(path)
+	tpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		return err
 	}

@@ -49,11 +49,7 @@ const maxNameLen = 80
 
 // Provision loads the repository's template (see TemplatePath) and provisions it.
 func Provision(ctx context.Context, db DynamoDB, q SQS, prefix string) (*Resources, error) {
-	path, err := TemplatePath()
-	if err != nil {
-		return nil, err
-	}
-	t, err := Load(path)
+	t, err := LoadRepo()
 	if err != nil {
 		return nil, err
 	}

@@ -30,11 +30,7 @@ type clients struct {
 
 func setup(t *testing.T) (*samtemplate.Template, clients) {
 	t.Helper()
-	path, err := samtemplate.TemplatePath()
-	if err != nil {
-		t.Fatal(err)
-	}
-	tpl, err := samtemplate.Load(path)
+	tpl, err := samtemplate.LoadRepo()
 	if err != nil {
 		t.Fatal(err)
 	}

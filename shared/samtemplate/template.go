@@ -52,6 +52,15 @@ func TemplatePath() (string, error) {
 	return filepath.Join(root, TemplateFile), nil
 }
 
+// LoadRepo loads the repository's SAM template (see TemplatePath).
+func LoadRepo() (*Template, error) {
+	path, err := TemplatePath()
+	if err != nil {
+		return nil, err
+	}
+	return Load(path)
+}
+
 func isFile(path string) bool {
 	fi, err := os.Stat(path)
 	return err == nil && fi.Mode().IsRegular()
