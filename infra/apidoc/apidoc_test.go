@@ -15,8 +15,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/wagate/wagate/infra/samtemplate"
 	"github.com/wagate/wagate/shared/manage"
-	"github.com/wagate/wagate/shared/samtemplate"
 	"github.com/wagate/wagate/shared/webhook"
 )
 

@@ -19,7 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/infra/samtemplate"
 )
 
 // Paths from the repository root.

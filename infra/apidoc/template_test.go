@@ -3,7 +3,7 @@ package main
 import (
 	"testing"
 
-	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/infra/samtemplate"
 )
 
 // The routes API Gateway serves (template.yaml's Api events) are exactly the spec's, and each

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/infra/samtemplate"
 )
 
 // The session host's image is distroless/static: no libc, no loader. Its binary, built by

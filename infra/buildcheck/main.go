@@ -19,7 +19,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/infra/samtemplate"
 )
 
 func main() {

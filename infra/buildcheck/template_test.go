@@ -4,7 +4,7 @@ import (
 	"os/exec"
 	"testing"
 
-	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/infra/samtemplate"
 )
 
 func loadTemplate(t *testing.T) *samtemplate.Template {

@@ -22,8 +22,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wagate/wagate/shared/devstack"
-	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/infra/devstack"
+	"github.com/wagate/wagate/infra/samtemplate"
 )
 
 func main() {

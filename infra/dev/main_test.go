@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wagate/wagate/shared/emulator"
+	"github.com/wagate/wagate/infra/emulator"
 )
 
 // devProcess is `make dev`'s binary running as a user runs it.

@@ -20,7 +20,7 @@ import (
 	"go.mau.fi/whatsmeow/util/keys"
 	_ "modernc.org/sqlite"
 
-	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/infra/awstest"
 )
 
 func TestMain(m *testing.M) {

@@ -15,8 +15,8 @@ import (
 	"go.mau.fi/whatsmeow/store/sqlstore"
 	"go.mau.fi/whatsmeow/types"
 
-	"github.com/wagate/wagate/shared/awstest"
-	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/samtemplate"
 	wastore "github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )

@@ -24,7 +24,8 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/lambdaemu"
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/metrics"
 	"github.com/wagate/wagate/shared/queue"
@@ -227,7 +228,7 @@ func runCostCase(t *testing.T, c costCase) costRun {
 	}
 	// Long polling, as Lambda's pollers do: a hidden message is received as soon as its retry
 	// delay ends.
-	source := &queue.EventSource{SQS: sq, QueueURL: queueURL, QueueARN: "arn:aws:sqs:us-east-1:000000000000:events", Region: "us-east-1", BatchSize: 10, WaitTime: 2 * time.Second}
+	source := &lambdaemu.SQSEventSource{SQS: sq, QueueURL: queueURL, QueueARN: "arn:aws:sqs:us-east-1:000000000000:events", Region: "us-east-1", BatchSize: 10, WaitTime: 2 * time.Second}
 	plainLogs := store.NewLogStore(plainDB, logTable, statsTable, 30*24*time.Hour)
 	for deadline := time.Now().Add(30 * time.Second); !allDelivered(t, plainLogs, envs); {
 		if time.Now().After(deadline) {

@@ -17,11 +17,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
-	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/lambdaemu"
+	"github.com/wagate/wagate/infra/samtemplate"
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/metrics"
 	"github.com/wagate/wagate/shared/queue"
-	"github.com/wagate/wagate/shared/samtemplate"
 	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -37,7 +38,7 @@ type rig struct {
 	logs      *store.LogStore
 	instances *store.InstanceStore
 	pub       *queue.Publisher
-	source    *queue.EventSource
+	source    *lambdaemu.SQSEventSource
 	vis       *visibilityRecorder
 	handler   *deliver.Handler
 	// logStore is what the handler writes through; tests may wrap it to inject failures.
@@ -86,7 +87,7 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	}
 	r.vis = &visibilityRecorder{sqs: sq}
 	r.pub = queue.NewPublisher(sq, r.queueURL)
-	r.source = &queue.EventSource{SQS: sq, QueueURL: r.queueURL, QueueARN: "arn:aws:sqs:us-east-1:000000000000:events", Region: "us-east-1", BatchSize: 10, WaitTime: 0}
+	r.source = &lambdaemu.SQSEventSource{SQS: sq, QueueURL: r.queueURL, QueueARN: "arn:aws:sqs:us-east-1:000000000000:events", Region: "us-east-1", BatchSize: 10, WaitTime: 0}
 	r.handler = deliver.NewHandler(deliver.Config{
 		Logs: r.logStore, Instances: insts, Queue: r.vis, QueueURL: r.queueURL,
 		Sender: deliver.NewSender(o.sender), Policy: o.policy,

@@ -17,10 +17,10 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/samtemplate"
 	"github.com/wagate/wagate/shared/apigw"
-	"github.com/wagate/wagate/shared/awstest"
 	"github.com/wagate/wagate/shared/manage"
-	"github.com/wagate/wagate/shared/samtemplate"
 	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )

@@ -3,7 +3,7 @@ package manage_test
 import (
 	"testing"
 
-	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/infra/awstest"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }

@@ -21,11 +21,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/lambdaemu"
+	"github.com/wagate/wagate/infra/samtemplate"
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/metrics"
 	"github.com/wagate/wagate/shared/queue"
-	"github.com/wagate/wagate/shared/samtemplate"
 	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -101,7 +102,7 @@ type deliveryRig struct {
 	t       *testing.T
 	logs    *store.LogStore
 	pub     *queue.Publisher
-	source  *queue.EventSource
+	source  *lambdaemu.SQSEventSource
 	handler *deliver.Handler
 }
 
@@ -113,7 +114,7 @@ func newDeliveryRig(t *testing.T, api *apiRig) *deliveryRig {
 	return &deliveryRig{
 		t: t, logs: logs,
 		pub: queue.NewPublisher(sq, queueURL),
-		source: &queue.EventSource{
+		source: &lambdaemu.SQSEventSource{
 			SQS: sq, QueueURL: queueURL, QueueARN: "arn:aws:sqs:us-east-1:000000000000:events", Region: "us-east-1", BatchSize: 10,
 		},
 		handler: deliver.NewHandler(deliver.Config{

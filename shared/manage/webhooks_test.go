@@ -20,7 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/lambdaemu"
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/manage"
 	"github.com/wagate/wagate/shared/queue"
@@ -36,8 +37,8 @@ type webhookRig struct {
 	reads    *readCounter
 	api      *manage.WebhookAPI
 	sender   *deliver.Sender
-	events   *queue.EventSource
-	jobs     *queue.EventSource
+	events   *lambdaemu.SQSEventSource
+	jobs     *lambdaemu.SQSEventSource
 	delivery *deliver.Handler
 }
 
@@ -66,8 +67,8 @@ func newWebhookRig(t *testing.T) *webhookRig {
 	r.api.RegisterRetry(base.router)
 	r.api.RegisterStats(base.router)
 	r.api.RegisterClear(base.router)
-	r.events = &queue.EventSource{SQS: sq, QueueURL: eventsURL, BatchSize: 10}
-	r.jobs = &queue.EventSource{SQS: sq, QueueURL: jobsURL, BatchSize: 1}
+	r.events = &lambdaemu.SQSEventSource{SQS: sq, QueueURL: eventsURL, BatchSize: 10}
+	r.jobs = &lambdaemu.SQSEventSource{SQS: sq, QueueURL: jobsURL, BatchSize: 1}
 	r.delivery = deliver.NewHandler(deliver.Config{
 		Logs: logs, Instances: base.store, Queue: sq, QueueURL: eventsURL, Sender: sender,
 		Policy: webhook.RetryPolicy{Schedule: webhook.DefaultRetryDelays}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -76,7 +77,7 @@ func newWebhookRig(t *testing.T) *webhookRig {
 }
 
 // drain runs h on the queue until a poll finds nothing.
-func (r *webhookRig) drain(src *queue.EventSource, h queue.Handler) {
+func (r *webhookRig) drain(src *lambdaemu.SQSEventSource, h lambdaemu.SQSHandler) {
 	r.t.Helper()
 	for range 1000 {
 		n, err := src.PollOnce(context.Background(), h)

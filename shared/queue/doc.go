@@ -1,4 +1,3 @@
 // Package queue moves events through SQS: Publisher puts envelopes on the events queue, and
-// EventSource feeds a Lambda-style SQS handler the way Lambda's SQS event source mapping does,
-// for local runs and tests.
+// Batcher gathers them into batches of up to ten.
 package queue

@@ -17,7 +17,7 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
-	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/infra/samtemplate"
 )
 
 const (

@@ -1,4 +1,4 @@
-package devstack
+package lambdaemu
 
 import (
 	"context"
@@ -27,21 +27,27 @@ type route struct {
 	handler  func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
 }
 
-// gateway emulates API Gateway's REST API with proxy integrations: it checks the API key,
+// APIGateway emulates API Gateway's REST API with proxy integrations: it checks the API key,
 // matches the path against the declared resources, and hands the handler the same
 // events.APIGatewayProxyRequest API Gateway would.
-type gateway struct {
+type APIGateway struct {
 	routes []route
 	keys   []string
 	stage  string
 }
 
-func (g *gateway) add(method, resource string, h func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)) {
+// NewAPIGateway returns a gateway that accepts keys and names its stage stage in the events.
+func NewAPIGateway(keys []string, stage string) *APIGateway {
+	return &APIGateway{keys: keys, stage: stage}
+}
+
+// Add declares a resource (with {parameters}) and method, served by h.
+func (g *APIGateway) Add(method, resource string, h func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)) {
 	g.routes = append(g.routes, route{method: method, resource: resource, segments: strings.Split(strings.Trim(resource, "/"), "/"), handler: h})
 }
 
 // match finds the route for a method and path, with the path's parameters.
-func (g *gateway) match(method, path string) (*route, map[string]string) {
+func (g *APIGateway) match(method, path string) (*route, map[string]string) {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
 	for i := range g.routes {
 		rt := &g.routes[i]
@@ -79,7 +85,7 @@ func matchSegments(pattern, parts []string) (map[string]string, bool) {
 	return params, true
 }
 
-func (g *gateway) validKey(k string) bool {
+func (g *APIGateway) validKey(k string) bool {
 	ok := false
 	for _, key := range g.keys {
 		ok = ok || subtle.ConstantTimeCompare([]byte(k), []byte(key)) == 1
@@ -94,7 +100,7 @@ func gatewayAnswer(w http.ResponseWriter, status int, message string) {
 	io.WriteString(w, `{"message":"`+message+`"}`)
 }
 
-func (g *gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+func (g *APIGateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	rt, params := g.match(req.Method, req.URL.EscapedPath())
 	if rt == nil {
 		// API Gateway answers an undeclared resource or method like a missing key.
@@ -142,7 +148,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 }
 
 // event builds the proxy integration's input for a request.
-func (g *gateway) event(req *http.Request, rt *route, params map[string]string, body []byte, key string) events.APIGatewayProxyRequest {
+func (g *APIGateway) event(req *http.Request, rt *route, params map[string]string, body []byte, key string) events.APIGatewayProxyRequest {
 	headers, multiHeaders := map[string]string{}, map[string][]string{}
 	for k, vs := range req.Header {
 		headers[k] = vs[len(vs)-1]

@@ -23,14 +23,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/wagate/wagate/infra/emulator"
+	"github.com/wagate/wagate/infra/lambdaemu"
+	"github.com/wagate/wagate/infra/samtemplate"
 	"github.com/wagate/wagate/session-host/host"
 	"github.com/wagate/wagate/session-host/lease"
 	"github.com/wagate/wagate/shared/apigw"
 	"github.com/wagate/wagate/shared/deliver"
-	"github.com/wagate/wagate/shared/emulator"
 	"github.com/wagate/wagate/shared/manage"
 	"github.com/wagate/wagate/shared/queue"
-	"github.com/wagate/wagate/shared/samtemplate"
 	"github.com/wagate/wagate/shared/store"
 )
 
@@ -157,22 +158,22 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 	router := apigw.NewRouter(o.Logger)
 	manage.RegisterAll(router, webhooks, manage.NewInstanceAPIFromConfig(cfg, instanceSettings))
 	router.Handle(http.MethodPost, TriggerResource, s.trigger)
-	gw := &gateway{keys: o.APIKeys, stage: "local"}
+	gw := lambdaemu.NewAPIGateway(o.APIKeys, "local")
 	routes, err := tpl.APIRoutes()
 	if err != nil {
 		return err
 	}
 	for _, r := range routes {
-		gw.add(r.Method, r.Path, router.Serve)
+		gw.Add(r.Method, r.Path, router.Serve)
 	}
-	gw.add(http.MethodPost, TriggerResource, router.Serve)
+	gw.Add(http.MethodPost, TriggerResource, router.Serve)
 	mux.Handle("/", gw)
 
 	sources, err := tpl.SQSSources()
 	if err != nil {
 		return err
 	}
-	handlers := map[string]queue.Handler{
+	handlers := map[string]lambdaemu.SQSHandler{
 		"WebhookDeliveryFunction": delivery.Handle,
 		"WebhookJobsFunction":     webhooks.HandleJobs(o.JobBudget),
 	}
@@ -185,7 +186,7 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 			return fmt.Errorf("template.yaml: no local handler for %s's SQS events", src.Function)
 		}
 		q := s.Resources.Queue(src.Queue)
-		es := &queue.EventSource{
+		es := &lambdaemu.SQSEventSource{
 			SQS: client, QueueURL: q.URL, QueueARN: q.ARN, Region: cfg.Region,
 			BatchSize: src.BatchSize, WaitTime: 20 * time.Second, Logger: o.Logger,
 		}

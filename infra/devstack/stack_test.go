@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wagate/wagate/shared/awstest"
-	"github.com/wagate/wagate/shared/devstack"
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/devstack"
 	"github.com/wagate/wagate/shared/webhook"
 )
 

@@ -1,4 +1,4 @@
-package queue
+package lambdaemu
 
 import (
 	"context"
@@ -13,22 +13,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// Handler is a Lambda SQS handler with partial batch responses.
-type Handler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
+// SQSHandler is a Lambda SQS handler with partial batch responses.
+type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error)
 
-// Receiver is the part of SQS an EventSource uses.
-type Receiver interface {
+// SQSReceiver is the part of SQS an SQSSQSEventSource uses.
+type SQSReceiver interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
 }
 
-// EventSource drives a handler as Lambda's SQS event source mapping with
+// SQSEventSource drives a handler as Lambda's SQS event source mapping with
 // ReportBatchItemFailures does: it receives up to BatchSize messages, invokes the handler
 // with them, and deletes every message the handler did not report failed. A handler error
 // fails the whole batch. Failed messages are left alone and come back when their visibility
 // timeout ends.
-type EventSource struct {
-	SQS       Receiver
+type SQSEventSource struct {
+	SQS       SQSReceiver
 	QueueURL  string
 	QueueARN  string
 	Region    string
@@ -38,7 +38,7 @@ type EventSource struct {
 }
 
 // PollOnce receives one batch and handles it. It returns how many messages it received.
-func (s *EventSource) PollOnce(ctx context.Context, h Handler) (int, error) {
+func (s *SQSEventSource) PollOnce(ctx context.Context, h SQSHandler) (int, error) {
 	out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    &s.QueueURL,
 		MaxNumberOfMessages:         int32(min(max(s.BatchSize, 1), 10)),
@@ -87,7 +87,7 @@ func (s *EventSource) PollOnce(ctx context.Context, h Handler) (int, error) {
 }
 
 // Run polls until ctx ends. Receive errors are logged and retried after a pause.
-func (s *EventSource) Run(ctx context.Context, h Handler) error {
+func (s *SQSEventSource) Run(ctx context.Context, h SQSHandler) error {
 	for ctx.Err() == nil {
 		if _, err := s.PollOnce(ctx, h); err != nil && ctx.Err() == nil {
 			s.logger().Error("poll events queue", "error", err)
@@ -100,7 +100,7 @@ func (s *EventSource) Run(ctx context.Context, h Handler) error {
 	return nil
 }
 
-func (s *EventSource) logger() *slog.Logger {
+func (s *SQSEventSource) logger() *slog.Logger {
 	if s.Logger != nil {
 		return s.Logger
 	}
@@ -108,7 +108,7 @@ func (s *EventSource) logger() *slog.Logger {
 }
 
 // record converts a received message to what Lambda passes in an SQS event.
-func (s *EventSource) record(m types.Message) events.SQSMessage {
+func (s *SQSEventSource) record(m types.Message) events.SQSMessage {
 	attrs := make(map[string]string, len(m.Attributes))
 	for k, v := range m.Attributes {
 		attrs[k] = v

@@ -17,8 +17,8 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
 
-	"github.com/wagate/wagate/shared/awstest"
-	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/samtemplate"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }

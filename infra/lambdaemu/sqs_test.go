@@ -1,4 +1,4 @@
-package queue_test
+package lambdaemu_test
 
 import (
 	"context"
@@ -9,14 +9,15 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/wagate/wagate/shared/awstest"
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/lambdaemu"
 	"github.com/wagate/wagate/shared/queue"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }
 
-func TestEventSourceDeletesAllButReportedFailures(t *testing.T) {
+func TestSQSEventSourceDeletesAllButReportedFailures(t *testing.T) {
 	ctx := context.Background()
 	res := awstest.Stack(t)
 	client := sqs.NewFromConfig(awstest.Config(t))
@@ -28,7 +29,7 @@ func TestEventSourceDeletesAllButReportedFailures(t *testing.T) {
 	if err := queue.NewPublisher(client, url).Publish(ctx, envs); err != nil {
 		t.Fatal(err)
 	}
-	src := &queue.EventSource{SQS: client, QueueURL: url, QueueARN: "arn:aws:sqs:us-east-1:000000000000:q", Region: "us-east-1", BatchSize: 10}
+	src := &lambdaemu.SQSEventSource{SQS: client, QueueURL: url, QueueARN: "arn:aws:sqs:us-east-1:000000000000:q", Region: "us-east-1", BatchSize: 10}
 
 	// First: the handler errors, so nothing may be deleted.
 	var seen []events.SQSMessage

@@ -27,8 +27,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/wagate/wagate/shared/emulator"
-	"github.com/wagate/wagate/shared/samtemplate"
+	"github.com/wagate/wagate/infra/emulator"
+	"github.com/wagate/wagate/infra/samtemplate"
 )
 
 // EndpointEnv is read by the AWS SDKs; when it is already set, Main uses that endpoint
