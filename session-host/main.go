@@ -21,13 +21,14 @@ import (
 
 	"github.com/wagate/wagate/session-host/host"
 	"github.com/wagate/wagate/session-host/lease"
+	"github.com/wagate/wagate/shared/env"
 	"github.com/wagate/wagate/shared/store"
 )
 
 func main() {
 	healthcheck := flag.Bool("healthcheck", false, "check the running host's health endpoint and exit 0 when healthy (the container's HEALTHCHECK)")
 	flag.Parse()
-	cfg, err := host.LoadConfig(os.Getenv)
+	cfg, err := host.LoadConfig(env.New(os.Getenv))
 	if err != nil {
 		log.Fatalf("configuration: %v", err)
 	}

@@ -5,26 +5,10 @@ package main
 import (
 	"context"
 	"log"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	"github.com/aws/aws-sdk-go-v2/config"
-
-	"github.com/wagate/wagate/shared/apigw"
-	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/lambdas"
 )
 
 func main() {
-	settings, err := manage.LoadInstanceSettings(os.Getenv)
-	if err != nil {
-		log.Fatalf("configuration: %v", err)
-	}
-	cfg, err := config.LoadDefaultConfig(context.Background())
-	if err != nil {
-		log.Fatalf("aws config: %v", err)
-	}
-	router := apigw.NewRouter(lambdacontext.NewLogger())
-	manage.NewInstanceAPIFromConfig(cfg, settings).Register(router)
-	lambda.Start(router.Serve)
+	log.Fatal(lambdas.Start(context.Background(), "InstancesFunction"))
 }

@@ -5,21 +5,10 @@ package main
 import (
 	"context"
 	"log"
-	"os"
-	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/lambdas"
 )
 
-// budget leaves room under the function's 120 s timeout to queue the rest of a job.
-const budget = 90 * time.Second
-
 func main() {
-	api, err := manage.NewWebhookAPIFromEnv(context.Background(), os.Getenv)
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(api.HandleJobs(budget))
+	log.Fatal(lambdas.Start(context.Background(), "WebhookJobsFunction"))
 }

@@ -4,18 +4,10 @@ package main
 import (
 	"context"
 	"log"
-	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-
-	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/lambdas"
 )
 
 func main() {
-	router, err := manage.NewWebhookRouter(context.Background(), os.Getenv, lambdacontext.NewLogger(), (*manage.WebhookAPI).RegisterLogs)
-	if err != nil {
-		log.Fatal(err)
-	}
-	lambda.Start(router.Serve)
+	log.Fatal(lambdas.Start(context.Background(), "WebhookLogsFunction"))
 }

@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/lambdas"
 )
 
 // The routes the handlers serve are exactly the spec's. Routes under /api/dev/ serve the local
 // stack only and are deliberately not part of the published API.
 func TestRouterRoutesMatchSpec(t *testing.T) {
 	var served []string
-	for _, r := range manage.Routes() {
+	for _, r := range lambdas.Routes() {
 		if strings.HasPrefix(r.Resource, "/api/dev/") {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"sync"
@@ -29,11 +30,14 @@ import (
 	"github.com/wagate/wagate/session-host/host"
 	"github.com/wagate/wagate/session-host/lease"
 	"github.com/wagate/wagate/shared/apigw"
-	"github.com/wagate/wagate/shared/deliver"
-	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/env"
+	"github.com/wagate/wagate/shared/lambdas"
 	"github.com/wagate/wagate/shared/queue"
 	"github.com/wagate/wagate/shared/store"
 )
+
+// sessionHostTask is the logical id of the session host's task definition in template.yaml.
+const sessionHostTask = "SessionHostTaskDefinition"
 
 // Options configures a Stack.
 type Options struct {
@@ -42,13 +46,11 @@ type Options struct {
 	Endpoint string   // an AWS endpoint (LocalStack); moto is started when ""
 	Prefix   string   // resource names start with it; "wagate-dev" when ""
 	// Env overrides the functions' environment as template.yaml sets it, e.g.
-	// WEBHOOK_RETRY_DELAYS.
+	// WEBHOOK_RETRY_DELAYS, for every function that reads the variable.
 	Env    map[string]string
 	Logger *slog.Logger
 	// Metrics receives the delivery function's EMF lines; discarded when nil.
 	Metrics io.Writer
-	// JobBudget is how long the jobs worker works on one job message; 90 s when 0.
-	JobBudget time.Duration
 }
 
 // Stack is a running local gateway.
@@ -82,9 +84,6 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 	}
 	if o.Metrics == nil {
 		o.Metrics = io.Discard
-	}
-	if o.JobBudget == 0 {
-		o.JobBudget = 90 * time.Second
 	}
 	if len(o.APIKeys) == 0 {
 		o.APIKeys = []string{"wgk_" + rand.Text()}
@@ -133,57 +132,65 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 		return err
 	}
 
-	env := s.Resources.Env()
-	// The local stack delivers to receivers on this machine, over plain http.
-	env["WEBHOOK_ALLOW_CIDRS"] = "127.0.0.0/8,::1/128"
-	env["WEBHOOK_ALLOW_HTTP"] = "true"
-	env["API_CURSOR_KEY"] = rand.Text() + rand.Text()
-	for k, v := range o.Env {
-		env[k] = v
+	// Each function is built from the table the Lambda mains use, with the environment
+	// template.yaml gives it, as on AWS. The local stack delivers to receivers on this
+	// machine, over plain http, and seals cursors with a key of its own.
+	overrides := map[string]string{
+		"WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8,::1/128",
+		"WEBHOOK_ALLOW_HTTP":  "true",
+		"API_CURSOR_KEY":      rand.Text() + rand.Text(),
 	}
-	getenv := func(k string) string { return env[k] }
-	settings, err := manage.LoadSettings(getenv)
+	maps.Copy(overrides, o.Env)
+	handlers := map[string]lambdas.Handler{}
+	for _, f := range lambdas.Functions {
+		vars, err := s.Resources.Env(f.ID)
+		if err != nil {
+			return fmt.Errorf("template.yaml: %w", err)
+		}
+		for k, v := range overrides {
+			if _, ok := vars[k]; ok {
+				vars[k] = v
+			}
+		}
+		if handlers[f.ID], err = f.Build(lambdas.Input{AWS: cfg, Env: env.Map(vars), Logger: o.Logger, Metrics: o.Metrics}); err != nil {
+			return err
+		}
+	}
+	sessionEnv, err := s.Resources.Env(sessionHostTask)
 	if err != nil {
-		return fmt.Errorf("functions' environment: %w", err)
+		return fmt.Errorf("template.yaml: %w", err)
 	}
-	instanceSettings, err := manage.LoadInstanceSettings(getenv)
-	if err != nil {
-		return fmt.Errorf("functions' environment: %w", err)
-	}
-	webhooks := manage.NewWebhookAPIFromConfig(cfg, settings)
-	delivery := deliver.NewHandlerFromConfig(cfg, settings.Settings, o.Logger, o.Metrics)
-	s.instances = store.NewInstanceStore(dynamodb.NewFromConfig(cfg), settings.InstancesTable)
-	s.publisher = queue.NewPublisher(sqs.NewFromConfig(cfg), settings.QueueURL)
+	s.instances = store.NewInstanceStore(dynamodb.NewFromConfig(cfg), sessionEnv["INSTANCES_TABLE"])
+	s.publisher = queue.NewPublisher(sqs.NewFromConfig(cfg), sessionEnv["EVENTS_QUEUE_URL"])
 
-	router := apigw.NewRouter(o.Logger)
-	manage.RegisterAll(router, webhooks, manage.NewInstanceAPIFromConfig(cfg, instanceSettings))
-	router.Handle(http.MethodPost, TriggerResource, s.trigger)
 	gw := lambdaemu.NewAPIGateway(o.APIKeys, "local")
 	routes, err := tpl.APIRoutes()
 	if err != nil {
 		return err
 	}
 	for _, r := range routes {
-		gw.Add(r.Method, r.Path, router.Serve)
+		h := handlers[r.Function]
+		if h.API == nil {
+			return fmt.Errorf("template.yaml: %s serves %s %s, but the functions' table gives it no routes", r.Function, r.Method, r.Path)
+		}
+		gw.Add(r.Method, r.Path, h.API.Serve)
 	}
-	gw.Add(http.MethodPost, TriggerResource, router.Serve)
+	dev := apigw.NewRouter(o.Logger)
+	dev.Handle(http.MethodPost, TriggerResource, s.trigger)
+	gw.Add(http.MethodPost, TriggerResource, dev.Serve)
 	mux.Handle("/", gw)
 
 	sources, err := tpl.SQSSources()
 	if err != nil {
 		return err
 	}
-	handlers := map[string]lambdaemu.SQSHandler{
-		"WebhookDeliveryFunction": delivery.Handle,
-		"WebhookJobsFunction":     webhooks.HandleJobs(o.JobBudget),
-	}
 	workCtx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	client := sqs.NewFromConfig(cfg)
 	for _, src := range sources {
-		h, ok := handlers[src.Function]
-		if !ok {
-			return fmt.Errorf("template.yaml: no local handler for %s's SQS events", src.Function)
+		h := handlers[src.Function].SQS
+		if h == nil {
+			return fmt.Errorf("template.yaml: %s reads %s, but the functions' table gives it no SQS handler", src.Function, src.Queue)
 		}
 		q := s.Resources.Queue(src.Queue)
 		es := &lambdaemu.SQSEventSource{
@@ -193,10 +200,10 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()
-			es.Run(workCtx, h)
+			es.Run(workCtx, lambdaemu.SQSHandler(h))
 		}()
 	}
-	if err := s.startSessionHost(ctx, o, cfg, settings.InstancesTable, settings.QueueURL, workCtx); err != nil {
+	if err := s.startSessionHost(ctx, o, cfg, sessionEnv, workCtx); err != nil {
 		return err
 	}
 	s.ready.Store(true)
@@ -206,14 +213,17 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 // startSessionHost runs the session host in this process, as ECS runs it: it leases the
 // instances, pairs and connects them, and publishes their events. With no route to WhatsApp
 // it retries each connection with backoff; POST /api/dev/trigger publishes events meanwhile.
-func (s *Stack) startSessionHost(ctx context.Context, o Options, cfg aws.Config, table, queueURL string, workCtx context.Context) error {
-	// Device keys go to the template's DevicesTable, as on ECS: they live and go with the
-	// instances beside them.
-	hostCfg := host.Config{
-		HostID: o.Prefix + "-host", InstancesTable: table, QueueURL: queueURL, HealthAddr: "127.0.0.1:0",
-		Capacity: 100, LeaseTTL: 30 * time.Second, LeaseInterval: 10 * time.Second,
-		Linger: 20 * time.Millisecond, Store: "dynamodb", DevicesTable: s.Resources.Table("DevicesTable"),
+func (s *Stack) startSessionHost(ctx context.Context, o Options, cfg aws.Config, vars map[string]string, workCtx context.Context) error {
+	// The host's configuration is the task definition's (device keys in DevicesTable, as on
+	// ECS), with a health endpoint on a free port and a name that says whose it is.
+	vars = maps.Clone(vars)
+	vars["HEALTH_ADDR"] = "127.0.0.1:0"
+	hostCfg, err := host.LoadConfig(env.Map(vars))
+	if err != nil {
+		return fmt.Errorf("session host: %w", err)
 	}
+	hostCfg.HostID = o.Prefix + "-host"
+	table := hostCfg.InstancesTable
 	logger := o.Logger.With("component", "session-host")
 	instances := store.NewInstanceStore(dynamodb.NewFromConfig(cfg), table)
 	m, err := host.NewMain(ctx, hostCfg, cfg, logger, func(sessions *host.Sessions) (host.Leases, error) {

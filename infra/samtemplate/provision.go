@@ -76,7 +76,7 @@ func (t *Template) Provision(ctx context.Context, db DynamoDB, q SQS, prefix str
 		}
 	}
 
-	r := &Resources{Prefix: prefix, tables: map[string]table{}, queues: map[string]Queue{}}
+	r := &Resources{Prefix: prefix, template: t, tables: map[string]table{}, queues: map[string]Queue{}}
 	for _, id := range tableIDs {
 		tbl, err := provisionTable(ctx, db, prefix+"-"+id, tables[id])
 		if err != nil {
@@ -93,9 +93,6 @@ func (t *Template) Provision(ctx context.Context, db DynamoDB, q SQS, prefix str
 		r.queues[id] = qu
 	}
 
-	if r.env, err = t.env(r); err != nil {
-		return nil, err
-	}
 	return r, nil
 }
 
@@ -345,19 +342,4 @@ func seconds(attrs map[string]string, name sqstypes.QueueAttributeName) (time.Du
 		return 0, fmt.Errorf("%s %q: %w", name, attrs[string(name)], err)
 	}
 	return time.Duration(n) * time.Second, nil
-}
-
-func (t *Template) env(r *Resources) (map[string]string, error) {
-	env := map[string]string{}
-	fn, err := t.cfn.GetServerlessGlobalFunction()
-	if err != nil || fn.Environment == nil {
-		// A template without Globals.Function.Environment sets no shared variables.
-		return env, nil
-	}
-	for k, v := range fn.Environment.Variables {
-		if env[k], err = r.Resolve(v); err != nil {
-			return nil, fmt.Errorf("environment variable %s: %w", k, err)
-		}
-	}
-	return env, nil
 }

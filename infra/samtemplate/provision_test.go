@@ -257,7 +257,10 @@ func TestEnv(t *testing.T) {
 	t.Parallel()
 	tpl, c := setup(t)
 	res := provision(t, tpl, c, awstest.Prefix(t))
-	env := res.Env()
+	env, err := res.Env("WebhookDeliveryFunction")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := map[string]string{
 		"WEBHOOK_LOG_TABLE":   res.Table("WebhookLogTable"),
 		"WEBHOOK_STATS_TABLE": res.Table("WebhookStatsTable"),
@@ -266,7 +269,7 @@ func TestEnv(t *testing.T) {
 	}
 	for key, want := range tests {
 		if env[key] != want {
-			t.Errorf("Env()[%s] = %q, want %q", key, env[key], want)
+			t.Errorf("Env(WebhookDeliveryFunction)[%s] = %q, want %q", key, env[key], want)
 		}
 	}
 }
@@ -279,8 +282,10 @@ func TestProvisionTwice(t *testing.T) {
 	prefix := awstest.Prefix(t)
 	first := provision(t, tpl, c, prefix)
 	second := provision(t, tpl, c, prefix)
-	if !maps.Equal(first.Env(), second.Env()) {
-		t.Errorf("second run env = %v, want %v", second.Env(), first.Env())
+	firstEnv, err1 := first.Env("WebhookDeliveryFunction")
+	secondEnv, err2 := second.Env("WebhookDeliveryFunction")
+	if err1 != nil || err2 != nil || !maps.Equal(firstEnv, secondEnv) {
+		t.Errorf("second run env = %v (%v), want %v (%v)", secondEnv, err2, firstEnv, err1)
 	}
 	if first.Queue("EventsQueue") != second.Queue("EventsQueue") {
 		t.Errorf("second run queue = %+v, want %+v", second.Queue("EventsQueue"), first.Queue("EventsQueue"))

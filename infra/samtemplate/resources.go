@@ -19,9 +19,9 @@ type Resources struct {
 	// Prefix starts every table and queue name: <Prefix>-<LogicalId>.
 	Prefix string
 
-	tables map[string]table
-	queues map[string]Queue
-	env    map[string]string
+	template *Template
+	tables   map[string]table
+	queues   map[string]Queue
 }
 
 type table struct {
@@ -67,11 +67,20 @@ func (r *Resources) QueueURL(logicalID string) string {
 	return r.Queue(logicalID).URL
 }
 
-// Env returns the template's Globals.Function.Environment.Variables as the functions would
-// see them deployed: !Ref of a table is its name, of a queue its URL, of a parameter its
-// default (e.g. WEBHOOK_LOG_TABLE, EVENTS_QUEUE_URL, RETENTION_DAYS).
-func (r *Resources) Env() map[string]string {
-	return maps.Clone(r.env)
+// Env returns the environment the template gives a function or task definition (see
+// Template.Env) as it would see it deployed: !Ref of a table is its name, of a queue its URL,
+// of a parameter its default.
+func (r *Resources) Env(logicalID string) (map[string]string, error) {
+	vars, err := r.template.Env(logicalID)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range vars {
+		if vars[k], err = r.Resolve(v); err != nil {
+			return nil, fmt.Errorf("%s's environment variable %s: %w", logicalID, k, err)
+		}
+	}
+	return vars, nil
 }
 
 // Resolve turns a reference to a template resource, as found in Template.CloudFormation,

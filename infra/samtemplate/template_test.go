@@ -1,6 +1,7 @@
 package samtemplate
 
 import (
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,6 +52,22 @@ Resources:
       KeySchema: [{AttributeName: id, KeyType: HASH}]
   Queue:
     Type: AWS::SQS::Queue
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: fn/
+      Environment:
+        Variables:
+          PLAIN: own
+          OWN: !Ref Table
+  Task:
+    Type: AWS::ECS::TaskDefinition
+    Properties:
+      ContainerDefinitions:
+        - Name: c
+          Environment:
+            - {Name: TASK_QUEUE, Value: !Ref Queue}
+            - {Name: TASK_DAYS, Value: !Ref Days}
 `
 
 // References to resources must survive parsing in typed string fields (environment variables)
@@ -58,10 +75,11 @@ Resources:
 func TestLoadResolvesReferences(t *testing.T) {
 	tpl := loadString(t, refsTemplate)
 	r := &Resources{
-		tables: map[string]table{"Table": {name: "p-Table", arn: "arn:table"}},
-		queues: map[string]Queue{"Queue": {Name: "p-Queue", URL: "http://q", ARN: "arn:queue"}},
+		template: tpl,
+		tables:   map[string]table{"Table": {name: "p-Table", arn: "arn:table"}},
+		queues:   map[string]Queue{"Queue": {Name: "p-Queue", URL: "http://q", ARN: "arn:queue"}},
 	}
-	env, err := tpl.env(r)
+	env, err := r.Env("Fn")
 	if err != nil {
 		t.Fatalf("env: %v", err)
 	}
@@ -74,15 +92,21 @@ func TestLoadResolvesReferences(t *testing.T) {
 		"DAYS":       "1209600",
 		"NAME":       "wagate",
 		"REGION":     "us-east-1",
-		"PLAIN":      "plain",
+		"PLAIN":      "own", // the function's own value over the Globals'
+		"OWN":        "p-Table",
 	}
-	for k, v := range want {
-		if env[k] != v {
-			t.Errorf("%s = %q, want %q", k, env[k], v)
-		}
+	if !maps.Equal(env, want) {
+		t.Errorf("Env(Fn) = %v, want %v", env, want)
 	}
-	if len(env) != len(want) {
-		t.Errorf("env has %d variables, want %d: %v", len(env), len(want), env)
+	task, err := r.Env("Task")
+	if err != nil {
+		t.Fatalf("env: %v", err)
+	}
+	if want := map[string]string{"TASK_QUEUE": "http://q", "TASK_DAYS": "1209600"}; !maps.Equal(task, want) {
+		t.Errorf("Env(Task) = %v, want %v", task, want)
+	}
+	if _, err := r.Env("Table"); err == nil {
+		t.Error("Env(Table): want an error, a table has no environment")
 	}
 }
 

@@ -1,0 +1,5 @@
+// Package wiringcheck holds tests, run by make test, that the code is wired the way
+// template.yaml and the repository's layout say: which packages the shipped binaries link,
+// which routes and queues each function serves, and which environment variables each reads.
+// It has no code of its own.
+package wiringcheck

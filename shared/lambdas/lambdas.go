@@ -1,0 +1,183 @@
+// Package lambdas is the table of wagate's Lambda functions: each logical id of template.yaml
+// and what that function serves, built from its own environment. A function's main names its
+// logical id and nothing else; the local stack builds every function from the same table, and
+// tests hold the table against the template (routes, queues, environment variables).
+package lambdas
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wagate/wagate/shared/apigw"
+	"github.com/wagate/wagate/shared/deliver"
+	"github.com/wagate/wagate/shared/env"
+	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/metrics"
+)
+
+// SQSHandler handles a batch from an SQS event source mapping, reporting partial failures.
+type SQSHandler func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+
+// Handler is what one function serves: API Gateway requests through a router, or batches
+// from a queue.
+type Handler struct {
+	API *apigw.Router
+	SQS SQSHandler
+}
+
+// Input is what a function is built from.
+type Input struct {
+	AWS     aws.Config
+	Env     *env.Vars    // the function's environment, as template.yaml sets it
+	Logger  *slog.Logger // what the function logs with
+	Metrics io.Writer    // where Embedded Metric Format lines go (stdout on Lambda)
+}
+
+// Function is one function of template.yaml.
+type Function struct {
+	ID   string // logical id in template.yaml
+	wire func(in Input) Handler
+}
+
+// jobsBudget is how long the jobs function works on one job message: it leaves room under
+// the function's 120 s timeout to queue the rest of the job.
+const jobsBudget = 90 * time.Second
+
+// Functions lists every function of template.yaml.
+var Functions = []Function{
+	{ID: "WebhookDeliveryFunction", wire: func(in Input) Handler {
+		db := dynamodb.NewFromConfig(in.AWS)
+		h := deliver.NewHandler(deliver.Config{
+			Logs:      logStore(in.Env, db),
+			Instances: deliver.NewInstanceCache(instanceStore(in.Env, db), instanceCacheTTL(in.Env)),
+			Queue:     sqs.NewFromConfig(in.AWS),
+			QueueURL:  eventsQueueURL(in.Env),
+			Sender:    deliver.NewSender(senderOptions(in.Env)),
+			Policy:    retryPolicy(in.Env),
+			Metrics:   metrics.NewEmitter(in.Metrics, "wagate"),
+			Logger:    in.Logger,
+		})
+		return Handler{SQS: h.Handle}
+	}},
+	{ID: "WebhookTestFunction", wire: func(in Input) Handler {
+		db := dynamodb.NewFromConfig(in.AWS)
+		sender := senderOptions(in.Env)
+		api := manage.NewWebhookAPI(manage.WebhookDeps{
+			Logs: logStore(in.Env, db), Instances: instanceStore(in.Env, db),
+			Sender: deliver.NewSender(sender), AllowHTTP: sender.AllowHTTP,
+		})
+		return routes(in, api.RegisterTest)
+	}},
+	{ID: "WebhookLogsFunction", wire: func(in Input) Handler {
+		api := manage.NewWebhookAPI(manage.WebhookDeps{
+			Logs: logStore(in.Env, dynamodb.NewFromConfig(in.AWS)), Cursors: cursors(in.Env),
+		})
+		return routes(in, api.RegisterLogs)
+	}},
+	{ID: "WebhookRetryFunction", wire: func(in Input) Handler {
+		db, q := dynamodb.NewFromConfig(in.AWS), sqs.NewFromConfig(in.AWS)
+		api := manage.NewWebhookAPI(manage.WebhookDeps{
+			Logs: logStore(in.Env, db), Instances: instanceStore(in.Env, db),
+			Sender: deliver.NewSender(senderOptions(in.Env)), Publisher: publisher(in.Env, q), Jobs: jobs(in.Env, q),
+		})
+		return routes(in, api.RegisterRetry)
+	}},
+	{ID: "WebhookStatsFunction", wire: func(in Input) Handler {
+		api := manage.NewWebhookAPI(manage.WebhookDeps{Logs: logStore(in.Env, dynamodb.NewFromConfig(in.AWS))})
+		return routes(in, api.RegisterStats)
+	}},
+	{ID: "WebhookClearFunction", wire: func(in Input) Handler {
+		api := manage.NewWebhookAPI(manage.WebhookDeps{
+			Logs: logStore(in.Env, dynamodb.NewFromConfig(in.AWS)), Jobs: jobs(in.Env, sqs.NewFromConfig(in.AWS)),
+		})
+		return routes(in, api.RegisterClear)
+	}},
+	{ID: "WebhookJobsFunction", wire: func(in Input) Handler {
+		q := sqs.NewFromConfig(in.AWS)
+		api := manage.NewWebhookAPI(manage.WebhookDeps{
+			Logs: logStore(in.Env, dynamodb.NewFromConfig(in.AWS)), Publisher: publisher(in.Env, q), Jobs: jobs(in.Env, q),
+		})
+		return Handler{SQS: api.HandleJobs(jobsBudget)}
+	}},
+	{ID: "InstancesFunction", wire: func(in Input) Handler {
+		api := manage.NewInstanceAPI(manage.InstanceDeps{
+			Store: instanceStore(in.Env, dynamodb.NewFromConfig(in.AWS)), Cursors: cursors(in.Env), AllowHTTP: allowHTTP(in.Env),
+		})
+		return routes(in, api.Register)
+	}},
+}
+
+// Routes lists every API route the functions serve, for the OpenAPI checks.
+func Routes() []apigw.Route {
+	var out []apigw.Route
+	for _, f := range Functions {
+		h := f.wire(Input{Env: env.Map(nil), Logger: slog.New(slog.DiscardHandler), Metrics: io.Discard})
+		if h.API != nil {
+			out = append(out, h.API.Routes()...)
+		}
+	}
+	return out
+}
+
+func routes(in Input, register ...func(*apigw.Router)) Handler {
+	r := apigw.NewRouter(in.Logger)
+	for _, reg := range register {
+		reg(r)
+	}
+	return Handler{API: r}
+}
+
+// Lookup returns the function with a logical id.
+func Lookup(id string) (Function, bool) {
+	i := slices.IndexFunc(Functions, func(f Function) bool { return f.ID == id })
+	if i < 0 {
+		return Function{}, false
+	}
+	return Functions[i], true
+}
+
+// Build wires the function from its environment, and fails with every bad setting at once.
+func (f Function) Build(in Input) (Handler, error) {
+	h := f.wire(in)
+	if err := in.Env.Err(); err != nil {
+		return Handler{}, fmt.Errorf("%s's configuration: %w", f.ID, err)
+	}
+	return h, nil
+}
+
+// Start runs the function with the given logical id on Lambda: its environment from the
+// process, AWS's default config, JSON logs with the request id, metrics on stdout. It returns
+// only when the function cannot be built.
+func Start(ctx context.Context, id string) error {
+	f, ok := Lookup(id)
+	if !ok {
+		return fmt.Errorf("no function %q in the table", id)
+	}
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	h, err := f.Build(Input{AWS: cfg, Env: env.New(os.Getenv), Logger: lambdacontext.NewLogger(), Metrics: os.Stdout})
+	if err != nil {
+		return err
+	}
+	if h.API != nil {
+		lambda.StartWithOptions(h.API.Serve, lambda.WithContext(ctx))
+	} else {
+		lambda.StartWithOptions(h.SQS, lambda.WithContext(ctx))
+	}
+	return nil
+}

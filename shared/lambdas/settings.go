@@ -1,0 +1,79 @@
+package lambdas
+
+import (
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wagate/wagate/shared/apigw"
+	"github.com/wagate/wagate/shared/deliver"
+	"github.com/wagate/wagate/shared/env"
+	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/queue"
+	"github.com/wagate/wagate/shared/store"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// Each environment variable the functions read is read here, by one function, so it is
+// parsed one way everywhere.
+
+// logStore reads WEBHOOK_LOG_TABLE, WEBHOOK_STATS_TABLE and RETENTION_DAYS (default 30).
+func logStore(v *env.Vars, db *dynamodb.Client) *store.LogStore {
+	days := v.Int("RETENTION_DAYS", 30, 1)
+	return store.NewLogStore(db, v.Required("WEBHOOK_LOG_TABLE"), v.Required("WEBHOOK_STATS_TABLE"), time.Duration(days)*24*time.Hour)
+}
+
+// instanceStore reads INSTANCES_TABLE.
+func instanceStore(v *env.Vars, db *dynamodb.Client) *store.InstanceStore {
+	return store.NewInstanceStore(db, v.Required("INSTANCES_TABLE"))
+}
+
+// instanceCacheTTL reads INSTANCE_CACHE_TTL (default 5 s): how long the delivery function
+// trusts an instance it read.
+func instanceCacheTTL(v *env.Vars) time.Duration {
+	return v.Duration("INSTANCE_CACHE_TTL", 5*time.Second)
+}
+
+// eventsQueueURL reads EVENTS_QUEUE_URL.
+func eventsQueueURL(v *env.Vars) string { return v.Required("EVENTS_QUEUE_URL") }
+
+func publisher(v *env.Vars, q *sqs.Client) *queue.Publisher {
+	return queue.NewPublisher(q, eventsQueueURL(v))
+}
+
+// jobs reads JOBS_QUEUE_URL.
+func jobs(v *env.Vars, q *sqs.Client) manage.SQSJobs {
+	return manage.SQSJobs{SQS: q, QueueURL: v.Required("JOBS_QUEUE_URL")}
+}
+
+// cursorKeyLen is the shortest API_CURSOR_KEY accepted.
+const cursorKeyLen = 16
+
+// cursors reads API_CURSOR_KEY, which seals the listings' cursors.
+func cursors(v *env.Vars) *apigw.Cursors {
+	return apigw.NewCursors([]byte(v.Secret("API_CURSOR_KEY", cursorKeyLen)))
+}
+
+// allowHTTP reads WEBHOOK_ALLOW_HTTP (default false): whether plain http webhook URLs are
+// accepted.
+func allowHTTP(v *env.Vars) bool { return v.Bool("WEBHOOK_ALLOW_HTTP", false) }
+
+// senderOptions reads WEBHOOK_TIMEOUT (default 10 s), WEBHOOK_ALLOW_CIDRS (private
+// destinations allowed, none by default) and WEBHOOK_ALLOW_HTTP.
+func senderOptions(v *env.Vars) deliver.SenderOptions {
+	return deliver.SenderOptions{
+		Timeout:         v.Duration("WEBHOOK_TIMEOUT", 10*time.Second),
+		AllowedPrefixes: v.Prefixes("WEBHOOK_ALLOW_CIDRS"),
+		AllowHTTP:       allowHTTP(v),
+	}
+}
+
+// retryPolicy reads WEBHOOK_RETRY_DELAYS (default 5s,10s,15s) and WEBHOOK_MAX_RETRY_AFTER
+// (default 1 h, the longest wait a Retry-After answer can ask for).
+func retryPolicy(v *env.Vars) webhook.RetryPolicy {
+	return webhook.RetryPolicy{
+		Schedule:      env.Parse(v, "WEBHOOK_RETRY_DELAYS", webhook.DefaultRetryDelays, webhook.ParseRetrySchedule),
+		MaxRetryAfter: v.Duration("WEBHOOK_MAX_RETRY_AFTER", time.Hour),
+	}
+}
