@@ -68,28 +68,28 @@ func assertSameRoutes(t *testing.T, aName string, a []string, bName string, b []
 	}
 }
 
-// README's API reference is exactly what the spec renders, so a spec change that was not
-// followed by `go run ./infra/apidoc` fails here.
-func TestReadmeIsUpToDate(t *testing.T) {
+// docs/api.md is exactly what the spec renders, so a spec change that was not followed by
+// `go run ./infra/apidoc` fails here.
+func TestReferenceIsUpToDate(t *testing.T) {
 	root := repoRoot(t)
-	readme, err := os.ReadFile(filepath.Join(root, readmeFile))
+	reference, err := os.ReadFile(filepath.Join(root, referenceFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := updatedReadme(root, readme)
+	want, err := updatedReference(root, reference)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Equal(readme, want) {
+	if bytes.Equal(reference, want) {
 		return
 	}
-	got, exp := strings.Split(string(readme), "\n"), strings.Split(string(want), "\n")
+	got, exp := strings.Split(string(reference), "\n"), strings.Split(string(want), "\n")
 	for i := range min(len(got), len(exp)) {
 		if got[i] != exp[i] {
-			t.Fatalf("README.md is stale from line %d: run go run ./infra/apidoc\n have: %s\n want: %s", i+1, got[i], exp[i])
+			t.Fatalf("%s is stale from line %d: run go run ./infra/apidoc\n have: %s\n want: %s", referenceFile, i+1, got[i], exp[i])
 		}
 	}
-	t.Fatalf("README.md is stale (%d lines, want %d): run go run ./infra/apidoc", len(got), len(exp))
+	t.Fatalf("%s is stale (%d lines, want %d): run go run ./infra/apidoc", referenceFile, len(got), len(exp))
 }
 
 func TestRenderIsDeterministic(t *testing.T) {

@@ -1,4 +1,4 @@
-// Command apidoc renders README.md's API reference from the OpenAPI description of the
+// Command apidoc renders the API reference, docs/api.md, from the OpenAPI description of the
 // management API, infra/openapi.yaml, between the markers
 //
 //	<!-- api-reference:start -->
@@ -6,8 +6,8 @@
 //
 // Usage, from anywhere in the repository:
 //
-//	go run ./infra/apidoc          rewrite the section
-//	go run ./infra/apidoc -check   exit 1 when the section is not what the spec renders
+//	go run ./infra/apidoc          rewrite the reference
+//	go run ./infra/apidoc -check   exit 1 when the reference is not what the spec renders
 package main
 
 import (
@@ -24,19 +24,19 @@ import (
 
 // Paths from the repository root.
 const (
-	specFile   = "infra/openapi.yaml"
-	readmeFile = "README.md"
+	specFile      = "infra/openapi.yaml"
+	referenceFile = "docs/api.md"
 )
 
 const (
 	startMarker = "<!-- api-reference:start -->"
 	endMarker   = "<!-- api-reference:end -->"
-	// generatedNote opens the section, for whoever would edit it by hand.
+	// generatedNote opens the generated part, for whoever would edit it by hand.
 	generatedNote = "<!-- Generated from " + specFile + " by `go run ./infra/apidoc`: edit the spec, then run it. -->"
 )
 
 func main() {
-	check := flag.Bool("check", false, "only report whether "+readmeFile+" is up to date; exit 1 when it is not")
+	check := flag.Bool("check", false, "only report whether "+referenceFile+" is up to date; exit 1 when it is not")
 	flag.Parse()
 	if err := run(*check); err != nil {
 		fmt.Fprintln(os.Stderr, "apidoc:", err)
@@ -49,29 +49,30 @@ func run(check bool) error {
 	if err != nil {
 		return err
 	}
-	readmePath := filepath.Join(root, readmeFile)
-	readme, err := os.ReadFile(readmePath)
+	referencePath := filepath.Join(root, referenceFile)
+	reference, err := os.ReadFile(referencePath)
 	if err != nil {
-		return fmt.Errorf("read readme: %w", err)
+		return fmt.Errorf("read the API reference: %w", err)
 	}
-	updated, err := updatedReadme(root, readme)
+	updated, err := updatedReference(root, reference)
 	if err != nil {
 		return err
 	}
 	switch {
-	case bytes.Equal(readme, updated):
+	case bytes.Equal(reference, updated):
 		return nil
 	case check:
-		return errors.New(readmeFile + "'s API reference is stale: run go run ./infra/apidoc")
+		return errors.New(referenceFile + " is stale: run go run ./infra/apidoc")
 	}
-	if err := os.WriteFile(readmePath, updated, 0o644); err != nil {
-		return fmt.Errorf("write readme: %w", err)
+	if err := os.WriteFile(referencePath, updated, 0o644); err != nil {
+		return fmt.Errorf("write the API reference: %w", err)
 	}
 	return nil
 }
 
-// updatedReadme returns readme with its API reference rendered afresh from the spec under root.
-func updatedReadme(root string, readme []byte) ([]byte, error) {
+// updatedReference returns reference with its generated part rendered afresh from the spec
+// under root.
+func updatedReference(root string, reference []byte) ([]byte, error) {
 	spec, err := LoadSpec(filepath.Join(root, specFile))
 	if err != nil {
 		return nil, err
@@ -80,7 +81,7 @@ func updatedReadme(root string, readme []byte) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render %s: %w", specFile, err)
 	}
-	return replaceSection(readme, generatedNote+"\n\n"+strings.TrimRight(section, "\n")+"\n")
+	return replaceSection(reference, generatedNote+"\n\n"+strings.TrimRight(section, "\n")+"\n")
 }
 
 // replaceSection puts section between the markers of doc, which must hold each marker once,
@@ -88,11 +89,11 @@ func updatedReadme(root string, readme []byte) ([]byte, error) {
 func replaceSection(doc []byte, section string) ([]byte, error) {
 	start, end := []byte(startMarker), []byte(endMarker)
 	if bytes.Count(doc, start) != 1 || bytes.Count(doc, end) != 1 {
-		return nil, fmt.Errorf("%s: want %s and %s once each", readmeFile, startMarker, endMarker)
+		return nil, fmt.Errorf("%s: want %s and %s once each", referenceFile, startMarker, endMarker)
 	}
 	i, j := bytes.Index(doc, start)+len(start), bytes.Index(doc, end)
 	if j < i {
-		return nil, fmt.Errorf("%s: %s comes before %s", readmeFile, endMarker, startMarker)
+		return nil, fmt.Errorf("%s: %s comes before %s", referenceFile, endMarker, startMarker)
 	}
 	var out bytes.Buffer
 	out.Write(doc[:i])

@@ -77,7 +77,7 @@ func (r *renderer) overview() {
 }
 
 func (r *renderer) operation(method, path string, item *PathItem, op *Operation) error {
-	r.printf("### `%s %s`\n\n%s\n\n", method, path, op.Summary)
+	r.printf("## `%s %s`\n\n%s\n\n", method, path, op.Summary)
 	if op.Description != "" {
 		r.printf("%s\n\n", op.Description)
 	}
@@ -201,7 +201,7 @@ func (r *renderer) errorAnswers() error {
 			}
 		}
 	}
-	r.printf("### Error answers\n\n")
+	r.printf("## Error answers\n\n")
 	for _, e := range r.spec.Components.Responses {
 		codes := statuses[e.Key]
 		if len(codes) == 0 {
@@ -236,7 +236,7 @@ func (r *renderer) objects() error {
 			added = true
 		}
 	}
-	r.printf("### Objects\n\n")
+	r.printf("## Objects\n\n")
 	for _, e := range r.spec.Components.Schemas {
 		r.b.WriteString(sections[e.Key])
 	}
@@ -245,7 +245,7 @@ func (r *renderer) objects() error {
 
 func (r *renderer) object(name string, s *Schema) (string, error) {
 	sub := &renderer{spec: r.spec, linked: r.linked}
-	sub.printf("#### %s\n\n", name)
+	sub.printf("### %s\n\n", name)
 	if s.Description != "" {
 		sub.printf("%s\n\n", s.Description)
 	}

@@ -11,7 +11,7 @@ import (
 
 // Spec is the part of an OpenAPI 3.1 document that the reference renders. It is decoded with
 // unknown fields refused, so a keyword the spec starts using can't be silently left out of
-// the README: it has to be added here, and rendered, first.
+// the API reference: it has to be added here, and rendered, first.
 type Spec struct {
 	OpenAPI    string                `yaml:"openapi"`
 	Info       Info                  `yaml:"info"`

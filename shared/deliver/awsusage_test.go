@@ -104,7 +104,7 @@ type indexSchema struct {
 }
 
 // biller turns recorded calls into billed usage, following DynamoDB's and SQS's published
-// billing rules (see the Cost section of the README):
+// billing rules (see docs/cost.md):
 //
 //   - a read is 1 unit per 4 KB of the item (rounded up per item; a missing item still costs
 //     one 4 KB read), halved when eventually consistent;

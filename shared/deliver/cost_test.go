@@ -396,7 +396,7 @@ func (r costRun) report(t *testing.T) {
 	t.Log(b.String())
 }
 
-// Prices: AWS list prices in us-east-1, as checked in November 2026; the README's Cost section
+// Prices: AWS list prices in us-east-1, as checked in November 2026; docs/cost.md
 // says where each comes from. GB means 2^30 bytes.
 const (
 	priceWriteUnit     = 0.625 / 1e6  // DynamoDB on-demand write request unit (since the 1 Nov 2024 cut)
