@@ -1,7 +1,7 @@
 """Check that every example in an OpenAPI 3.1 document is valid against its schema.
 
 openapi-spec-validator checks the document's structure but not its examples, and the
-examples are what README.md's API reference shows. Run with the schemathesis virtualenv,
+examples are what docs/api.md, the API reference, shows. Run with the schemathesis virtualenv,
 which has jsonschema, referencing and PyYAML:
 
     .venv/schemathesis/bin/python infra/check_openapi_examples.py infra/openapi.yaml
