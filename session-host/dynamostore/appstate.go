@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 	"go.mau.fi/whatsmeow/store"
 )
 
@@ -43,7 +43,7 @@ func (s *DeviceStore) PutAppStateSyncKey(ctx context.Context, id []byte, syncKey
 		ExpressionAttributeNames:  map[string]string{"#pk": attrPK, "#ts": attrTimestamp},
 		ExpressionAttributeValues: map[string]ddb.AttributeValue{":ts": num(syncKey.Timestamp)},
 	})
-	if err != nil && !dynamoerr.ConditionFailed(err) {
+	if err != nil && !dynamo.ConditionFailed(err) {
 		return fmt.Errorf("put %s: %w", what, err)
 	}
 	return nil

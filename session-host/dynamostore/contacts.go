@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"go.mau.fi/whatsmeow/store"
@@ -27,29 +27,22 @@ func (c *Container) updateFields(ctx context.Context, pk, sk string, fields map[
 	if err := checkKey(pk, sk); err != nil {
 		return err
 	}
-	names := make(map[string]string, len(fields))
-	vals := make(map[string]ddb.AttributeValue, len(fields))
-	set := ""
-	i := 0
 	size := len(pk) + len(sk) + 4
 	for name, v := range fields {
-		if set != "" {
-			set += ", "
-		}
-		set += fmt.Sprintf("#f%d = :f%d", i, i)
-		names[fmt.Sprintf("#f%d", i)] = name
-		vals[fmt.Sprintf(":f%d", i)] = v
 		size += len(name) + valueSize(v)
-		i++
 	}
 	if size > maxItemBytes {
 		return fmt.Errorf("%d bytes of fields: %w", size, ErrItemTooLarge)
 	}
-	_, err := c.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	expr, err := expression.NewBuilder().WithUpdate(setEach(fields)).Build()
+	if err != nil {
+		return fmt.Errorf("update of %d fields: %w", len(fields), err)
+	}
+	_, err = c.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &c.table, Key: key(pk, sk),
-		UpdateExpression:          aws.String("SET " + set),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: vals,
+		UpdateExpression:          expr.Update(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
 	})
 	return err
 }

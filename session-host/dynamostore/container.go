@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/uuid"
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
@@ -30,8 +31,9 @@ type Container struct {
 	LIDMap *LIDMap
 	// now is the clock of buffered events' insert times (a variable for tests).
 	now func() time.Time
-	// retryFirst is the first wait before retrying (a variable for tests).
-	retryFirst time.Duration
+	// retry spaces the tries of writes and batch reads DynamoDB did not complete (a variable
+	// for tests).
+	retry dynamo.Backoff
 }
 
 var (
@@ -51,7 +53,7 @@ func New(client DynamoDBAPI, table string, log waLog.Logger) *Container {
 	if log == nil {
 		log = waLog.Noop
 	}
-	c := &Container{db: client, table: table, log: log, now: time.Now, retryFirst: batchRetryFirst}
+	c := &Container{db: client, table: table, log: log, now: time.Now, retry: dynamo.DefaultBackoff}
 	c.LIDMap = newLIDMap(c)
 	return c
 }
@@ -264,36 +266,29 @@ func (c *Container) putDevice(ctx context.Context, d *store.Device) error {
 	}
 	// Insert if absent, else update the mutable part: two conditional writes, retried in the
 	// rare case another writer inserts or deletes the device in between.
+	expr, err := expression.NewBuilder().
+		WithUpdate(setEach(mutable)).
+		WithCondition(expression.AttributeExists(expression.Name(attrPK))).
+		Build()
+	if err != nil {
+		return fmt.Errorf("device update: %w", err)
+	}
 	for range 3 {
 		_, err := c.db.PutItem(ctx, &dynamodb.PutItemInput{
 			TableName: &c.table, Item: full,
 			ConditionExpression: aws.String("attribute_not_exists(pk)"),
 		})
-		if err == nil || !dynamoerr.ConditionFailed(err) {
+		if err == nil || !dynamo.ConditionFailed(err) {
 			return err
 		}
-		names := make(map[string]string, len(mutable)+1)
-		vals := make(map[string]ddb.AttributeValue, len(mutable))
-		set := ""
-		i := 0
-		for k, v := range mutable {
-			if set != "" {
-				set += ", "
-			}
-			set += fmt.Sprintf("#a%d = :a%d", i, i)
-			names[fmt.Sprintf("#a%d", i)] = k
-			vals[fmt.Sprintf(":a%d", i)] = v
-			i++
-		}
-		names["#pk"] = attrPK
 		_, err = c.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: &c.table, Key: key(pkDevices, d.ID.String()),
-			UpdateExpression:          aws.String("SET " + set),
-			ConditionExpression:       aws.String("attribute_exists(#pk)"),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: vals,
+			UpdateExpression:          expr.Update(),
+			ConditionExpression:       expr.Condition(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
 		})
-		if err == nil || !dynamoerr.ConditionFailed(err) {
+		if err == nil || !dynamo.ConditionFailed(err) {
 			return err
 		}
 	}

@@ -4,26 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/wagate/wagate/shared/dynamo"
 )
 
-// DynamoDBAPI is the part of the DynamoDB client the store uses; *dynamodb.Client implements it.
+// DynamoDBAPI is the part of the DynamoDB client the store uses: what the gateway's stores use,
+// and batch writes. *dynamodb.Client implements it.
 type DynamoDBAPI interface {
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
-	BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error)
+	dynamo.Client
 	BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchWriteItemOutput, error)
-	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
 
 // Attribute names. Short, as every item carries them and they count towards the item size.
@@ -43,11 +39,7 @@ const (
 	maxPartitionKeyBytes = 2048
 	maxSortKeyBytes      = 1024
 	batchWriteLimit      = 25
-	batchGetLimit        = 100
 	transactLimit        = 100
-	batchRetryTries      = 10
-	batchRetryFirst      = 20 * time.Millisecond
-	batchRetryMaxGap     = time.Second
 	// parallelRequests bounds the single-item requests one call sends at once.
 	parallelRequests = 8
 )
@@ -106,6 +98,15 @@ func boolean(b bool) *ddb.AttributeValueMemberBOOL { return &ddb.AttributeValueM
 
 func key(pk, sk string) map[string]ddb.AttributeValue {
 	return map[string]ddb.AttributeValue{attrPK: str(pk), attrSK: str(sk)}
+}
+
+// setEach is an update setting each of fields to its value.
+func setEach(fields map[string]ddb.AttributeValue) expression.UpdateBuilder {
+	var update expression.UpdateBuilder
+	for name, v := range fields {
+		update = update.Set(expression.Name(name), expression.Value(v))
+	}
+	return update
 }
 
 // item is a read item with typed accessors; absent or mistyped attributes read as zero values.
@@ -206,31 +207,13 @@ func checkSize(what string, it map[string]ddb.AttributeValue) error {
 	}
 }
 
-// backoff waits before retry number try (from 0), doubling up to batchRetryMaxGap, each wait
-// a random part of it so that writers racing on the same items do not retry in step.
-func (c *Container) backoff(ctx context.Context, try int) error {
-	wait := c.retryFirst << try
-	if wait > batchRetryMaxGap || wait <= 0 {
-		wait = batchRetryMaxGap
-	}
-	wait = wait/2 + rand.N(wait/2+1)
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 func (c *Container) getItem(ctx context.Context, pk, sk string, projection ...string) (item, error) {
 	if !storable(pk, sk) {
 		return nil, nil // DynamoDB refuses empty and over-long keys, so nothing is stored there
 	}
 	in := &dynamodb.GetItemInput{TableName: &c.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)}
 	if len(projection) > 0 {
-		in.ProjectionExpression, in.ExpressionAttributeNames = projectionOf(projection)
+		in.ProjectionExpression, in.ExpressionAttributeNames = dynamo.Projection(projection)
 	}
 	out, err := c.db.GetItem(ctx, in)
 	if err != nil {
@@ -240,17 +223,6 @@ func (c *Container) getItem(ctx context.Context, pk, sk string, projection ...st
 		return nil, nil
 	}
 	return out.Item, nil
-}
-
-func projectionOf(attrs []string) (*string, map[string]string) {
-	names := make(map[string]string, len(attrs))
-	parts := make([]string, len(attrs))
-	for i, a := range attrs {
-		p := fmt.Sprintf("#p%d", i)
-		names[p] = a
-		parts[i] = p
-	}
-	return aws.String(strings.Join(parts, ",")), names
 }
 
 // putItem writes an item after checking its size; callers wrap errors with what it is.
@@ -313,7 +285,7 @@ func (c *Container) run(ctx context.Context, q query, fn func(item) bool) error 
 	}
 	if len(q.projection) > 0 {
 		var projNames map[string]string
-		in.ProjectionExpression, projNames = projectionOf(q.projection)
+		in.ProjectionExpression, projNames = dynamo.Projection(q.projection)
 		for k, v := range projNames {
 			names[k] = v
 		}
@@ -366,47 +338,26 @@ func (c *Container) queryAll(ctx context.Context, q query) ([]item, error) {
 // itemKey is a primary key as a comparable value.
 type itemKey struct{ pk, sk string }
 
-// batchGet reads the items with keys (deduplicated) with consistent reads, 100 to a request,
-// asking again with backoff for the keys DynamoDB leaves unprocessed. Absent items are not in
-// the result.
+// batchGet reads the items with keys (deduplicated) with consistent reads, asking again with
+// backoff for the keys DynamoDB leaves unprocessed. Absent items are not in the result.
 func (c *Container) batchGet(ctx context.Context, keys []itemKey) (map[itemKey]item, error) {
-	result := make(map[itemKey]item, len(keys))
-	unique := make([]itemKey, 0, len(keys))
+	unique := make([]map[string]ddb.AttributeValue, 0, len(keys))
 	seen := make(map[itemKey]bool, len(keys))
 	for _, k := range keys {
 		if !seen[k] && storable(k.pk, k.sk) {
 			seen[k] = true
-			unique = append(unique, k)
+			unique = append(unique, key(k.pk, k.sk))
 		}
 	}
-	for start := 0; start < len(unique); start += batchGetLimit {
-		chunk := unique[start:min(start+batchGetLimit, len(unique))]
-		req := make([]map[string]ddb.AttributeValue, len(chunk))
-		for i, k := range chunk {
-			req[i] = key(k.pk, k.sk)
-		}
-		pending := map[string]ddb.KeysAndAttributes{c.table: {Keys: req, ConsistentRead: aws.Bool(true)}}
-		for try := 0; ; try++ {
-			out, err := c.db.BatchGetItem(ctx, &dynamodb.BatchGetItemInput{RequestItems: pending})
-			if err != nil {
-				return nil, err
-			}
-			for _, it := range out.Responses[c.table] {
-				pk, _ := item(it).str(attrPK)
-				sk, _ := item(it).str(attrSK)
-				result[itemKey{pk, sk}] = it
-			}
-			if len(out.UnprocessedKeys[c.table].Keys) == 0 {
-				break
-			}
-			if try+1 >= batchRetryTries {
-				return nil, fmt.Errorf("batch get: %d keys still unprocessed after %d tries", len(out.UnprocessedKeys[c.table].Keys), batchRetryTries)
-			}
-			if err := c.backoff(ctx, try); err != nil {
-				return nil, err
-			}
-			pending = out.UnprocessedKeys
-		}
+	items, err := dynamo.BatchGet(ctx, c.db, c.retry, c.table, unique)
+	if err != nil {
+		return nil, err
+	}
+	result := make(map[itemKey]item, len(items))
+	for _, it := range items {
+		pk, _ := item(it).str(attrPK)
+		sk, _ := item(it).str(attrSK)
+		result[itemKey{pk, sk}] = it
 	}
 	return result, nil
 }
@@ -455,10 +406,10 @@ func (c *Container) batchWrite(ctx context.Context, writes []write) error {
 			if len(out.UnprocessedItems[c.table]) == 0 {
 				break
 			}
-			if try+1 >= batchRetryTries {
-				return fmt.Errorf("batch write: %d items still unprocessed after %d tries", len(out.UnprocessedItems[c.table]), batchRetryTries)
+			if try+1 >= dynamo.BatchTries {
+				return fmt.Errorf("batch write: %d items still unprocessed after %d tries", len(out.UnprocessedItems[c.table]), dynamo.BatchTries)
 			}
-			if err := c.backoff(ctx, try); err != nil {
+			if err := c.retry.Wait(ctx, try); err != nil {
 				return err
 			}
 			pending = out.UnprocessedItems

@@ -13,7 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/util/keys"
 )
@@ -82,7 +82,7 @@ type conditionCounter struct {
 
 func (c *conditionCounter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	out, err := c.DynamoDBAPI.PutItem(ctx, in, opts...)
-	if dynamoerr.ConditionFailed(err) {
+	if dynamo.ConditionFailed(err) {
 		c.failures.Add(1)
 	}
 	return out, err
@@ -90,7 +90,7 @@ func (c *conditionCounter) PutItem(ctx context.Context, in *dynamodb.PutItemInpu
 
 func (c *conditionCounter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
 	out, err := c.DynamoDBAPI.TransactWriteItems(ctx, in, opts...)
-	if dynamoerr.ConditionFailed(err) {
+	if dynamo.ConditionFailed(err) {
 		c.failures.Add(1)
 	}
 	return out, err
@@ -206,7 +206,7 @@ func (s *stingyDB) BatchWriteItem(ctx context.Context, in *dynamodb.BatchWriteIt
 func (s *stingyDB) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
 	s.batchGets.Add(1)
 	for table, ka := range in.RequestItems {
-		if len(ka.Keys) > batchGetLimit {
+		if len(ka.Keys) > dynamo.BatchGetLimit {
 			s.t.Errorf("BatchGetItem with %d keys", len(ka.Keys))
 		}
 		keep := min(s.keep, len(ka.Keys))
@@ -235,7 +235,7 @@ func TestBatchesRetryUnprocessed(t *testing.T) {
 	client, table := newDynamoClient(t)
 	stingy := &stingyDB{DynamoDBAPI: client, t: t, keep: 10}
 	s := deviceStores(t, stingy, table, 1)[0]
-	s.c.retryFirst = time.Millisecond
+	s.c.retry.First = time.Millisecond
 	ctx := context.Background()
 
 	sessions := map[string][]byte{}
@@ -458,7 +458,7 @@ func TestTransactionConflictsAreRetried(t *testing.T) {
 	client, table := newDynamoClient(t)
 	db := &conflictingDB{DynamoDBAPI: client}
 	s := deviceStores(t, db, table, 1)[0]
-	s.c.retryFirst = time.Millisecond
+	s.c.retry.First = time.Millisecond
 	ctx := context.Background()
 
 	db.conflicts.Store(2)

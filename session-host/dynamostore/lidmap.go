@@ -11,7 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 )
@@ -223,13 +223,13 @@ func (m *LIDMap) put(ctx context.Context, mappings []store.LIDMapping) error {
 			if err == nil {
 				break
 			}
-			if !dynamoerr.ConditionFailed(err) && !dynamoerr.TransactionConflict(err) {
+			if !dynamo.ConditionFailed(err) && !dynamo.TransactionConflict(err) {
 				return err
 			}
 			if try+1 >= lidMapTries {
 				return fmt.Errorf("other writers kept changing the map (%d tries): %w", lidMapTries, err)
 			}
-			if err := m.c.backoff(ctx, try); err != nil {
+			if err := m.c.retry.Wait(ctx, try); err != nil {
 				return err
 			}
 		}

@@ -97,7 +97,7 @@ func TestLIDMapRaceAcrossHosts(t *testing.T) {
 		var wg sync.WaitGroup
 		for host := range 2 {
 			c := New(&racingDB{DynamoDBAPI: client, b: b}, table, nil)
-			c.retryFirst = time.Millisecond
+			c.retry.First = time.Millisecond
 			lid := lidJID(fmt.Sprintf("90000%d%d", round, host), 0)
 			wg.Add(1)
 			go func() {
@@ -132,7 +132,7 @@ func TestLIDMapRaceAcrossHosts(t *testing.T) {
 	var wg sync.WaitGroup
 	for host := range 4 {
 		c := New(client, table, nil)
-		c.retryFirst = time.Millisecond
+		c.retry.First = time.Millisecond
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 	"go.mau.fi/whatsmeow/util/keys"
 )
 
@@ -88,10 +88,10 @@ func (s *DeviceStore) GenOnePreKey(ctx context.Context) (*keys.PreKey, error) {
 		if err == nil {
 			return key, nil
 		}
-		if !dynamoerr.ConditionFailed(err) {
+		if !dynamo.ConditionFailed(err) {
 			return nil, fmt.Errorf("generate pre-key %d: %w", id, err)
 		}
-		if err := s.c.backoff(ctx, try); err != nil {
+		if err := s.c.retry.Wait(ctx, try); err != nil {
 			return nil, err
 		}
 	}
@@ -116,7 +116,7 @@ func (s *DeviceStore) GetOrGenPreKeys(ctx context.Context, count uint32) ([]*key
 		if !errors.Is(err, errPreKeyIDTaken) {
 			return result, err
 		}
-		if err := s.c.backoff(ctx, try); err != nil {
+		if err := s.c.retry.Wait(ctx, try); err != nil {
 			return nil, err
 		}
 	}
@@ -170,7 +170,7 @@ func (s *DeviceStore) getOrGenPreKeys(ctx context.Context, count uint32) ([]*key
 			}}
 		}
 		_, err := s.c.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		if dynamoerr.ConditionFailed(err) || dynamoerr.TransactionConflict(err) {
+		if dynamo.ConditionFailed(err) || dynamo.TransactionConflict(err) {
 			return nil, errPreKeyIDTaken
 		}
 		if err != nil {
@@ -227,7 +227,7 @@ func (s *DeviceStore) MarkPreKeysAsUploaded(ctx context.Context, upToID uint32) 
 			ExpressionAttributeNames:  map[string]string{"#u": attrUploaded, "#pk": attrPK},
 			ExpressionAttributeValues: map[string]ddb.AttributeValue{":t": boolean(true)},
 		})
-		if dynamoerr.ConditionFailed(err) {
+		if dynamo.ConditionFailed(err) {
 			return nil
 		}
 		return err

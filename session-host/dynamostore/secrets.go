@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 )
@@ -47,7 +47,7 @@ func (s *DeviceStore) putMsgSecret(ctx context.Context, m store.MessageSecretIns
 		TableName: &s.c.table, Item: it,
 		ConditionExpression: aws.String("attribute_not_exists(pk)"),
 	})
-	if err != nil && !dynamoerr.ConditionFailed(err) {
+	if err != nil && !dynamo.ConditionFailed(err) {
 		return err
 	}
 	return nil
@@ -293,7 +293,7 @@ func (s *DeviceStore) PutBufferedEvent(ctx context.Context, ciphertextHash [32]b
 		}
 	}
 	err := s.put(ctx, it, "attribute_not_exists(pk)")
-	if dynamoerr.ConditionFailed(err) {
+	if dynamo.ConditionFailed(err) {
 		return fmt.Errorf("put %s: already buffered (UNIQUE constraint failed)", what)
 	}
 	if err != nil {
@@ -313,7 +313,7 @@ func (s *DeviceStore) ClearBufferedEventPlaintext(ctx context.Context, ciphertex
 		ConditionExpression:      aws.String("attribute_exists(#pk)"),
 		ExpressionAttributeNames: map[string]string{"#v": attrValue, "#pk": attrPK},
 	})
-	if err != nil && !dynamoerr.ConditionFailed(err) {
+	if err != nil && !dynamo.ConditionFailed(err) {
 		return fmt.Errorf("clear buffered event %x: %w", ciphertextHash, err)
 	}
 	return nil

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 )
 
 const (
@@ -142,7 +142,7 @@ func (s *DeviceStore) commit(ctx context.Context, t *decryptTxn) error {
 		groups = append(groups, g)
 	}
 	err := s.c.transactGroups(ctx, groups)
-	if dynamoerr.ConditionFailed(err) {
+	if dynamo.ConditionFailed(err) {
 		if failedOn(err, s.pk(kindEventBuffer)) {
 			return fmt.Errorf("buffered event already stored (UNIQUE constraint failed): %w", err)
 		}
@@ -260,10 +260,10 @@ func (c *Container) transactGroups(ctx context.Context, groups []txnGroup) error
 func (c *Container) transact(ctx context.Context, ops []ddb.TransactWriteItem) error {
 	for try := 0; ; try++ {
 		_, err := c.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: ops})
-		if !dynamoerr.TransactionConflict(err) || try+1 >= commitTries {
+		if !dynamo.TransactionConflict(err) || try+1 >= commitTries {
 			return err
 		}
-		if err := c.backoff(ctx, try); err != nil {
+		if err := c.retry.Wait(ctx, try); err != nil {
 			return err
 		}
 	}

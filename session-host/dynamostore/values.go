@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddb "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 )
 
 // Values over DynamoDB's 400 KB item limit. A libsignal session keeps up to 40 archived states,
@@ -220,7 +220,7 @@ func (c *Container) writeValue(ctx context.Context, w valueWrite) error {
 				ConditionExpression: &cond, ExpressionAttributeNames: names,
 			})
 		}
-		if !dynamoerr.ConditionFailed(err) {
+		if !dynamo.ConditionFailed(err) {
 			return err
 		}
 	}
@@ -240,10 +240,10 @@ func (c *Container) rewriteValue(ctx context.Context, w valueWrite) error {
 			return err
 		}
 		err = c.transact(ctx, g)
-		if !dynamoerr.ConditionFailed(err) || try+1 >= commitTries {
+		if !dynamo.ConditionFailed(err) || try+1 >= commitTries {
 			return err
 		}
-		if err := c.backoff(ctx, try); err != nil {
+		if err := c.retry.Wait(ctx, try); err != nil {
 			return err
 		}
 	}

@@ -109,8 +109,12 @@ func (s *LogStore) bulk(ctx context.Context, logs []*webhook.Log, op bulkOp) (in
 			}
 			items = append(items, it)
 		}
-		items = append(items, s.counterItems(d)...)
-		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		counters, err := s.counterItems(d)
+		if err != nil {
+			return 0, fmt.Errorf("bulk write of %d logs: %w", len(pending), err)
+		}
+		items = append(items, counters...)
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		if err == nil {
 			return len(pending), nil
 		}

@@ -5,15 +5,15 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -21,12 +21,12 @@ import (
 // QR code) on the same items, so every change here touches only the attributes it means to
 // change; nothing but Create writes a whole item.
 type InstanceStore struct {
-	db    DynamoDB
+	db    dynamo.Client
 	table string
 }
 
 // NewInstanceStore returns a store over the instances table.
-func NewInstanceStore(db DynamoDB, table string) *InstanceStore {
+func NewInstanceStore(db dynamo.Client, table string) *InstanceStore {
 	return &InstanceStore{db: db, table: table}
 }
 
@@ -95,7 +95,7 @@ func (s *InstanceStore) Create(ctx context.Context, in *webhook.Instance) error 
 		TableName: &s.table, Item: item,
 		ConditionExpression: aws.String("attribute_not_exists(instanceId)"),
 	})
-	if dynamoerr.ConditionFailed(err) {
+	if dynamo.ConditionFailed(err) {
 		return webhook.Errorf(webhook.EConflict, "instance %s already exists", in.ID)
 	}
 	if err != nil {
@@ -218,23 +218,24 @@ type UpdateInstance struct {
 // instance as it now is. Other attributes of the item are left alone. A missing instance is
 // a not_found error.
 func (s *InstanceStore) Update(ctx context.Context, id string, u UpdateInstance, now time.Time) (*webhook.Instance, error) {
-	var e updateExpr
-	e.set("updatedAt", now.UTC())
+	update := expression.Set(expression.Name("updatedAt"), expression.Value(now.UTC()))
+	setOrRemove := func(attr string, v any, remove bool) {
+		if remove {
+			update = update.Remove(expression.Name(attr))
+		} else {
+			update = update.Set(expression.Name(attr), expression.Value(v))
+		}
+	}
 	if u.Name != nil {
-		e.setOrRemove("name", *u.Name, *u.Name == "")
+		setOrRemove("name", *u.Name, *u.Name == "")
 	}
 	if u.WebhookURL != nil {
-		e.setOrRemove("webhookUrl", *u.WebhookURL, *u.WebhookURL == "")
+		setOrRemove("webhookUrl", *u.WebhookURL, *u.WebhookURL == "")
 	}
 	if u.WebhookEvents != nil {
-		e.setOrRemove("webhookEvents", *u.WebhookEvents, len(*u.WebhookEvents) == 0)
+		setOrRemove("webhookEvents", *u.WebhookEvents, len(*u.WebhookEvents) == 0)
 	}
-	in, err := e.input(s.table, id)
-	if err != nil {
-		return nil, fmt.Errorf("update instance %s: %w", id, err)
-	}
-	in.ConditionExpression = aws.String("attribute_exists(instanceId)")
-	return s.update(ctx, id, in)
+	return s.update(ctx, id, update, expression.AttributeExists(expression.Name("instanceId")))
 }
 
 // RotateSecret makes newSecret the instance's signing secret. The secret it replaces becomes
@@ -243,25 +244,30 @@ func (s *InstanceStore) Update(ctx context.Context, id string, u UpdateInstance,
 // one write, so concurrent rotations apply one after the other and none loses a secret it
 // handed out. It returns the instance as it now is; a missing instance is a not_found error.
 func (s *InstanceStore) RotateSecret(ctx context.Context, id, newSecret string, now time.Time) (*webhook.Instance, error) {
-	var e updateExpr
-	e.copy("previousSecret", "webhookSecret")
-	e.set("previousSecretExpiresAt", now.Add(webhook.SecretOverlap).UTC())
-	e.set("webhookSecret", newSecret)
-	e.set("updatedAt", now.UTC())
-	in, err := e.input(s.table, id)
-	if err != nil {
-		return nil, fmt.Errorf("rotate secret of instance %s: %w", id, err)
-	}
-	in.ConditionExpression = aws.String("attribute_exists(webhookSecret)")
-	return s.update(ctx, id, in)
+	secret := expression.Name("webhookSecret")
+	update := expression.Set(expression.Name("previousSecret"), secret).
+		Set(expression.Name("previousSecretExpiresAt"), expression.Value(now.Add(webhook.SecretOverlap).UTC())).
+		Set(secret, expression.Value(newSecret)).
+		Set(expression.Name("updatedAt"), expression.Value(now.UTC()))
+	return s.update(ctx, id, update, expression.AttributeExists(secret))
 }
 
-// update runs a conditional UpdateItem whose condition fails only when the instance is
-// missing, and decodes the item it leaves.
-func (s *InstanceStore) update(ctx context.Context, id string, in *dynamodb.UpdateItemInput) (*webhook.Instance, error) {
-	in.ReturnValues = types.ReturnValueAllNew
-	out, err := s.db.UpdateItem(ctx, in)
-	if dynamoerr.ConditionFailed(err) {
+// update applies update to instance id when cond holds, a condition that fails only when the
+// instance is missing, and decodes the item it leaves.
+func (s *InstanceStore) update(ctx context.Context, id string, update expression.UpdateBuilder, cond expression.ConditionBuilder) (*webhook.Instance, error) {
+	expr, err := expression.NewBuilder().WithUpdate(update).WithCondition(cond).Build()
+	if err != nil {
+		return nil, fmt.Errorf("update instance %s: %w", id, err)
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: instanceKey(id),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if dynamo.ConditionFailed(err) {
 		return nil, notFound(id)
 	}
 	if err != nil {
@@ -276,69 +282,11 @@ func (s *InstanceStore) Delete(ctx context.Context, id string) error {
 		TableName: &s.table, Key: instanceKey(id),
 		ConditionExpression: aws.String("attribute_exists(instanceId)"),
 	})
-	if dynamoerr.ConditionFailed(err) {
+	if dynamo.ConditionFailed(err) {
 		return notFound(id)
 	}
 	if err != nil {
 		return fmt.Errorf("delete instance %s: %w", id, err)
 	}
 	return nil
-}
-
-// updateExpr builds an UpdateItem expression. Every attribute goes through a name
-// placeholder, since some ("name") are DynamoDB reserved words.
-type updateExpr struct {
-	sets, removes []string
-	names         map[string]string
-	values        map[string]any
-}
-
-func (e *updateExpr) name(attr string) string {
-	if e.names == nil {
-		e.names = map[string]string{}
-	}
-	p := "#" + attr
-	e.names[p] = attr
-	return p
-}
-
-func (e *updateExpr) set(attr string, v any) {
-	if e.values == nil {
-		e.values = map[string]any{}
-	}
-	p := ":" + attr
-	e.values[p] = v
-	e.sets = append(e.sets, e.name(attr)+" = "+p)
-}
-
-// copy sets attr to the value another attribute has before the update.
-func (e *updateExpr) copy(attr, from string) {
-	e.sets = append(e.sets, e.name(attr)+" = "+e.name(from))
-}
-
-func (e *updateExpr) setOrRemove(attr string, v any, remove bool) {
-	if remove {
-		e.removes = append(e.removes, e.name(attr))
-		return
-	}
-	e.set(attr, v)
-}
-
-func (e *updateExpr) input(table, id string) (*dynamodb.UpdateItemInput, error) {
-	values := make(map[string]types.AttributeValue, len(e.values))
-	for p, v := range e.values {
-		av, err := attributevalue.Marshal(v)
-		if err != nil {
-			return nil, fmt.Errorf("encode %s: %w", p[1:], err)
-		}
-		values[p] = av
-	}
-	expr := "SET " + strings.Join(e.sets, ", ")
-	if len(e.removes) > 0 {
-		expr += " REMOVE " + strings.Join(e.removes, ", ")
-	}
-	return &dynamodb.UpdateItemInput{
-		TableName: &table, Key: instanceKey(id), UpdateExpression: &expr,
-		ExpressionAttributeNames: e.names, ExpressionAttributeValues: values,
-	}, nil
 }

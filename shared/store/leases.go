@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 )
 
 // A session host runs an instance only while it holds the instance's lease, kept on the
@@ -104,7 +104,7 @@ func (s *InstanceStore) writeLease(ctx context.Context, id, owner, update, cond 
 		TableName: &s.table, Key: instanceKey(id), UpdateExpression: &update,
 		ConditionExpression: &cond, ExpressionAttributeValues: values,
 	})
-	if dynamoerr.ConditionFailed(err) {
+	if dynamo.ConditionFailed(err) {
 		return false, nil
 	}
 	return err == nil, err

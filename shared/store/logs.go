@@ -11,10 +11,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -24,7 +25,7 @@ const Shards = 4
 
 // LogStore keeps webhook logs and their daily counters.
 type LogStore struct {
-	db        DynamoDB
+	db        dynamo.Client
 	logs      string
 	stats     string
 	retention time.Duration
@@ -32,7 +33,7 @@ type LogStore struct {
 
 // NewLogStore returns a store over the given log and stats tables. Logs and counters expire
 // retention after they are created.
-func NewLogStore(db DynamoDB, logTable, statsTable string, retention time.Duration) *LogStore {
+func NewLogStore(db dynamo.Client, logTable, statsTable string, retention time.Duration) *LogStore {
 	return &LogStore{db: db, logs: logTable, stats: statsTable, retention: retention}
 }
 
@@ -196,12 +197,15 @@ func (s *LogStore) Save(ctx context.Context, prev, next *webhook.Log) error {
 			ExpressionAttributeValues: put.ExpressionAttributeValues,
 		})
 	} else {
-		items := append([]types.TransactWriteItem{{Put: put}}, s.counterItems(d)...)
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		var counters []types.TransactWriteItem
+		if counters, err = s.counterItems(d); err == nil {
+			items := append([]types.TransactWriteItem{{Put: put}}, counters...)
+			_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		}
 	}
 	if err != nil {
 		next.Version = version
-		if dynamoerr.ConditionFailed(err) {
+		if dynamo.ConditionFailed(err) {
 			return webhook.Errorf(webhook.EConflict, "webhook log %s changed meanwhile", next.WebhookID)
 		}
 		return fmt.Errorf("save log %s: %w", next.WebhookID, err)
@@ -221,29 +225,26 @@ func counterPKs(l *webhook.Log) []string {
 
 // counterItems returns one update per counter item that adds its deltas. A counter expires
 // with the last log of its day.
-func (s *LogStore) counterItems(d counterDeltas) []types.TransactWriteItem {
+func (s *LogStore) counterItems(d counterDeltas) ([]types.TransactWriteItem, error) {
 	var out []types.TransactWriteItem
 	for k, fields := range d {
-		expr := "SET expiresAt = if_not_exists(expiresAt, :exp) ADD"
 		day, _, _ := strings.Cut(k.sk, "#")
 		dayStart, _ := time.Parse(time.DateOnly, day)
-		values := map[string]types.AttributeValue{":exp": number(int(dayStart.Add(24*time.Hour + s.retention).Unix()))}
-		names := map[string]string{}
-		i := 0
+		expiresAt := expression.Name("expiresAt")
+		update := expression.Set(expiresAt, expression.IfNotExists(expiresAt,
+			expression.Value(number(int(dayStart.Add(24*time.Hour+s.retention).Unix())))))
+		changed := false
 		for field, n := range fields {
-			if n == 0 {
-				continue
+			if n != 0 {
+				update, changed = update.Add(expression.Name(field), expression.Value(number(n))), true
 			}
-			if i > 0 {
-				expr += ","
-			}
-			expr += fmt.Sprintf(" #f%d :d%d", i, i)
-			names[fmt.Sprintf("#f%d", i)] = field
-			values[fmt.Sprintf(":d%d", i)] = number(n)
-			i++
 		}
-		if i == 0 {
+		if !changed {
 			continue
+		}
+		expr, err := expression.NewBuilder().WithUpdate(update).Build()
+		if err != nil {
+			return nil, fmt.Errorf("counter update of %s %s: %w", k.pk, k.sk, err)
 		}
 		out = append(out, types.TransactWriteItem{Update: &types.Update{
 			TableName: &s.stats,
@@ -251,12 +252,12 @@ func (s *LogStore) counterItems(d counterDeltas) []types.TransactWriteItem {
 				"pk": &types.AttributeValueMemberS{Value: k.pk},
 				"sk": &types.AttributeValueMemberS{Value: k.sk},
 			},
-			UpdateExpression:          aws.String(expr),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: values,
+			UpdateExpression:          expr.Update(),
+			ExpressionAttributeNames:  expr.Names(),
+			ExpressionAttributeValues: expr.Values(),
 		}})
 	}
-	return out
+	return out, nil
 }
 
 func number(n int) types.AttributeValue {

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -52,7 +52,7 @@ func (s *InstanceStore) RequestPairing(ctx context.Context, r PairRequest, now t
 			":now": unixMilli(now),
 		},
 	})
-	if !dynamoerr.ConditionFailed(err) {
+	if !dynamo.ConditionFailed(err) {
 		if err != nil {
 			return fmt.Errorf("request pairing of %s: %w", r.InstanceID, err)
 		}
@@ -109,7 +109,7 @@ func (s *InstanceStore) AnswerPairing(ctx context.Context, id string, a PairAnsw
 		ConditionExpression:       aws.String("pairRequestId = :rid"),
 		ExpressionAttributeValues: values,
 	})
-	if dynamoerr.ConditionFailed(err) {
+	if dynamo.ConditionFailed(err) {
 		return false, nil
 	}
 	if err != nil {

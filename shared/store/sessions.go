@@ -3,15 +3,14 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/wagate/wagate/shared/dynamoerr"
+	"github.com/wagate/wagate/shared/dynamo"
 )
 
 // SessionUpdate is what the session host records on an instance about its WhatsApp session;
@@ -58,51 +57,42 @@ func (st SessionState) CurrentQR(now time.Time) (string, time.Time, bool) {
 
 // SetSession records u on an existing instance, touching only the fields u sets.
 func (s *InstanceStore) SetSession(ctx context.Context, id string, u SessionUpdate, now time.Time) error {
-	var set, remove []string
-	values := map[string]types.AttributeValue{":now": &types.AttributeValueMemberS{Value: now.UTC().Format(time.RFC3339Nano)}}
-	names := map[string]string{}
+	at := expression.Value(now.UTC().Format(time.RFC3339Nano))
+	update := expression.Set(expression.Name("updatedAt"), at)
 	field := func(name string, v *string) {
-		if v == nil {
-			return
+		switch {
+		case v == nil:
+		case *v == "":
+			update = update.Remove(expression.Name(name))
+		default:
+			update = update.Set(expression.Name(name), expression.Value(*v))
 		}
-		names["#"+name] = name
-		if *v == "" {
-			remove = append(remove, "#"+name)
-			return
-		}
-		set = append(set, fmt.Sprintf("#%s = :%s", name, name))
-		values[":"+name] = &types.AttributeValueMemberS{Value: *v}
 	}
 	field("status", u.Status)
 	field("phoneNumber", u.PhoneNumber)
 	field("deviceJid", u.DeviceJID)
 	switch {
 	case u.ClearQR:
-		remove = append(remove, "qrCodes", "qrIssuedAt")
+		update = update.Remove(expression.Name("qrCodes")).Remove(expression.Name("qrIssuedAt"))
 	case len(u.QRCodes) > 0:
-		codes, err := attributevalue.Marshal(u.QRCodes)
-		if err != nil {
-			return fmt.Errorf("record session of %s: %w", id, err)
-		}
-		set = append(set, "qrCodes = :qrCodes", "qrIssuedAt = :now")
-		values[":qrCodes"] = codes
+		update = update.Set(expression.Name("qrCodes"), expression.Value(u.QRCodes)).
+			Set(expression.Name("qrIssuedAt"), at)
 	}
-	expr := "SET " + strings.Join(append(set, "updatedAt = :now"), ", ")
-	if len(remove) > 0 {
-		expr += " REMOVE " + strings.Join(remove, ", ")
+	expr, err := expression.NewBuilder().
+		WithUpdate(update).
+		WithCondition(expression.AttributeExists(expression.Name("instanceId"))).
+		Build()
+	if err != nil {
+		return fmt.Errorf("record session of %s: %w", id, err)
 	}
-	in := &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       instanceKey(id),
-		UpdateExpression:          &expr,
-		ConditionExpression:       aws.String("attribute_exists(instanceId)"),
-		ExpressionAttributeValues: values,
-	}
-	if len(names) > 0 {
-		in.ExpressionAttributeNames = names
-	}
-	_, err := s.db.UpdateItem(ctx, in)
-	if dynamoerr.ConditionFailed(err) {
+	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.table, Key: instanceKey(id),
+		UpdateExpression:          expr.Update(),
+		ConditionExpression:       expr.Condition(),
+		ExpressionAttributeNames:  expr.Names(),
+		ExpressionAttributeValues: expr.Values(),
+	})
+	if dynamo.ConditionFailed(err) {
 		return notFound(id)
 	}
 	if err != nil {

@@ -1,4 +1,4 @@
-package dynamoerr
+package dynamo
 
 import (
 	"errors"

@@ -1,7 +1,4 @@
-// Package dynamoerr tells apart the DynamoDB errors callers act on: a write whose condition
-// failed, and a transaction cancelled because another request was changing one of its items.
-// Both the gateway's stores and the session host's device store use it.
-package dynamoerr
+package dynamo
 
 import (
 	"errors"
