@@ -20,8 +20,8 @@ const MaxPageBytes = 5 << 20
 type LogStore interface {
 	Get(ctx context.Context, webhookID string) (*webhook.Log, error)
 	Save(ctx context.Context, prev, next *webhook.Log) error
-	List(ctx context.Context, f store.LogFilter, limit int, before string, maxBytes int) (store.Page, error)
-	Find(ctx context.Context, f store.LogFilter, r store.IDRange, limit int) ([]*webhook.Log, error)
+	List(ctx context.Context, f webhook.LogFilter, limit int, before string, maxBytes int) (webhook.Page, error)
+	Find(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) ([]*webhook.Log, error)
 	DeleteLogs(ctx context.Context, logs []*webhook.Log) (int, error)
 	Counters(ctx context.Context, instanceID string, from, to time.Time) ([]store.Counter, error)
 }
@@ -264,8 +264,8 @@ func (a *WebhookAPI) listLogs(ctx context.Context, r *apigw.Request) (apigw.Resp
 	return apigw.Response{Data: logs, Extra: map[string]any{"pagination": p}}, nil
 }
 
-func logFilter(r *apigw.Request) (store.LogFilter, error) {
-	var f store.LogFilter
+func logFilter(r *apigw.Request) (webhook.LogFilter, error) {
+	var f webhook.LogFilter
 	var err error
 	if f.InstanceID, err = r.Query("instanceId"); err != nil {
 		return f, err
