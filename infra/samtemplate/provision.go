@@ -47,15 +47,6 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 const maxNameLen = 80
 
-// Provision loads the repository's template (see TemplatePath) and provisions it.
-func Provision(ctx context.Context, db DynamoDB, q SQS, prefix string) (*Resources, error) {
-	t, err := LoadRepo()
-	if err != nil {
-		return nil, err
-	}
-	return t.Provision(ctx, db, q, prefix)
-}
-
 // Provision creates every AWS::DynamoDB::Table and AWS::SQS::Queue of the template, named
 // <prefix>-<LogicalId>, and waits until the tables are ACTIVE. Tables and queues that already
 // exist under those names are reused (queues get the template's attributes again), so a

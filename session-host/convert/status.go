@@ -11,7 +11,6 @@ import (
 // Session statuses, the data's "status" of session.status.
 const (
 	SessionQR           = "qr"
-	SessionConnecting   = "connecting"
 	SessionConnected    = "connected"
 	SessionDisconnected = "disconnected"
 	SessionLoggedOut    = "logged_out"
@@ -53,12 +52,6 @@ func SessionStatus(evt any, device types.JID) (data json.RawMessage, ok bool) {
 // code as it shows it.
 func QR(code string) json.RawMessage {
 	return marshal(statusData{Status: SessionQR, QR: code})
-}
-
-// Connecting is the status the host sends as it starts connecting an account; whatsmeow has no
-// event for it.
-func Connecting(device types.JID) json.RawMessage {
-	return marshal(statusData{Status: SessionConnecting, PhoneNumber: phoneNumber(device)})
 }
 
 // phoneNumber returns the digits of a paired account's number, nil before pairing.

@@ -46,8 +46,3 @@ func TestSessionStatusOtherEvents(t *testing.T) {
 func TestQR(t *testing.T) {
 	golden(t, "status_qr", QR("2@Yx8kz1N0rHmBwQ==,hTq4f7WcVd0dH8XyZ3o=,3p1kYbqA9dL2s=,AAECAwQFBgcICQ=="))
 }
-
-func TestConnecting(t *testing.T) {
-	golden(t, "status_connecting", Connecting(me))
-	golden(t, "status_connecting_unpaired", Connecting(types.EmptyJID))
-}

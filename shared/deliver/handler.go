@@ -16,8 +16,9 @@ import (
 	"github.com/wagate/wagate/shared/webhook"
 )
 
-// LogStore reads and writes webhook logs. Save writes next only over prev, the version read,
-// and answers a webhook.EConflict error when the log changed meanwhile.
+// LogStore reads and writes webhook logs, as webhook.RecordAttempt needs: Save writes next only
+// over prev, the version read, and answers a webhook.EConflict error when the log changed
+// meanwhile.
 type LogStore interface {
 	Get(ctx context.Context, webhookID string) (*webhook.Log, error)
 	Save(ctx context.Context, prev, next *webhook.Log) error
@@ -164,7 +165,7 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage) (again
 			return false, false
 		}
 		// Webhooks were turned off while this one was being retried: close its log.
-		return h.record(ctx, log, rec, &env, prev, "", Result{Err: errors.New("webhooks were turned off for the instance")}, 0)
+		return h.record(ctx, log, rec, &env, prev, "", webhook.Result{Err: errors.New("webhooks were turned off for the instance")}, 0)
 	}
 
 	attempt := 1
@@ -178,35 +179,26 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage) (again
 	return h.record(ctx, log, rec, &env, prev, in.WebhookURL, res, 1)
 }
 
-// saveTries bounds how often an attempt's outcome is re-applied over a log another copy of the
-// message changed meanwhile.
-const saveTries = 5
-
 // record stores the outcome of an attempt (attempts is 1, or 0 when none was made) and schedules
 // the next one. It reports whether the record must come back, and whether because of an
 // infrastructure failure.
 func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMessage, env *webhook.Envelope,
-	prev *webhook.Log, url string, res Result, attempts int) (again, infra bool) {
-	var (
-		next *webhook.Log
-		dec  webhook.Decision
-	)
-	for try := 1; ; try++ {
-		next, dec = h.apply(prev, rec, env, url, res, attempts)
-		err := h.logs.Save(ctx, prev, next)
-		if err == nil {
-			break
+	prev *webhook.Log, url string, res webhook.Result, attempts int) (again, infra bool) {
+	var decide webhook.Decider = func(_ *webhook.Log, o webhook.Outcome, n int) webhook.Decision {
+		return h.policy.Decide(o, n)
+	}
+	if attempts == 0 { // no request was made: the log closes
+		decide = func(*webhook.Log, webhook.Outcome, int) webhook.Decision {
+			return webhook.Decision{Status: webhook.StatusFailed}
 		}
-		if webhook.ErrorCode(err) != webhook.EConflict || try == saveTries {
-			// The attempt happened but is not recorded; the message comes back and the webhook
-			// is sent again (at least once).
-			log.ErrorContext(ctx, "record attempt; the event comes back", "error", err)
-			return true, true
-		}
-		if prev, err = h.logs.Get(ctx, env.WebhookID); err != nil {
-			log.ErrorContext(ctx, "re-read log; the event comes back", "error", err)
-			return true, true
-		}
+	}
+	a := webhook.Attempt{Envelope: env, Body: []byte(rec.Body), URL: url, Result: res, Count: attempts}
+	next, dec, err := webhook.RecordAttempt(ctx, h.logs, prev, a, decide, h.now)
+	if err != nil {
+		// The attempt happened but is not recorded; the message comes back and the webhook
+		// is sent again (at least once).
+		log.ErrorContext(ctx, "record attempt; the event comes back", "error", err)
+		return true, true
 	}
 	h.emit(ctx, env.Event, next.Status, res, attempts)
 	errText := ""
@@ -223,75 +215,7 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMe
 	return true, false
 }
 
-// apply returns the log after an attempt over the stored one, and the decision taken.
-func (h *Handler) apply(prev *webhook.Log, rec events.SQSMessage, env *webhook.Envelope, url string, res Result, attempts int) (*webhook.Log, webhook.Decision) {
-	decide := h.policy.Decide
-	if attempts == 0 {
-		decide = func(webhook.Outcome, int) webhook.Decision { return webhook.Decision{Status: webhook.StatusFailed} }
-	}
-	return NextLog(prev, Attempted{Envelope: env, Body: []byte(rec.Body), URL: url, Result: res, Attempts: attempts}, decide, h.now())
-}
-
-// Attempted is one attempt to record in a webhook's log.
-type Attempted struct {
-	Envelope *webhook.Envelope
-	Body     []byte // the exact body sent, kept as the log's payload
-	URL      string // "" keeps the log's URL
-	Result   Result
-	Attempts int // 1, or 0 when no request was made
-}
-
-// NextLog returns the log after attempt a over prev (nil for a webhook's first attempt), in
-// the state decide picks from the outcome and the total number of attempts. A log that is
-// already final is never reopened by a failure.
-func NextLog(prev *webhook.Log, a Attempted, decide func(webhook.Outcome, int) webhook.Decision, now time.Time) (*webhook.Log, webhook.Decision) {
-	now = now.UTC()
-	var next *webhook.Log
-	if prev != nil {
-		stored := *prev
-		next = &stored
-	} else {
-		env := a.Envelope
-		next = &webhook.Log{
-			ID: webhook.NewLogID(now), WebhookID: env.WebhookID, InstanceID: env.InstanceID,
-			Event: env.Event, Payload: json.RawMessage(a.Body), CreatedAt: now,
-		}
-		if created, ok := webhook.WebhookIDTime(env.WebhookID); ok {
-			next.CreatedAt = created // counted on the day the event happened, whoever records it
-		}
-	}
-	if a.URL != "" {
-		next.URL = a.URL
-	}
-	next.Attempts += a.Attempts
-	next.UpdatedAt = now
-	next.NextRetryAt = nil
-
-	dec := decide(a.Result.Outcome(), next.Attempts)
-	if prev != nil && prev.Status != webhook.StatusRetrying && dec.Status != webhook.StatusSuccess {
-		// Already final: a failure doesn't reopen it, nor overwrite the answer of a success.
-		dec = webhook.Decision{Status: prev.Status}
-		if prev.Status == webhook.StatusSuccess {
-			return next, dec
-		}
-	}
-	if dec.Status == webhook.StatusRetrying {
-		at := now.Add(dec.Delay)
-		next.NextRetryAt = &at
-	}
-	next.Status = dec.Status
-	next.StatusCode = nil
-	if a.Result.StatusCode != 0 {
-		code := a.Result.StatusCode
-		next.StatusCode = &code
-	}
-	next.Response = webhook.ResponseBody(a.Result.Body)
-	next.Error = a.Result.ErrorText()
-	next.DurationMs = a.Result.Duration.Milliseconds()
-	return next, dec
-}
-
-func (h *Handler) emit(ctx context.Context, event, status string, res Result, attempts int) {
+func (h *Handler) emit(ctx context.Context, event, status string, res webhook.Result, attempts int) {
 	if h.metrics == nil {
 		return
 	}

@@ -82,56 +82,25 @@ type Request struct {
 	Secrets   []string
 }
 
-// Result is what the endpoint answered, or why it didn't.
-type Result struct {
-	StatusCode int    // 0 when no answer came
-	Body       []byte // at most webhook.MaxResponseBytes+1 bytes of the answer
-	Err        error
-	RetryAfter time.Duration
-	Duration   time.Duration
-}
-
-// Outcome is the result as the retry policy sees it.
-func (r Result) Outcome() webhook.Outcome {
-	return webhook.Outcome{StatusCode: r.StatusCode, Err: r.Err, RetryAfter: r.RetryAfter}
-}
-
-// ErrorText is what a log records as the attempt's error: the transport error, or a short
-// description of an answer that was not a success.
-func (r Result) ErrorText() *string {
-	var s string
-	switch {
-	case r.Err != nil:
-		s = r.Err.Error()
-	case r.StatusCode >= 300 && r.StatusCode < 400:
-		s = fmt.Sprintf("HTTP %d: redirects are not followed", r.StatusCode)
-	case r.StatusCode < 200 || r.StatusCode >= 300:
-		s = fmt.Sprintf("HTTP %d %s", r.StatusCode, http.StatusText(r.StatusCode))
-	default:
-		return nil
-	}
-	return &s
-}
-
 // Send makes one attempt. It never panics on a bad destination: every problem is in Result.Err.
-func (s *Sender) Send(ctx context.Context, r Request) Result {
+func (s *Sender) Send(ctx context.Context, r Request) webhook.Result {
 	start := s.now()
 	res := s.send(ctx, r, start)
 	res.Duration = s.now().Sub(start)
 	return res
 }
 
-func (s *Sender) send(ctx context.Context, r Request, now time.Time) Result {
+func (s *Sender) send(ctx context.Context, r Request, now time.Time) webhook.Result {
 	if err := webhook.ValidateURL("url", r.URL, s.allowHTTP); err != nil {
-		return Result{Err: errors.New(webhook.ErrorMessage(err))}
+		return webhook.Result{Err: errors.New(webhook.ErrorMessage(err))}
 	}
 	headers, err := webhook.SignatureHeaders(r.Secrets, r.WebhookID, now, r.Body)
 	if err != nil {
-		return Result{Err: err}
+		return webhook.Result{Err: err}
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
-		return Result{Err: fmt.Errorf("build request: %w", err)}
+		return webhook.Result{Err: fmt.Errorf("build request: %w", err)}
 	}
 	req.Header = headers
 	req.Header.Set("Content-Type", "application/json")
@@ -141,11 +110,11 @@ func (s *Sender) send(ctx context.Context, r Request, now time.Time) Result {
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return Result{Err: describe(err)}
+		return webhook.Result{Err: describe(err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, webhook.MaxResponseBytes+1))
-	res := Result{StatusCode: resp.StatusCode, Body: body}
+	res := webhook.Result{StatusCode: resp.StatusCode, Body: body}
 	if err != nil && (resp.StatusCode < 200 || resp.StatusCode >= 300) {
 		res.Err = fmt.Errorf("read answer: %w", err)
 	}

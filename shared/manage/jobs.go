@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/shared/apigw"
-	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -70,7 +69,7 @@ func (a *WebhookAPI) run(ctx context.Context, j *Job, budget time.Duration) (n i
 }
 
 func (a *WebhookAPI) clearStep(ctx context.Context, j Job) (int, error) {
-	logs, err := a.logs.Find(ctx, store.LogFilter{InstanceID: j.InstanceID}, store.IDRange{Before: j.Before}, clearPageSize)
+	logs, err := a.logs.Find(ctx, webhook.LogFilter{InstanceID: j.InstanceID}, webhook.IDRange{Before: j.Before}, clearPageSize)
 	if err != nil || len(logs) == 0 {
 		return 0, err
 	}
@@ -88,7 +87,7 @@ func (a *WebhookAPI) clearStep(ctx context.Context, j Job) (int, error) {
 // final webhooks, sends it. It returns 0 when the window is exhausted.
 func (a *WebhookAPI) recoverStep(ctx context.Context, j *Job) (int, error) {
 	for {
-		logs, err := a.logs.Find(ctx, store.LogFilter{InstanceID: j.InstanceID, Status: webhook.StatusFailed}, store.IDRange{From: j.From, To: j.To}, pageSize)
+		logs, err := a.logs.Find(ctx, webhook.LogFilter{InstanceID: j.InstanceID, Status: webhook.StatusFailed}, webhook.IDRange{From: j.From, To: j.To}, pageSize)
 		if err != nil || len(logs) == 0 {
 			return 0, err
 		}

@@ -20,8 +20,8 @@ const MaxPageBytes = 5 << 20
 type LogStore interface {
 	Get(ctx context.Context, webhookID string) (*webhook.Log, error)
 	Save(ctx context.Context, prev, next *webhook.Log) error
-	List(ctx context.Context, f store.LogFilter, limit int, before string, maxBytes int) (store.Page, error)
-	Find(ctx context.Context, f store.LogFilter, r store.IDRange, limit int) ([]*webhook.Log, error)
+	List(ctx context.Context, f webhook.LogFilter, limit int, before string, maxBytes int) (webhook.Page, error)
+	Find(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) ([]*webhook.Log, error)
 	DeleteLogs(ctx context.Context, logs []*webhook.Log) (int, error)
 	Counters(ctx context.Context, instanceID string, from, to time.Time) ([]store.Counter, error)
 }
@@ -182,7 +182,7 @@ func (a *WebhookAPI) test(ctx context.Context, r *apigw.Request) (apigw.Response
 		return apigw.Response{}, fmt.Errorf("encode test event: %w", err)
 	}
 	res := a.sender.Send(ctx, deliver.Request{URL: url, WebhookID: env.WebhookID, Event: env.Event, Attempt: 1, Body: body, Secrets: secrets})
-	next, _ := deliver.NextLog(nil, deliver.Attempted{Envelope: env, Body: body, URL: url, Result: res, Attempts: 1}, finalOnly, a.now())
+	next, _ := webhook.NextLog(nil, webhook.Attempt{Envelope: env, Body: body, URL: url, Result: res, Count: 1}, finalOnly, a.now())
 	if err := a.logs.Save(ctx, nil, next); err != nil {
 		return apigw.Response{}, err
 	}
@@ -194,7 +194,7 @@ func (a *WebhookAPI) test(ctx context.Context, r *apigw.Request) (apigw.Response
 
 // finalOnly decides without automatic retries: what the API sends now is either delivered or
 // failed.
-func finalOnly(o webhook.Outcome, _ int) webhook.Decision {
+func finalOnly(_ *webhook.Log, o webhook.Outcome, _ int) webhook.Decision {
 	if o.Succeeded() {
 		return webhook.Decision{Status: webhook.StatusSuccess}
 	}
@@ -264,8 +264,8 @@ func (a *WebhookAPI) listLogs(ctx context.Context, r *apigw.Request) (apigw.Resp
 	return apigw.Response{Data: logs, Extra: map[string]any{"pagination": p}}, nil
 }
 
-func logFilter(r *apigw.Request) (store.LogFilter, error) {
-	var f store.LogFilter
+func logFilter(r *apigw.Request) (webhook.LogFilter, error) {
+	var f webhook.LogFilter
 	var err error
 	if f.InstanceID, err = r.Query("instanceId"); err != nil {
 		return f, err
@@ -337,31 +337,22 @@ func (a *WebhookAPI) retry(ctx context.Context, r *apigw.Request) (apigw.Respons
 		url, secrets = inst.WebhookURL, inst.SigningSecrets(a.now())
 	}
 	res := a.sender.Send(ctx, deliver.Request{URL: url, WebhookID: id, Event: prev.Event, Attempt: prev.Attempts + 1, Body: prev.Payload, Secrets: secrets})
-	for try := 1; ; try++ {
-		next, _ := deliver.NextLog(prev, deliver.Attempted{Envelope: &env, Body: prev.Payload, URL: url, Result: res, Attempts: 1}, a.manualDecision(prev), a.now())
-		err := a.logs.Save(ctx, prev, next)
-		if err == nil {
-			return apigw.Response{Data: next}, nil
-		}
-		if webhook.ErrorCode(err) != webhook.EConflict || try == 5 {
-			return apigw.Response{}, err
-		}
-		if prev, err = a.logs.Get(ctx, id); err != nil {
-			return apigw.Response{}, err
-		}
+	attempt := webhook.Attempt{Envelope: &env, Body: prev.Payload, URL: url, Result: res, Count: 1}
+	next, _, err := webhook.RecordAttempt(ctx, a.logs, prev, attempt, a.manualDecision, a.now)
+	if err != nil {
+		return apigw.Response{}, err
 	}
+	return apigw.Response{Data: next}, nil
 }
 
-// manualDecision decides after a manual attempt: a failure leaves a webhook that is still
-// being retried on its schedule, and any other failed.
-func (a *WebhookAPI) manualDecision(prev *webhook.Log) func(webhook.Outcome, int) webhook.Decision {
-	return func(o webhook.Outcome, n int) webhook.Decision {
-		if o.Succeeded() {
-			return webhook.Decision{Status: webhook.StatusSuccess}
-		}
-		if prev.Status == webhook.StatusRetrying && prev.NextRetryAt != nil {
-			return webhook.Decision{Status: webhook.StatusRetrying, Delay: max(prev.NextRetryAt.Sub(a.now()), 0)}
-		}
-		return webhook.Decision{Status: webhook.StatusFailed}
+// manualDecision decides after a manual attempt over prev: a failure leaves a webhook that is
+// still being retried on its schedule, and any other failed.
+func (a *WebhookAPI) manualDecision(prev *webhook.Log, o webhook.Outcome, _ int) webhook.Decision {
+	if o.Succeeded() {
+		return webhook.Decision{Status: webhook.StatusSuccess}
 	}
+	if prev.Status == webhook.StatusRetrying && prev.NextRetryAt != nil {
+		return webhook.Decision{Status: webhook.StatusRetrying, Delay: max(prev.NextRetryAt.Sub(a.now()), 0)}
+	}
+	return webhook.Decision{Status: webhook.StatusFailed}
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/wagate/wagate/infra/awstest"
 	"github.com/wagate/wagate/infra/lambdaemu"
+	"github.com/wagate/wagate/infra/storetest"
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/manage"
 	"github.com/wagate/wagate/shared/queue"
@@ -163,8 +164,8 @@ func fixtureLogs(n int, instances []string, days int) []*webhook.Log {
 
 func (r *webhookRig) load(logs []*webhook.Log) {
 	r.t.Helper()
-	if n, err := r.logs.Import(context.Background(), logs); err != nil || n != len(logs) {
-		r.t.Fatalf("import: %d of %d: %v", n, len(logs), err)
+	if err := storetest.SaveNew(context.Background(), r.logs, logs); err != nil {
+		r.t.Fatalf("save %d logs: %v", len(logs), err)
 	}
 }
 

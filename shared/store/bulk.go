@@ -14,7 +14,7 @@ import (
 	"github.com/wagate/wagate/shared/webhook"
 )
 
-// bulkChunk is how many logs one transaction writes. With up to two counter items per log it
+// bulkChunk is how many logs one transaction deletes. With up to two counter items per log it
 // stays under DynamoDB's 100 items per transaction.
 const bulkChunk = 25
 
@@ -35,26 +35,12 @@ func (d counterDeltas) add(l *webhook.Log, field string, n int) {
 	}
 }
 
-// Import writes logs that don't exist yet, with their counters, in transactions of 25. A log
-// whose id already exists is skipped. It is for loading history and fixtures: each log's
-// counters move in the same transaction as the log, so counts stay exact.
-func (s *LogStore) Import(ctx context.Context, logs []*webhook.Log) (imported int, err error) {
-	for start := 0; start < len(logs); start += bulkChunk {
-		n, err := s.bulk(ctx, logs[start:min(start+bulkChunk, len(logs))], s.importItem)
-		imported += n
-		if err != nil {
-			return imported, err
-		}
-	}
-	return imported, nil
-}
-
 // DeleteLogs deletes logs with their counts, in transactions of 25. A log deleted or changed
 // meanwhile (another clear, a delivery) is read again: it is deleted at its new version, or
 // skipped when it is gone, so two clears at once never count one log twice.
 func (s *LogStore) DeleteLogs(ctx context.Context, logs []*webhook.Log) (deleted int, err error) {
 	for start := 0; start < len(logs); start += bulkChunk {
-		n, err := s.bulk(ctx, logs[start:min(start+bulkChunk, len(logs))], s.deleteItem)
+		n, err := s.deleteChunk(ctx, logs[start:min(start+bulkChunk, len(logs))])
 		deleted += n
 		if err != nil {
 			return deleted, err
@@ -63,23 +49,9 @@ func (s *LogStore) DeleteLogs(ctx context.Context, logs []*webhook.Log) (deleted
 	return deleted, nil
 }
 
-// bulkOp returns the transaction item for one log and the counter changes it implies.
-type bulkOp func(l *webhook.Log, d counterDeltas) (types.TransactWriteItem, error)
-
-func (s *LogStore) importItem(l *webhook.Log, d counterDeltas) (types.TransactWriteItem, error) {
-	l.Version = 1
-	item, err := attributevalue.MarshalMap(toItem(l, l.CreatedAt.Add(s.retention)))
-	if err != nil {
-		return types.TransactWriteItem{}, fmt.Errorf("encode log %s: %w", l.WebhookID, err)
-	}
-	d.add(l, "total", 1)
-	d.add(l, l.Status, 1)
-	return types.TransactWriteItem{Put: &types.Put{
-		TableName: &s.logs, Item: item, ConditionExpression: aws.String("attribute_not_exists(webhookId)"),
-	}}, nil
-}
-
-func (s *LogStore) deleteItem(l *webhook.Log, d counterDeltas) (types.TransactWriteItem, error) {
+// deleteItem returns the transaction item that deletes l at its version, and adds the
+// counter changes it implies to d.
+func (s *LogStore) deleteItem(l *webhook.Log, d counterDeltas) types.TransactWriteItem {
 	d.add(l, "total", -1)
 	d.add(l, l.Status, -1)
 	return types.TransactWriteItem{Delete: &types.Delete{
@@ -89,12 +61,13 @@ func (s *LogStore) deleteItem(l *webhook.Log, d counterDeltas) (types.TransactWr
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(l.Version)},
 		// A log changed meanwhile comes back with the cancellation, so it needs no re-read.
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}}, nil
+	}}
 }
 
-// bulk applies op to every log in one transaction. When some logs' conditions fail, those are
-// re-read (deletes) or dropped (imports) and the transaction is tried again without surprises.
-func (s *LogStore) bulk(ctx context.Context, logs []*webhook.Log, op bulkOp) (int, error) {
+// deleteChunk deletes logs in one transaction. When some logs changed meanwhile, those are
+// taken at the version the cancellation returned, or dropped when gone, and the transaction is
+// tried again.
+func (s *LogStore) deleteChunk(ctx context.Context, logs []*webhook.Log) (int, error) {
 	pending := logs
 	for try := 0; len(pending) > 0; try++ {
 		if try == 10 {
@@ -103,11 +76,7 @@ func (s *LogStore) bulk(ctx context.Context, logs []*webhook.Log, op bulkOp) (in
 		d := counterDeltas{}
 		items := make([]types.TransactWriteItem, 0, len(pending)+len(pending)*2)
 		for _, l := range pending {
-			it, err := op(l, d)
-			if err != nil {
-				return 0, err
-			}
-			items = append(items, it)
+			items = append(items, s.deleteItem(l, d))
 		}
 		counters, err := s.counterItems(d)
 		if err != nil {
@@ -123,8 +92,7 @@ func (s *LogStore) bulk(ctx context.Context, logs []*webhook.Log, op bulkOp) (in
 			return 0, fmt.Errorf("bulk write of %d logs: %w", len(pending), err)
 		}
 		// Keep the logs whose own condition held. A delete whose log changed meanwhile is
-		// tried again at the version the cancellation returned, unless the log is gone; an
-		// import whose log exists is dropped.
+		// tried again at the version the cancellation returned, unless the log is gone.
 		var next []*webhook.Log
 		for i, l := range pending {
 			reason := tce.CancellationReasons[i]
@@ -132,7 +100,7 @@ func (s *LogStore) bulk(ctx context.Context, logs []*webhook.Log, op bulkOp) (in
 				next = append(next, l)
 				continue
 			}
-			if !isDelete(items[i]) || reason.Item == nil {
+			if reason.Item == nil {
 				continue
 			}
 			var it logItem
@@ -148,8 +116,6 @@ func (s *LogStore) bulk(ctx context.Context, logs []*webhook.Log, op bulkOp) (in
 	}
 	return 0, nil
 }
-
-func isDelete(it types.TransactWriteItem) bool { return it.Delete != nil }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	select {

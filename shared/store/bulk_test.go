@@ -5,10 +5,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/wagate/wagate/infra/storetest"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
-func TestImportSkipsExistingAndConcurrentDeletesCountOnce(t *testing.T) {
+// Two clears at once delete every log once: the counters end at zero, not below.
+func TestConcurrentDeletesCountOnce(t *testing.T) {
 	s := newLogStore(t)
 	ctx := context.Background()
 	logs := make([]*webhook.Log, 70)
@@ -19,15 +21,11 @@ func TestImportSkipsExistingAndConcurrentDeletesCountOnce(t *testing.T) {
 		}
 		logs[i] = newLog("inst_b", status)
 	}
-	if n, err := s.Import(ctx, logs[:60]); err != nil || n != 60 {
-		t.Fatalf("import: %d %v", n, err)
-	}
-	// 30 that exist and 10 new: only the new ones count, in a batch that a conflict cancels.
-	if n, err := s.Import(ctx, logs[30:]); err != nil || n != 10 {
-		t.Fatalf("second import: %d %v", n, err)
+	if err := storetest.SaveNew(ctx, s, logs); err != nil {
+		t.Fatal(err)
 	}
 	if c := sum(t, s, "inst_b"); c.Total != 70 || c.Failed != 10 || c.Success != 60 {
-		t.Fatalf("counters after import %+v", c)
+		t.Fatalf("counters after saving %+v", c)
 	}
 	var wg sync.WaitGroup
 	deleted := make([]int, 2)

@@ -14,50 +14,24 @@ import (
 	"github.com/wagate/wagate/shared/webhook"
 )
 
-// LogFilter selects logs; empty fields match everything.
-type LogFilter struct {
-	InstanceID string
-	Status     string
-	Event      string
-}
-
-func (f LogFilter) matches(l *webhook.Log) bool {
-	return (f.InstanceID == "" || f.InstanceID == l.InstanceID) &&
-		(f.Status == "" || f.Status == l.Status) &&
-		(f.Event == "" || f.Event == l.Event)
-}
-
-// Page is one page of a listing.
-type Page struct {
-	Logs []*webhook.Log
-	// Before is the webhook id to pass to List for the next page; "" on the last page.
-	Before string
-}
-
-// IDRange bounds the webhook ids a query reads: Before is exclusive, From and To inclusive;
-// empty bounds are open.
-type IDRange struct {
-	From, To, Before string
-}
-
 // List returns up to limit logs matching f, newest first, older than the webhook id before
 // (all when ""). A page also ends once its logs reach maxBytes, so a response stays small
 // whatever the payloads. It reads at most limit keys from each index shard and then only the
 // logs it returns: the cost depends on limit, never on how many logs exist.
-func (s *LogStore) List(ctx context.Context, f LogFilter, limit int, before string, maxBytes int) (Page, error) {
-	ids, more, err := s.queryIDs(ctx, f, IDRange{Before: before}, limit)
+func (s *LogStore) List(ctx context.Context, f webhook.LogFilter, limit int, before string, maxBytes int) (webhook.Page, error) {
+	ids, more, err := s.queryIDs(ctx, f, webhook.IDRange{Before: before}, limit)
 	if err != nil {
-		return Page{}, err
+		return webhook.Page{}, err
 	}
 	logs, err := s.getMany(ctx, ids)
 	if err != nil {
-		return Page{}, err
+		return webhook.Page{}, err
 	}
-	page := Page{}
+	page := webhook.Page{}
 	size := 0
 	for i, id := range ids {
 		l, ok := logs[id]
-		if !ok || !f.matches(l) {
+		if !ok || !f.Matches(l) {
 			continue // cleared, or changed since the index was written
 		}
 		size += len(l.Payload) + len(l.Response) + 512
@@ -75,7 +49,7 @@ func (s *LogStore) List(ctx context.Context, f LogFilter, limit int, before stri
 
 // Find returns up to limit logs matching f with ids in r, newest first, read consistently.
 // Clears and recovers page through the logs with it: what they change leaves the range.
-func (s *LogStore) Find(ctx context.Context, f LogFilter, r IDRange, limit int) ([]*webhook.Log, error) {
+func (s *LogStore) Find(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) ([]*webhook.Log, error) {
 	ids, _, err := s.queryIDs(ctx, f, r, limit)
 	if err != nil {
 		return nil, err
@@ -86,7 +60,7 @@ func (s *LogStore) Find(ctx context.Context, f LogFilter, r IDRange, limit int) 
 	}
 	out := make([]*webhook.Log, 0, len(ids))
 	for _, id := range ids {
-		if l, ok := logs[id]; ok && f.matches(l) {
+		if l, ok := logs[id]; ok && f.Matches(l) {
 			out = append(out, l)
 		}
 	}
@@ -95,7 +69,7 @@ func (s *LogStore) Find(ctx context.Context, f LogFilter, r IDRange, limit int) 
 
 // queryIDs reads up to limit ids from each shard of the index for f, merges them newest
 // first and keeps limit. more reports whether older matching ids may exist.
-func (s *LogStore) queryIDs(ctx context.Context, f LogFilter, r IDRange, limit int) (ids []string, more bool, err error) {
+func (s *LogStore) queryIDs(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) (ids []string, more bool, err error) {
 	for shard := range Shards {
 		index, attr, value := indexKey(f.InstanceID, f.Status, f.Event, shard)
 		cond := "#pk = :pk"

@@ -39,9 +39,6 @@ func ParseRetrySchedule(s string) (RetrySchedule, error) {
 	return out, nil
 }
 
-// MaxAttempts is the number of attempts the schedule allows.
-func (s RetrySchedule) MaxAttempts() int { return len(s) + 1 }
-
 // Outcome is what one HTTP attempt came to.
 type Outcome struct {
 	StatusCode int // 0 when no answer came
