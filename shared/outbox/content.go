@@ -197,7 +197,7 @@ func validateMimetype(field string, t Type, s string) (string, error) {
 	return "", invalid(field, "%s is not allowed for %s: give one of %s", s, t, list)
 }
 
-func (r *LocationInput) validate() (*Location, error) {
+func (r *LocationRequest) validate() (*Location, error) {
 	switch {
 	case r.Latitude == nil:
 		return nil, invalid("location.latitude", "required")
@@ -215,7 +215,7 @@ func (r *LocationInput) validate() (*Location, error) {
 	return &Location{Latitude: *r.Latitude, Longitude: *r.Longitude, Name: r.Name, Address: r.Address}, nil
 }
 
-func validateContacts(in []ContactInput) ([]Contact, error) {
+func validateContacts(in []ContactRequest) ([]Contact, error) {
 	if len(in) == 0 || len(in) > MaxContacts {
 		return nil, invalid("contacts", "give 1 to %d contacts", MaxContacts)
 	}
@@ -229,7 +229,7 @@ func validateContacts(in []ContactInput) ([]Contact, error) {
 	return out, nil
 }
 
-func (c *ContactInput) validate(f string) (Contact, error) {
+func (c *ContactRequest) validate(f string) (Contact, error) {
 	if c.VCard != nil {
 		if c.Name != nil || c.Phones != nil {
 			return Contact{}, invalid(f, "give name and phones, or vcard, not both")
@@ -284,7 +284,7 @@ var vcardUnescaper = strings.NewReplacer(`\n`, "\n", `\N`, "\n", `\,`, ",", `\;`
 
 func unescapeVCard(s string) string { return vcardUnescaper.Replace(s) }
 
-func (r *ReactionInput) validate() (*Reaction, error) {
+func (r *ReactionRequest) validate() (*Reaction, error) {
 	if r.MessageID == nil {
 		return nil, invalid("reaction.messageId", "required: the WhatsApp id of the message to react to")
 	}
@@ -300,7 +300,7 @@ func (r *ReactionInput) validate() (*Reaction, error) {
 	return &Reaction{MessageID: *r.MessageID, Emoji: *r.Emoji}, nil
 }
 
-func (r *PollInput) validate() (*Poll, error) {
+func (r *PollRequest) validate() (*Poll, error) {
 	switch {
 	case r.Name == nil || blank(*r.Name):
 		return nil, invalid("poll.name", "required")

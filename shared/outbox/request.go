@@ -10,20 +10,20 @@ import (
 // Request is the body of POST /api/instance/{instanceId}/messages (DESIGN.md §7): Meta's Cloud
 // API message object in camelCase, with a member named after the type.
 type Request struct {
-	To       string         `json:"to"`
-	Type     string         `json:"type"`
-	Text     *TextRequest   `json:"text"`
-	Image    *MediaRequest  `json:"image"`
-	Video    *MediaRequest  `json:"video"`
-	Audio    *MediaRequest  `json:"audio"`
-	Document *MediaRequest  `json:"document"`
-	Sticker  *MediaRequest  `json:"sticker"`
-	Location *LocationInput `json:"location"`
-	Contacts []ContactInput `json:"contacts"`
-	Reaction *ReactionInput `json:"reaction"`
-	Poll     *PollInput     `json:"poll"`
-	ReplyTo  *string        `json:"replyTo"`
-	Mentions []string       `json:"mentions"`
+	To       string           `json:"to"`
+	Type     string           `json:"type"`
+	Text     *TextRequest     `json:"text"`
+	Image    *MediaRequest    `json:"image"`
+	Video    *MediaRequest    `json:"video"`
+	Audio    *MediaRequest    `json:"audio"`
+	Document *MediaRequest    `json:"document"`
+	Sticker  *MediaRequest    `json:"sticker"`
+	Location *LocationRequest `json:"location"`
+	Contacts []ContactRequest `json:"contacts"`
+	Reaction *ReactionRequest `json:"reaction"`
+	Poll     *PollRequest     `json:"poll"`
+	ReplyTo  *string          `json:"replyTo"`
+	Mentions []string         `json:"mentions"`
 }
 
 // TextRequest is the text member.
@@ -44,29 +44,29 @@ type MediaRequest struct {
 	ViewOnce bool    `json:"viewOnce"`
 }
 
-// LocationInput is the location member.
-type LocationInput struct {
+// LocationRequest is the location member.
+type LocationRequest struct {
 	Latitude  *float64 `json:"latitude"`
 	Longitude *float64 `json:"longitude"`
 	Name      string   `json:"name"`
 	Address   string   `json:"address"`
 }
 
-// ContactInput is one element of the contacts member: name and phones, or a vCard.
-type ContactInput struct {
+// ContactRequest is one element of the contacts member: name and phones, or a vCard.
+type ContactRequest struct {
 	Name   *string  `json:"name"`
 	Phones []string `json:"phones"`
 	VCard  *string  `json:"vcard"`
 }
 
-// ReactionInput is the reaction member.
-type ReactionInput struct {
+// ReactionRequest is the reaction member.
+type ReactionRequest struct {
 	MessageID *string `json:"messageId"`
 	Emoji     *string `json:"emoji"`
 }
 
-// PollInput is the poll member.
-type PollInput struct {
+// PollRequest is the poll member.
+type PollRequest struct {
 	Name            *string  `json:"name"`
 	Options         []string `json:"options"`
 	SelectableCount *int     `json:"selectableCount"`
