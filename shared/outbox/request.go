@@ -1,6 +1,8 @@
 package outbox
 
 import (
+	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,9 +79,23 @@ type PollRequest struct {
 func Parse(body []byte) (*Message, error) {
 	var r Request
 	if err := decodeStrict(body, &r); err != nil {
+		if t, ok := unknownType(body); ok {
+			// {"type":"sms","sms":{...}} is wrong in its type first, not in its member.
+			return nil, invalid("type", "%q is not a message type: one of %s", t, typeList())
+		}
 		return nil, err
 	}
 	return r.Validate()
+}
+
+// unknownType returns body's top-level "type" if it is a string naming no message type.
+func unknownType(body []byte) (string, bool) {
+	var top map[string]json.RawMessage // keys as written, unlike a struct's
+	var t string
+	if json.Unmarshal(body, &top) != nil || json.Unmarshal(top["type"], &t) != nil || t == "" {
+		return "", false
+	}
+	return t, !slices.Contains(allTypes, Type(t))
 }
 
 // Validate checks r and returns its Message.
@@ -89,7 +105,7 @@ func (r *Request) Validate() (*Message, error) {
 	if r.Type == "" {
 		return nil, invalid("type", "required: one of %s", typeList())
 	}
-	if _, known := members[t]; !known {
+	if !slices.Contains(allTypes, t) {
 		return nil, invalid("type", "%q is not a message type: one of %s", r.Type, typeList())
 	}
 	if !members[t] {
