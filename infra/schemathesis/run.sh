@@ -4,19 +4,30 @@
 #
 #   1. builds the dev binary and starts the local stack (its own moto) on a free loopback port
 #      with a fixed API key, and waits for GET /healthz;
-#   2. makes the data that operations on one resource need: instance `xxx` (the id the spec's
-#      examples use) with webhooks going to the stack itself, where they fail fast, and a few
-#      logged webhooks. Their ids are bound to the instanceId and webhookId parameters as
-#      schemathesis dictionaries, drawn half the time in positive cases, so those operations
-#      reach a real resource as often as a made-up one (schemathesis also reuses the ids the
-#      API answers with, such as a created instance's);
-#   3. runs every check of every phase with a fixed seed and a bounded number of examples, with
-#      infra/schemathesis/hooks.py loaded (see there: the rules of the API the schema can't
-#      express, each verified there, never a check turned off);
-#   4. stops the stack whatever happens, and exits non-zero when schemathesis found anything.
+#   2. makes the data that operations on one resource need, so that every operation reaches
+#      its core logic in every phase, whatever the seed:
+#      - instances `xxx` (the id the spec's examples use) and `schemathesis`, with webhooks
+#        going to the stack itself, where they fail fast, and a few logged webhooks;
+#      - a stand-in session host (standin_host.py) holding both instances: it records them
+#        waiting to be paired, with QR codes, and answers their pairing requests with a code,
+#        which the local stack's own host, with no WhatsApp, can't;
+#      - instances only the destructive operations (DELETE /api/instance/{instanceId}, DELETE
+#        /api/webhook/logs) are given, so that they delete those rather than the others'
+#        fixtures. The examples phase still deletes `xxx` (its examples say so), which is
+#        why the other phases have `schemathesis`.
+#      The ids are bound to the parameters that name them as schemathesis dictionaries, drawn
+#      half the time, so those operations reach a real resource as often as a made-up one
+#      (schemathesis also reuses the ids the API answers with, such as a created instance's);
+#   3. runs every check of every phase with a seed and a bounded number of examples, both
+#      printed, with infra/schemathesis/hooks.py loaded (see there: the rules of the API the
+#      schema can't express, each verified there, never a check turned off);
+#   4. stops the stack whatever happens, and exits non-zero when schemathesis found anything,
+#      a warning included (such as an operation that only ever got 404s).
 #
-# Environment: ST_MAX_EXAMPLES (default 50: about 25 s on 2 cores) and ST_SEED (default 1)
-# change the run; arguments are passed on to `st run`.
+# Environment: ST_SEED (default 1; `random` draws a fresh one) and ST_MAX_EXAMPLES (default 50:
+# about 30 s on 2 cores) change the run; arguments are passed on to `st run`. The default seed
+# is fixed so that `make test` passes or fails alike for the same code on every machine; a run
+# with another seed explores further, and the seed it printed replays it.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -32,12 +43,26 @@ done
 key=wgk_schemathesis
 max_examples=${ST_MAX_EXAMPLES:-50}
 seed=${ST_SEED:-1}
+if [[ $seed == random ]]; then
+	seed=$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+fi
+[[ $seed =~ ^[0-9]+$ && $max_examples =~ ^[1-9][0-9]*$ ]] || {
+	echo "run.sh: ST_SEED must be a whole number or random, ST_MAX_EXAMPLES a positive whole number" >&2
+	exit 2
+}
+replay="ST_SEED=$seed ST_MAX_EXAMPLES=$max_examples bash infra/schemathesis/run.sh"
+echo "run.sh: schemathesis with seed $seed and at most $max_examples examples per operation (ST_SEED, ST_MAX_EXAMPLES)"
 
 work=$(mktemp -d)
 stack_pid=
+standin_pid=
 
 stop() {
 	local rc=$?
+	if [[ -n $standin_pid ]]; then
+		kill -TERM "$standin_pid" 2>/dev/null || true
+		wait "$standin_pid" 2>/dev/null || true
+	fi
 	if [[ -n $stack_pid ]] && kill -0 "$stack_pid" 2>/dev/null; then
 		kill -TERM "$stack_pid" 2>/dev/null || true
 		# The stack stops its workers and moto within 5 s; give it a little more, then force it.
@@ -54,6 +79,13 @@ stop() {
 	if ((rc != 0)) && [[ -s $work/stack.log ]]; then
 		echo "--- the local stack's log (last 40 lines) ---" >&2
 		tail -n 40 "$work/stack.log" >&2
+	fi
+	if ((rc != 0)) && [[ -s $work/standin.log ]]; then
+		echo "--- the stand-in session host's log (last 10 lines) ---" >&2
+		tail -n 10 "$work/standin.log" >&2
+	fi
+	if ((rc != 0)); then
+		echo "run.sh: failed with seed $seed; replay with: $replay" >&2
 	fi
 	rm -rf "$work"
 	exit "$rc"
@@ -110,30 +142,32 @@ api() {
 }
 # Webhooks to the stack's own health route fail at once (POST is not served there), which is
 # what the retry and recover routes need: failed webhooks.
-api POST /api/instance "{\"instanceId\":\"xxx\",\"name\":\"schemathesis\",\"webhookUrl\":\"$url/healthz\"}" >/dev/null
-# Instance xxx waits to be paired, as the session host records it when WhatsApp hands it a QR
-# code (no WhatsApp here), so GET /api/instance/{instanceId}/qr reaches a real code.
+for id in xxx schemathesis; do
+	api POST /api/instance "{\"instanceId\":\"$id\",\"name\":\"schemathesis\",\"webhookUrl\":\"$url/healthz\"}" >/dev/null
+done
+disposable_ids=(disposable-1 disposable-2 disposable-3)
+for id in "${disposable_ids[@]}"; do
+	api POST /api/instance "{\"instanceId\":\"$id\",\"webhookUrl\":\"$url/healthz\"}" >/dev/null
+	api POST /api/webhook/test "{\"instanceId\":\"$id\"}" >/dev/null
+done
+# Instances xxx and schemathesis wait to be paired, on a host that answers (see
+# standin_host.py), so GET /api/instance/{instanceId}/qr reaches a real code and POST
+# /api/instance/{instanceId}/pair a pairing code.
 endpoint=$(grep -oE 'AWS endpoint +http://[^ ]+' "$work/stack.log" | awk '{print $3}')
-"$moto_python" - "$endpoint" "wagate-dev-$port-InstancesTable" <<'PY'
-import datetime
-import sys
-import boto3
-endpoint, table = sys.argv[1], sys.argv[2]
-db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
-                  aws_access_key_id="test", aws_secret_access_key="test")
-# As the session host stores a connection's codes: WhatsApp shows the first for 60 s and each
-# next for 20 s, so 60 codes last the whole run (about 20 minutes).
-issued = datetime.datetime.now(datetime.timezone.utc).isoformat()
-db.update_item(
-    TableName=table, Key={"instanceId": {"S": "xxx"}},
-    UpdateExpression="SET #s = :s, qrCodes = :codes, qrIssuedAt = :issued",
-    ExpressionAttributeNames={"#s": "status"},
-    ExpressionAttributeValues={":s": {"S": "qr"}, ":issued": {"S": issued},
-                               ":codes": {"L": [{"S": f"2@schemathesis,pairing,{n}"} for n in range(60)]}},
-)
-PY
+"$moto_python" infra/schemathesis/standin_host.py "$endpoint" "wagate-dev-$port-InstancesTable" xxx schemathesis \
+	2>"$work/standin.log" &
+standin_pid=$!
+for ((i = 0; ; i++)); do
+	grep -q 'holding' "$work/standin.log" && break
+	if ! kill -0 "$standin_pid" 2>/dev/null || ((i >= 300)); then
+		echo "run.sh: the stand-in session host did not start" >&2
+		cat "$work/standin.log" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
 webhook_ids=()
-for body in '{"instanceId":"xxx"}' '{"instanceId":"xxx"}' "{\"url\":\"$url/healthz\"}"; do
+for body in '{"instanceId":"xxx"}' '{"instanceId":"schemathesis"}' '{"instanceId":"schemathesis"}' "{\"url\":\"$url/healthz\"}"; do
 	webhook_ids+=("$(api POST /api/webhook/test "$body" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["data"]["webhookId"])')")
 done
 
@@ -144,6 +178,7 @@ iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.000Z; }
 since_values=("$(iso $((now_s - 3600)))" "$(iso $((now_s - 86400)))")
 until_values=("$(iso "$now_s")")
 
+pair_examples=$((max_examples < 50 ? max_examples : 50))
 toml_list() {
 	local out= v
 	for v in "$@"; do out+="\"$v\", "; done
@@ -157,6 +192,7 @@ enabled = false
 
 [generation]
 database = "none"
+max-examples = $max_examples
 
 # A warning (operations that only ever got 404s for want of data, a schema most of whose
 # generated data the API rejects, ...) fails the run like a failed check.
@@ -164,7 +200,10 @@ database = "none"
 fail-on = true
 
 [dictionaries.instanceIds]
-values = $(toml_list xxx)
+values = $(toml_list xxx schemathesis)
+
+[dictionaries.disposableInstanceIds]
+values = $(toml_list "${disposable_ids[@]}")
 
 [dictionaries.webhookIds]
 values = $(toml_list "${webhook_ids[@]}")
@@ -182,9 +221,21 @@ values = $(toml_list "${until_values[@]}")
 "path.webhookId" = { dictionary = "webhookIds", probability = 0.5 }
 "body.since" = { dictionary = "since", probability = 0.5 }
 "body.until" = { dictionary = "until", probability = 0.5 }
+
+# What deletes instances or logs is given instances no other operation is.
+[[operations]]
+include-operation-id = ["deleteInstance", "clearWebhookLogs"]
+parameters = { "path.instanceId" = { dictionary = "disposableInstanceIds", probability = 0.5 }, "query.instanceId" = { dictionary = "disposableInstanceIds", probability = 0.5 }, "body.instanceId" = { dictionary = "disposableInstanceIds", probability = 0.5 } }
+
+# A pairing request that reaches the stand-in host waits for the API's next look for the
+# answer (every 200 ms), where other requests take milliseconds: 300 examples of it made a
+# 160 s run 50 s longer, so it gets at most $pair_examples.
+[[operations]]
+include-operation-id = "pairInstanceWithPhone"
+generation = { max-examples = $pair_examples }
 EOF
 
 "$st" --config-file "$work/schemathesis.toml" run infra/openapi.yaml \
 	--url "$url" -H "X-API-Key: $key" \
-	--checks all --max-examples "$max_examples" --seed "$seed" \
+	--checks all --seed "$seed" \
 	--workers 1 --request-timeout 30 --no-color "$@"

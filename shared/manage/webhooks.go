@@ -292,7 +292,7 @@ func logFilter(r *apigw.Request) (webhook.LogFilter, error) {
 
 func (a *WebhookAPI) getLog(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
 	id := r.Param("webhookId")
-	if err := webhook.ValidateWebhookID("webhookId", id); err != nil {
+	if err := issuedWebhookID(id); err != nil {
 		return apigw.Response{}, err
 	}
 	l, err := a.logs.Get(ctx, id)
@@ -302,14 +302,24 @@ func (a *WebhookAPI) getLog(ctx context.Context, r *apigw.Request) (apigw.Respon
 	return apigw.Response{Data: l}, nil
 }
 
+// issuedWebhookID answers ENotFound for an id that is not one wagate could have issued, as for
+// an issued one with no log: whatever its shape, the id names no webhook. The store is not
+// asked, since it could not hold such a key (DynamoDB refuses keys over 2 KiB, for one).
+func issuedWebhookID(id string) error {
+	if _, ok := webhook.WebhookIDTime(id); !ok {
+		return webhook.Errorf(webhook.ENotFound, "webhookId: no webhook log has this id; webhook ids are wh_ followed by 26 characters")
+	}
+	return nil
+}
+
 // retry makes one attempt now for a logged webhook, with its own id and body.
 func (a *WebhookAPI) retry(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
 	id := r.Param("webhookId")
-	if err := webhook.ValidateWebhookID("webhookId", id); err != nil {
-		return apigw.Response{}, err
-	}
 	force, err := r.QueryBool("force")
 	if err != nil {
+		return apigw.Response{}, err
+	}
+	if err := issuedWebhookID(id); err != nil {
 		return apigw.Response{}, err
 	}
 	prev, err := a.logs.Get(ctx, id)

@@ -706,11 +706,8 @@ func TestWebhookRoutesBadInput(t *testing.T) {
 		{"logs: empty limit", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"limit": ""}}, 400, "limit"},
 		{"logs: empty cursor", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"cursor": ""}}, 400, "cursor"},
 		{"logs: bad cursor", request{method: "GET", resource: "/api/webhook/logs", query: map[string]string{"cursor": "abc"}}, 400, "cursor"},
-		{"log: bad id", request{method: "GET", resource: "/api/webhook/logs/{webhookId}", id: "123"}, 400, "webhookId"},
-		{"log: unknown id", request{method: "GET", resource: "/api/webhook/logs/{webhookId}", id: webhook.NewWebhookID(time.Now())}, 404, ""},
-		{"retry: bad id", request{method: "POST", resource: "/api/webhook/retry/{webhookId}", id: "wh_x"}, 400, "webhookId"},
-		{"retry: unknown id", request{method: "POST", resource: "/api/webhook/retry/{webhookId}", id: webhook.NewWebhookID(time.Now())}, 404, ""},
 		{"retry: bad force", request{method: "POST", resource: "/api/webhook/retry/{webhookId}", id: webhook.NewWebhookID(time.Now()), query: map[string]string{"force": "maybe"}}, 400, "force"},
+		{"retry: bad force, id not a webhook id", request{method: "POST", resource: "/api/webhook/retry/{webhookId}", id: "wh_does_not_exist", query: map[string]string{"force": "maybe"}}, 400, "force"},
 		{"recover: no since", request{method: "POST", resource: "/api/webhook/retry", body: `{}`}, 400, "since"},
 		{"recover: since not a time", request{method: "POST", resource: "/api/webhook/retry", body: `{"since":"yesterday"}`}, 400, "since"},
 		{"recover: since a number", request{method: "POST", resource: "/api/webhook/retry", body: `{"since":5}`}, 400, "since"},
@@ -751,6 +748,39 @@ func TestWebhookRoutesBadInput(t *testing.T) {
 				t.Fatalf("message %q does not name %s", a.Error.Message, tt.inField)
 			}
 		})
+	}
+}
+
+// TestUnknownWebhookIDsAreNotFound: an id that names no webhook log is a 404 whatever its
+// shape, as for ids Stripe or GitHub never issued: no 400, and nothing asked of the store that
+// it could fail on.
+func TestUnknownWebhookIDsAreNotFound(t *testing.T) {
+	r := newWebhookRig(t)
+	ids := []struct{ name, id string }{
+		{"wh_does_not_exist", "wh_does_not_exist"},
+		{"issued shape, never issued", webhook.NewWebhookID(time.Now())},
+		{"lowercase ULID", strings.ToLower(webhook.NewWebhookID(time.Now()))},
+		{"ULID past its 128 bits", "wh_8ZZZZZZZZZZZZZZZZZZZZZZZZZ"},
+		{"garbage", "123"},
+		{"punctuation", `wh_'"<>;--`},
+		{"very long", "wh_" + strings.Repeat("A", 4096)},
+		{"non-ASCII", "wh_01HK153X00YFZMTH8Y8AF1G8Gé"},
+		{"control characters", "wh_\x00\n\t"},
+		{"invalid UTF-8", "wh_\xff\xfe"},
+	}
+	routes := []struct{ method, resource string }{
+		{"GET", "/api/webhook/logs/{webhookId}"},
+		{"POST", "/api/webhook/retry/{webhookId}"},
+	}
+	for _, route := range routes {
+		for _, tt := range ids {
+			t.Run(route.method+" "+tt.name, func(t *testing.T) {
+				a := r.do(request{method: route.method, resource: route.resource, id: tt.id})
+				if a.status != 404 || a.Error.Code != "not_found" {
+					t.Fatalf("status %d, want 404 not_found: %s", a.status, a.raw)
+				}
+			})
+		}
 	}
 }
 

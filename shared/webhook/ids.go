@@ -19,14 +19,6 @@ func ValidateInstanceID(field, id string) error {
 	return nil
 }
 
-// ValidateWebhookID checks that id is a webhook id wagate issued.
-func ValidateWebhookID(field, id string) error {
-	if _, ok := WebhookIDTime(id); !ok {
-		return Errorf(EInvalid, "%s: not a webhook id (wh_ followed by 26 characters)", field)
-	}
-	return nil
-}
-
 // NewInstanceID returns a new instance id: "inst_" and a ULID, so generated ids sort by
 // creation time.
 func NewInstanceID(now time.Time) string {
