@@ -4,7 +4,7 @@ infra/openapi.yaml states in words but no schema can express.
 A JSON Schema can't say that a cursor must be one the API issued for the same query, or that a
 recover window must start before it ends, in the past, and span at most 14 days. Requests that
 break such a rule are schema-valid, so schemathesis's positive_data_acceptance check (ST202)
-expects them to be accepted, and the API answers 400 as documented (the README's decisions and
+expects them to be accepted, and the API answers 400 as documented (docs/decisions.md and
 the operations' descriptions).
 
 No check is turned off and no operation left out. `filter_failure` below drops exactly one kind
