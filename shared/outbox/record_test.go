@@ -1,6 +1,7 @@
 package outbox_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -62,5 +63,33 @@ func TestIsStatus(t *testing.T) {
 	}
 	if outbox.IsStatus("pending") {
 		t.Error(`IsStatus("pending") = true`)
+	}
+}
+
+func TestPace(t *testing.T) {
+	tests := []struct {
+		name    string
+		pace    outbox.Pace
+		random  float64
+		gap     time.Duration
+		wantErr string
+	}{
+		{"default", outbox.DefaultPace, 0, 3 * time.Second, ""},
+		{"default, most jitter", outbox.DefaultPace, 0.5, 4 * time.Second, ""},
+		{"one a second", outbox.Pace{PerMinute: 60}, 0.9, time.Second, ""},
+		{"too fast", outbox.Pace{PerMinute: 121}, 0, time.Minute / 121, "sendPace.perMinute"},
+		{"zero", outbox.Pace{}, 0, 3 * time.Second, "sendPace.perMinute"},
+		{"negative jitter", outbox.Pace{PerMinute: 10, JitterMs: -1}, 0, 6 * time.Second, "sendPace.jitterMs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.pace.Gap(func() float64 { return tt.random }); got != tt.gap {
+				t.Errorf("Gap = %s, want %s", got, tt.gap)
+			}
+			err := tt.pace.Validate("sendPace")
+			if (err != nil) != (tt.wantErr != "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Errorf("Validate = %v, want %q", err, tt.wantErr)
+			}
+		})
 	}
 }
