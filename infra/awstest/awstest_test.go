@@ -16,11 +16,18 @@ import (
 
 func TestMain(m *testing.M) { awstest.Main(m) }
 
-func TestMainSetsEnvironment(t *testing.T) {
+func TestConfigSetsEnvironment(t *testing.T) {
+	cfg := awstest.Config(t)
 	for _, key := range []string{awstest.EndpointEnv, "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
 		if os.Getenv(key) == "" {
-			t.Errorf("%s is unset after Main", key)
+			t.Errorf("%s is unset after Config", key)
 		}
+	}
+	if again := awstest.Config(t); *again.BaseEndpoint != *cfg.BaseEndpoint {
+		t.Errorf("a second Config uses %s, the first %s: want one endpoint per test binary", *again.BaseEndpoint, *cfg.BaseEndpoint)
+	}
+	if got := awstest.Endpoint(t); got != *cfg.BaseEndpoint {
+		t.Errorf("Endpoint = %s, want Config's %s", got, *cfg.BaseEndpoint)
 	}
 }
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -26,7 +25,7 @@ const testKey = "test-key-0123456789"
 func startStack(t *testing.T, prefix string) *devstack.Stack {
 	t.Helper()
 	s, err := devstack.Start(context.Background(), devstack.Options{
-		Addr: "127.0.0.1:0", APIKeys: []string{testKey}, Endpoint: os.Getenv("AWS_ENDPOINT_URL"),
+		Addr: "127.0.0.1:0", APIKeys: []string{testKey}, Endpoint: awstest.Endpoint(t),
 		Prefix: prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Env: map[string]string{"WEBHOOK_RETRY_DELAYS": "1s,1s,1s"},
 	})
@@ -378,7 +377,7 @@ func TestTwoStacksSideBySide(t *testing.T) {
 func TestRestartOverExistingResources(t *testing.T) {
 	prefix := awstest.Prefix(t)
 	first, err := devstack.Start(context.Background(), devstack.Options{
-		Addr: "127.0.0.1:0", APIKeys: []string{testKey}, Endpoint: os.Getenv("AWS_ENDPOINT_URL"),
+		Addr: "127.0.0.1:0", APIKeys: []string{testKey}, Endpoint: awstest.Endpoint(t),
 		Prefix: prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -58,18 +59,33 @@ func FindMoto() (python, script string, err error) {
 }
 
 // StartMoto starts moto with python running script (see FindMoto) and waits until it answers.
-// On Linux the kernel kills it if the thread that started it ends; callers that live on keep
-// that thread (runtime.LockOSThread) or accept the risk.
+// On Linux the kernel kills moto when the thread that started it ends (see detach), and the Go
+// runtime ends threads of its own accord; so moto is started from a goroutine locked to its
+// thread until moto exits, and lives until Stop or the end of this process, whichever
+// goroutine called StartMoto.
 func StartMoto(python, script string) (*Moto, error) {
-	var errs []error
-	for range motoStartAttempts {
-		srv, err := startMotoOnce(python, script)
-		if err == nil {
-			return srv, nil
-		}
-		errs = append(errs, err)
+	type started struct {
+		srv *Moto
+		err error
 	}
-	return nil, errors.Join(errs...)
+	result := make(chan started)
+	go func() {
+		// Never unlocked: the thread ends with this goroutine, once moto has exited.
+		runtime.LockOSThread()
+		var errs []error
+		for range motoStartAttempts {
+			srv, err := startMotoOnce(python, script)
+			if err == nil {
+				result <- started{srv: srv}
+				<-srv.exited
+				return
+			}
+			errs = append(errs, err)
+		}
+		result <- started{err: errors.Join(errs...)}
+	}()
+	r := <-result
+	return r.srv, r.err
 }
 
 func startMotoOnce(python, script string) (*Moto, error) {

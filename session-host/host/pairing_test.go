@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types"
 
 	"github.com/wagate/wagate/shared/store"
@@ -35,6 +37,19 @@ func (p *pairerFunc) callsOf(id string) int {
 	defer p.mu.Unlock()
 	return p.calls[id]
 }
+
+// pollCounter counts a watcher's polls: its reads of the pending requests.
+type pollCounter struct {
+	PairingStore
+	polls atomic.Int32
+}
+
+func (p *pollCounter) PendingPairings(ctx context.Context, host string) ([]store.PairRequest, error) {
+	defer p.polls.Add(1)
+	return p.PairingStore.PendingPairings(ctx, host)
+}
+
+func (p *pollCounter) count() int32 { return p.polls.Load() }
 
 // The watcher answers each request addressed to its host once, through the real store: the
 // code, a coded error as it is, and an internal error as a generic message.
@@ -75,8 +90,13 @@ func TestPairingWatcherAnswersItsHostsRequests(t *testing.T) {
 		return "", errors.New("pair: websocket to 10.1.2.3 closed")
 	}}
 	var logs bytes.Buffer
-	w := NewPairingWatcher("host-p", instances, pairer, 20*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
-	go w.Run(ctx)
+	polls := &pollCounter{PairingStore: instances}
+	w := NewPairingWatcher("host-p", polls, pairer, 20*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		w.Run(ctx)
+	}()
 
 	for id, want := range answers {
 		t.Run(id, func(t *testing.T) {
@@ -98,7 +118,15 @@ func TestPairingWatcherAnswersItsHostsRequests(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(100 * time.Millisecond) // a few more polls
+	// A few more polls, then the watcher stops once what they started is done: a request asked
+	// of WhatsApp again at any of them shows.
+	for more, deadline := polls.count()+3, time.Now().Add(10*time.Second); polls.count() < more; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the watcher stopped polling")
+		}
+	}
+	stop()
+	<-ran
 	for id := range answers {
 		want := 1
 		if id == "inst_pair_elsewhere" {
@@ -184,6 +212,7 @@ func TestSessionsPairRefusesWhatCannotPair(t *testing.T) {
 	r := newHostRig(t)
 	ctx := r.ctx
 	sessions := r.sessions()
+	sessions.dial = func(*whatsmeow.Client) error { return nil } // never connected, as offline
 	defer sessions.StopAll()
 	r.createInstances("inst_unpaired", "inst_paired")
 	r.pair("inst_paired", types.JID{User: "6283333", Device: 4, Server: types.DefaultUserServer})
@@ -223,12 +252,7 @@ func TestSessionsPairRefusesWhatCannotPair(t *testing.T) {
 			if webhook.ErrorCode(err) != webhook.EUnavailable || !strings.Contains(webhook.ErrorMessage(err), "try again") {
 				t.Fatalf("got %v, want unavailable, try again", err)
 			}
-			for deadline := time.Now().Add(10 * time.Second); tt.replaced && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-				if !sessions.isCurrent("inst_unpaired", unpaired) {
-					break
-				}
-			}
-			time.Sleep(100 * time.Millisecond) // and, when none is due, no replacement comes
+			sessions.replacements.Wait() // a replacement Pair started has run
 			if replaced := !sessions.isCurrent("inst_unpaired", unpaired); replaced != tt.replaced {
 				t.Fatalf("replaced %v, want %v", replaced, tt.replaced)
 			}

@@ -37,6 +37,8 @@ type Sessions struct {
 	dial func(*whatsmeow.Client) error
 	// replacePause is the least time between a session and its replacement.
 	replacePause time.Duration
+	// replacements are the replace goroutines under way, for tests to wait on.
+	replacements sync.WaitGroup
 
 	mu      sync.Mutex
 	running map[string]*session
@@ -147,15 +149,15 @@ func (s *Sessions) onEvent(id string, sess *session, evt any) {
 		// whatsmeow reconnects paired devices, not one waiting to be paired: WhatsApp drops
 		// it after its last QR code, and a new connection brings new codes.
 		if !sess.paired.Load() {
-			go s.replace(id, sess, "pairing codes ran out")
+			s.replacements.Go(func() { s.replace(id, sess, "pairing codes ran out") })
 		}
 	case *events.PairError:
 		// WhatsApp paired the phone but the device could not finish; whatsmeow disconnects it.
-		go s.replace(id, sess, "pairing failed")
+		s.replacements.Go(func() { s.replace(id, sess, "pairing failed") })
 	case *events.LoggedOut:
 		// The device was unlinked and its keys deleted: a new device, with a QR code to pair.
 		sess.paired.Store(false)
-		go s.replace(id, sess, "logged out")
+		s.replacements.Go(func() { s.replace(id, sess, "logged out") })
 	}
 }
 
@@ -346,7 +348,7 @@ func (s *Sessions) Pair(ctx context.Context, id, phone string) (string, error) {
 		return "", webhook.Errorf(webhook.EUnavailable, "the session is still opening its connection to WhatsApp; try again in a few seconds")
 	case time.Since(time.UnixMilli(sess.firstQR.Load())) > pairWindow:
 		// Too little of this connection is left for a code: a new one, then ask again.
-		go s.replace(id, sess, "pairing code asked late in the connection")
+		s.replacements.Go(func() { s.replace(id, sess, "pairing code asked late in the connection") })
 		return "", webhook.Errorf(webhook.EUnavailable, "the session is renewing its connection to WhatsApp; try again in 10 seconds")
 	case !sess.client.IsConnected():
 		return "", webhook.Errorf(webhook.EUnavailable, "the session is renewing its connection to WhatsApp; try again in 10 seconds")

@@ -261,12 +261,25 @@ func hostRuns(w *world, host string, want ...string) func() error {
 
 func TestTwoHostsRunEachInstanceOnce(t *testing.T) {
 	r, w := newRig(t, 6), newWorld(t)
-	r.run(lease.Config{Owner: "A", Sessions: w.sessions("A", nil)})
-	r.run(lease.Config{Owner: "B", Sessions: w.sessions("B", nil)})
+	renewals := &renewalCounter{Store: r.store, n: map[string]int{}}
+	r.run(lease.Config{Owner: "A", Sessions: w.sessions("A", nil), Store: renewals})
+	r.run(lease.Config{Owner: "B", Sessions: w.sessions("B", nil), Store: renewals})
 	eventually(t, settle, func() error { return r.settled(w, "A", "B") })
 
-	// Renewals keep it so: a few sweeps later no session has moved.
-	time.Sleep(5 * interval)
+	// Renewals keep it so: after five more renewals of every lease no session has moved.
+	want, now := map[string]int{}, renewals.counts()
+	for _, id := range r.ids {
+		want[id] = now[id] + 5
+	}
+	eventually(t, settle, func() error {
+		got := renewals.counts()
+		for id, n := range want {
+			if got[id] < n {
+				return fmt.Errorf("%s renewed %d times, want %d", id, got[id], n)
+			}
+		}
+		return nil
+	})
 	if err := r.settled(w, "A", "B"); err != nil {
 		t.Fatal(err)
 	}
@@ -418,6 +431,29 @@ func (f *flakyStore) RenewLease(ctx context.Context, id, owner string, now time.
 		return false, errUnreachable
 	}
 	return f.InstanceStore.RenewLease(ctx, id, owner, now, ttl)
+}
+
+// renewalCounter counts each instance's renewed leases.
+type renewalCounter struct {
+	lease.Store
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (c *renewalCounter) RenewLease(ctx context.Context, id, owner string, now time.Time, ttl time.Duration) (bool, error) {
+	ok, err := c.Store.RenewLease(ctx, id, owner, now, ttl)
+	if ok && err == nil {
+		c.mu.Lock()
+		c.n[id]++
+		c.mu.Unlock()
+	}
+	return ok, err
+}
+
+func (c *renewalCounter) counts() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.n)
 }
 
 // clock is a time that moves when told.

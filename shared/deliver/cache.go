@@ -26,6 +26,9 @@ type InstanceCache struct {
 	mu      sync.Mutex
 	entries map[string]cacheEntry
 	loads   singleflight.Group
+	// sharing, when set, is called by each Get that missed once it shares the read of id in
+	// flight (or started it): for tests to know when misses overlap.
+	sharing func(id string)
 }
 
 type cacheEntry struct {
@@ -49,7 +52,7 @@ func (c *InstanceCache) Get(ctx context.Context, id string) (*webhook.Instance, 
 		return e.in, e.err
 	}
 	// Misses for one id at the same moment share one read.
-	v, err, _ := c.loads.Do(id, func() (any, error) {
+	read := c.loads.DoChan(id, func() (any, error) {
 		in, err := c.src.Get(ctx, id)
 		if err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
 			return nil, err // a store failure is not an answer worth keeping
@@ -62,6 +65,10 @@ func (c *InstanceCache) Get(ctx context.Context, id string) (*webhook.Instance, 
 		c.mu.Unlock()
 		return in, err
 	})
-	in, _ := v.(*webhook.Instance)
-	return in, err
+	if c.sharing != nil {
+		c.sharing(id)
+	}
+	res := <-read
+	in, _ := res.Val.(*webhook.Instance)
+	return in, res.Err
 }

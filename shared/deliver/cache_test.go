@@ -42,6 +42,9 @@ func TestInstanceCache(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			src := &slowInstances{release: make(chan struct{}), err: tt.err}
 			c := NewInstanceCache(src, time.Minute)
+			var sharing sync.WaitGroup
+			sharing.Add(10)
+			c.sharing = func(string) { sharing.Done() }
 			check := func(in *webhook.Instance, err error) {
 				if webhook.ErrorCode(err) != tt.wantCode && (tt.wantCode != "" || err != nil) {
 					t.Errorf("got %v, want code %q", err, tt.wantCode)
@@ -59,10 +62,8 @@ func TestInstanceCache(t *testing.T) {
 					check(c.Get(context.Background(), "inst_1"))
 				}()
 			}
-			for src.reads.Load() == 0 {
-				time.Sleep(time.Millisecond)
-			}
-			time.Sleep(20 * time.Millisecond) // the other nine reach the cache meanwhile
+			sharing.Wait() // all ten share a read before it ends
+			c.sharing = nil
 			close(src.release)
 			wg.Wait()
 			if got := src.reads.Load(); got != 1 {

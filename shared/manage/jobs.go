@@ -46,17 +46,23 @@ const (
 // maxRecoverWindow is the longest window a recover may cover.
 const maxRecoverWindow = 14 * 24 * time.Hour
 
-// run works on j until it is done or budget is spent, and reports how many logs it handled
-// and whether it finished.
-func (a *WebhookAPI) run(ctx context.Context, j *Job, budget time.Duration) (n int, done bool, err error) {
-	deadline := a.now().Add(budget)
-	for a.now().Before(deadline) {
+// budget bounds one run of a job: its time and, when items is not 0, the logs it handles.
+type budget struct {
+	time  time.Duration
+	items int
+}
+
+// run works on j until it is done or b is spent, and reports how many logs it handled and
+// whether it finished.
+func (a *WebhookAPI) run(ctx context.Context, j *Job, b budget) (n int, done bool, err error) {
+	deadline := a.now().Add(b.time)
+	for a.now().Before(deadline) && (b.items == 0 || n < b.items) {
 		var step int
 		switch j.Kind {
 		case JobClear:
-			step, err = a.clearStep(ctx, *j)
+			step, err = a.clearStep(ctx, *j, stepLimit(clearPageSize, b.items, n))
 		case JobRecover:
-			step, err = a.recoverStep(ctx, j)
+			step, err = a.recoverStep(ctx, j, stepLimit(pageSize, b.items, n))
 		default:
 			return n, false, fmt.Errorf("unknown job kind %q", j.Kind)
 		}
@@ -68,26 +74,35 @@ func (a *WebhookAPI) run(ctx context.Context, j *Job, budget time.Duration) (n i
 	return n, false, nil
 }
 
-func (a *WebhookAPI) clearStep(ctx context.Context, j Job) (int, error) {
-	logs, err := a.logs.Find(ctx, webhook.LogFilter{InstanceID: j.InstanceID}, webhook.IDRange{Before: j.Before}, clearPageSize)
+// stepLimit is how many logs the next step of a run may read: a page, or what is left of
+// items after n when that is less.
+func stepLimit(page, items, n int) int {
+	if items == 0 {
+		return page
+	}
+	return min(page, items-n)
+}
+
+func (a *WebhookAPI) clearStep(ctx context.Context, j Job, limit int) (int, error) {
+	logs, err := a.logs.Find(ctx, webhook.LogFilter{InstanceID: j.InstanceID}, webhook.IDRange{Before: j.Before}, limit)
 	if err != nil || len(logs) == 0 {
 		return 0, err
 	}
 	deleted, err := a.logs.DeleteLogs(ctx, logs)
 	if err == nil && deleted == 0 {
 		// Every log of the page went to another clear meanwhile; read the next page.
-		return a.clearStep(ctx, j)
+		return a.clearStep(ctx, j, limit)
 	}
 	return deleted, err
 }
 
-// recoverStep turns the newest page of failed webhooks left in j's window back into retrying
+// recoverStep turns the newest page (of at most limit) of failed webhooks left in j's window back into retrying
 // ones and queues them with their own ids, then moves j.To below the page. A webhook is
 // queued only after its log says retrying, so the delivery function, which drops copies of
 // final webhooks, sends it. It returns 0 when the window is exhausted.
-func (a *WebhookAPI) recoverStep(ctx context.Context, j *Job) (int, error) {
+func (a *WebhookAPI) recoverStep(ctx context.Context, j *Job, limit int) (int, error) {
 	for {
-		logs, err := a.logs.Find(ctx, webhook.LogFilter{InstanceID: j.InstanceID, Status: webhook.StatusFailed}, webhook.IDRange{From: j.From, To: j.To}, pageSize)
+		logs, err := a.logs.Find(ctx, webhook.LogFilter{InstanceID: j.InstanceID, Status: webhook.StatusFailed}, webhook.IDRange{From: j.From, To: j.To}, limit)
 		if err != nil || len(logs) == 0 {
 			return 0, err
 		}
@@ -287,8 +302,8 @@ func (a *WebhookAPI) recover(ctx context.Context, r *apigw.Request) (apigw.Respo
 }
 
 // HandleJobs is the jobs function's SQS handler: each record is a Job, worked on for up to
-// budget and queued again, as a new message, while unfinished.
-func (a *WebhookAPI) HandleJobs(budget time.Duration) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+// jobTime and queued again, as a new message, while unfinished.
+func (a *WebhookAPI) HandleJobs(jobTime time.Duration) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
 		for _, rec := range ev.Records {
@@ -297,7 +312,7 @@ func (a *WebhookAPI) HandleJobs(budget time.Duration) func(context.Context, even
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 				continue
 			}
-			_, done, err := a.run(ctx, &j, budget)
+			_, done, err := a.run(ctx, &j, budget{time: jobTime})
 			if err == nil && !done {
 				err = a.jobs.SendJob(ctx, j)
 			}

@@ -52,7 +52,7 @@ type WebhookAPI struct {
 	allowHTTP bool
 	now       func() time.Time
 	// inline bounds the work a clear or recover does within the request.
-	inline time.Duration
+	inline budget
 }
 
 // WebhookDeps are a WebhookAPI's dependencies.
@@ -67,21 +67,27 @@ type WebhookDeps struct {
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Inline bounds the time a clear or recover works within the request before the rest
-	// goes to the jobs queue; 5 s when 0.
-	Inline time.Duration
+	// goes to the jobs queue; 5 s when 0. InlineItems bounds the logs it handles there;
+	// 5,000 when 0, about what 5 s deletes on DynamoDB, so that what goes to the background
+	// does not depend on how fast the store is.
+	Inline      time.Duration
+	InlineItems int
 }
 
 // NewWebhookAPI returns a WebhookAPI.
 func NewWebhookAPI(d WebhookDeps) *WebhookAPI {
 	a := &WebhookAPI{
 		logs: d.Logs, instances: d.Instances, sender: d.Sender, publisher: d.Publisher, jobs: d.Jobs,
-		cursors: d.Cursors, allowHTTP: d.AllowHTTP, now: d.Now, inline: d.Inline,
+		cursors: d.Cursors, allowHTTP: d.AllowHTTP, now: d.Now, inline: budget{time: d.Inline, items: d.InlineItems},
 	}
 	if a.now == nil {
 		a.now = time.Now
 	}
-	if a.inline == 0 {
-		a.inline = 5 * time.Second
+	if a.inline.time == 0 {
+		a.inline.time = 5 * time.Second
+	}
+	if a.inline.items == 0 {
+		a.inline.items = 5000
 	}
 	return a
 }

@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,6 +37,7 @@ type webhookRig struct {
 	*apiRig
 	logs     *store.LogStore
 	reads    *readCounter
+	deletes  *deleteCounter
 	api      *manage.WebhookAPI
 	sender   *deliver.Sender
 	events   *lambdaemu.SQSEventSource
@@ -43,7 +45,8 @@ type webhookRig struct {
 	delivery *deliver.Handler
 }
 
-func newWebhookRig(t *testing.T) *webhookRig {
+// newWebhookRig returns a rig whose WebhookAPI has the dependencies set, then changed by opts.
+func newWebhookRig(t *testing.T, opts ...func(*manage.WebhookDeps)) *webhookRig {
 	t.Helper()
 	base := newAPIRig(t, true)
 	reads := &readCounter{ops: map[string]int{}}
@@ -57,12 +60,18 @@ func newWebhookRig(t *testing.T) *webhookRig {
 		AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	})
 	eventsURL, jobsURL := base.res.QueueURL("EventsQueue"), base.res.QueueURL("JobsQueue")
-	r := &webhookRig{apiRig: base, logs: logs, reads: reads, sender: sender}
-	r.api = manage.NewWebhookAPI(manage.WebhookDeps{
-		Logs: logs, Instances: base.store, Sender: sender, Publisher: queue.NewPublisher(sq, eventsURL),
+	r := &webhookRig{apiRig: base, logs: logs, reads: reads, deletes: &deleteCounter{LogStore: logs}, sender: sender}
+	deps := manage.WebhookDeps{
+		Logs: r.deletes, Instances: base.store, Sender: sender, Publisher: queue.NewPublisher(sq, eventsURL),
 		Jobs: manage.SQSJobs{SQS: sq, QueueURL: jobsURL}, Cursors: base.cursors, AllowHTTP: true,
-		Inline: 2 * time.Second,
-	})
+		// Only the item bound (the default, 5,000 logs) ends the work within a request, so
+		// what goes to the background does not depend on the machine's speed.
+		Inline: time.Hour,
+	}
+	for _, o := range opts {
+		o(&deps)
+	}
+	r.api = manage.NewWebhookAPI(deps)
 	r.api.RegisterTest(base.router)
 	r.api.RegisterLogs(base.router)
 	r.api.RegisterRetry(base.router)
@@ -90,6 +99,18 @@ func (r *webhookRig) drain(src *lambdaemu.SQSEventSource, h lambdaemu.SQSHandler
 		}
 	}
 	r.t.Fatal("queue never emptied")
+}
+
+// deleteCounter counts the logs deleted through it.
+type deleteCounter struct {
+	manage.LogStore
+	n atomic.Int64
+}
+
+func (d *deleteCounter) DeleteLogs(ctx context.Context, logs []*webhook.Log) (int, error) {
+	n, err := d.LogStore.DeleteLogs(ctx, logs)
+	d.n.Add(int64(n))
+	return n, err
 }
 
 // readCounter is an SDK middleware that counts the items DynamoDB reads for each operation:
@@ -265,11 +286,19 @@ func TestCostDoesNotGrowWithTheTable(t *testing.T) {
 		}
 		wg.Wait()
 		t.Logf("two clears answered in %s", time.Since(start))
-		accepted := 0
+		accepted, inline := 0, 0
 		for _, a := range answers {
 			if a.status != 200 && a.status != 202 {
 				t.Fatalf("clear answered %d: %s", a.status, a.raw)
 			}
+			var res struct{ Deleted int }
+			if err := json.Unmarshal(a.Data, &res); err != nil {
+				t.Fatalf("clear answered %s: %v", a.Data, err)
+			}
+			if res.Deleted < 0 || res.Deleted > 5000 {
+				t.Fatalf("a clear deleted %d logs within the request, want at most 5,000", res.Deleted)
+			}
+			inline += res.Deleted
 			if a.status == 202 {
 				accepted++
 			}
@@ -277,8 +306,15 @@ func TestCostDoesNotGrowWithTheTable(t *testing.T) {
 		if accepted == 0 {
 			t.Fatal("20,000 logs were cleared within the request; the background path was not exercised")
 		}
+		// Each log deleted is counted once, by the one clear that deleted it.
+		if n := r.deletes.n.Load(); int(n) != inline {
+			t.Fatalf("the clears answered %d deleted, and deleted %d", inline, n)
+		}
 		r.drain(r.jobs, r.api.HandleJobs(10*time.Second))
 		t.Logf("cleared in %s", time.Since(start))
+		if n := r.deletes.n.Load(); n != 20000 {
+			t.Fatalf("%d logs deleted, want the 20,000", n)
+		}
 		var left []webhook.Log
 		r.ok(request{method: "GET", resource: "/api/webhook/logs"}, 200, &left)
 		if len(left) != 0 {
@@ -544,6 +580,48 @@ func TestStatsExactThroughRetriesAndClears(t *testing.T) {
 	}
 	if s := r.stats(nil); s.Total != 100 || s.Failed != 1 || s.InstanceID != nil {
 		t.Fatalf("all instances after clear: %+v", s)
+	}
+}
+
+// A request does at most InlineItems of a recover or a clear and leaves the rest to the
+// jobs function; its answer counts exactly what it did.
+func TestInlineItemsBoundARequest(t *testing.T) {
+	r := newWebhookRig(t, func(d *manage.WebhookDeps) { d.InlineItems = 2 })
+	code := 200
+	srv, _ := receiverOf(t, &code)
+	inst := r.create(fmt.Sprintf(`{"webhookUrl":%q}`, srv.URL))
+	r.load(fixtureLogs(300, []string{inst.ID}, 2)) // 3 failed
+	q := map[string]string{"instanceId": inst.ID}
+
+	var rec struct {
+		Queued   int
+		Complete bool
+	}
+	since := webhook.FormatTime(time.Now().Add(-72 * time.Hour))
+	r.ok(request{method: "POST", resource: "/api/webhook/retry", body: fmt.Sprintf(`{"instanceId":%q,"since":%q}`, inst.ID, since)}, 202, &rec)
+	if rec.Queued != 2 || rec.Complete {
+		t.Fatalf("recover %+v, want 2 queued and the rest left to the jobs function", rec)
+	}
+	r.drain(r.jobs, r.api.HandleJobs(10*time.Second))
+	r.drain(r.events, r.delivery.Handle)
+	if s := r.stats(q); s.Total != 300 || s.Failed != 0 || s.Success != 300 {
+		t.Fatalf("after recover: %+v", s)
+	}
+
+	var cleared struct {
+		Deleted  int
+		Complete bool
+	}
+	r.ok(request{method: "DELETE", resource: "/api/webhook/logs"}, 202, &cleared)
+	if cleared.Deleted != 2 || cleared.Complete || r.deletes.n.Load() != 2 {
+		t.Fatalf("clear %+v, %d deleted: want 2 deleted and the rest left to the jobs function", cleared, r.deletes.n.Load())
+	}
+	r.drain(r.jobs, r.api.HandleJobs(10*time.Second))
+	if n := r.deletes.n.Load(); n != 300 {
+		t.Fatalf("%d logs deleted, want the 300", n)
+	}
+	if s := r.stats(q); s.Total != 0 || s.Success != 0 || s.Failed != 0 {
+		t.Fatalf("after clear: %+v", s)
 	}
 }
 
