@@ -213,7 +213,12 @@ func (r *rig) leases() map[string]store.LeaseState {
 // settled reports why the rig's instances are not yet each running on the one host among
 // hosts that holds its live lease.
 func (r *rig) settled(w *world, hosts ...string) error {
-	leases, now := r.leases(), time.Now()
+	return r.settledAt(w, time.Now(), hosts...)
+}
+
+// settledAt is settled with the leases' liveness judged at now.
+func (r *rig) settledAt(w *world, now time.Time, hosts ...string) error {
+	leases := r.leases()
 	for _, id := range r.ids {
 		l := leases[id]
 		if l.Free(now) || !slices.Contains(hosts, l.Owner) {
@@ -335,27 +340,74 @@ func checkMax(t *testing.T, w *world, capacity int, hosts ...string) {
 	}
 }
 
-// A host that stops without releasing, as in a crash, keeps its leases until they end; the
-// other host takes them then, at its next sweep.
+// A crashed host keeps its leases until they end: the other host takes none of them
+// meanwhile, and all of them at its first sweep after they end. The hosts' clock moves only
+// when told, so the test counts sweeps instead of timing them.
 func TestCrashedHostsInstancesTakenOver(t *testing.T) {
 	r, w := newRig(t, 6), newWorld(t)
-	a := r.run(lease.Config{Owner: "A", Sessions: w.sessions("A", nil)})
-	eventually(t, settle, func() error { return r.settled(w, "A") })
-	r.run(lease.Config{Owner: "B", Sessions: w.sessions("B", nil)})
+	clk := &clock{t: time.Now().Truncate(time.Millisecond)} // as leases are stored
+	a := r.run(lease.Config{Owner: "A", Sessions: w.sessions("A", nil), Now: clk.Now})
+	eventually(t, settle, func() error { return r.settledAt(w, clk.Now(), "A") })
+	sweeps := &sweepCounter{Store: r.store}
+	var mu sync.Mutex
+	takenAt := map[string]int{} // instance → the sweep of B's that started its session
+	r.run(lease.Config{Owner: "B", Store: sweeps, Now: clk.Now, Sessions: w.sessions("B", func(id string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		takenAt[id] = sweeps.count()
+		return nil
+	})})
 
 	a.stop()
 	w.crashed("A")
 	ended := r.leases() // A's, as it last renewed them
-	eventually(t, ttl+interval+time.Second, func() error { return r.settled(w, "B") })
+	more := sweeps.count() + 3
+	eventually(t, settle, func() error {
+		if n := sweeps.count(); n < more {
+			return fmt.Errorf("B swept %d times, want %d", n, more)
+		}
+		return nil
+	})
+	if on := w.on("B"); len(on) > 0 {
+		t.Fatalf("B took %v while A's leases lasted", on)
+	}
+
+	var last time.Time
 	for _, id := range r.ids {
-		w.mu.Lock()
-		started := w.startedAt[id]
-		w.mu.Unlock()
-		if l := ended[id]; l.Owner != "A" || started.Before(l.ExpiresAt) {
-			t.Errorf("%s started on B at %v; A's lease %+v", id, started, l)
+		if l := ended[id]; l.Owner != "A" {
+			t.Fatalf("%s: lease %+v, want A's", id, l)
+		}
+		if ends := ended[id].ExpiresAt; ends.After(last) {
+			last = ends
+		}
+	}
+	clk.Add(last.Sub(clk.Now()) + time.Millisecond) // every lease of A's has ended
+	// The sweep under way may have read the leases before; the next one reads them after.
+	next := sweeps.count() + 1
+	eventually(t, settle, func() error { return r.settledAt(w, clk.Now(), "B") })
+	mu.Lock()
+	defer mu.Unlock()
+	for _, id := range r.ids {
+		if takenAt[id] > next {
+			t.Errorf("%s taken at B's sweep %d; its lease ended before sweep %d", id, takenAt[id], next)
 		}
 	}
 }
+
+// sweepCounter counts a host's sweeps that look for free leases: their first page of leases.
+type sweepCounter struct {
+	lease.Store
+	n atomic.Int32
+}
+
+func (c *sweepCounter) ListLeases(ctx context.Context, limit int, after string) ([]store.LeaseState, string, error) {
+	if after == "" {
+		c.n.Add(1)
+	}
+	return c.Store.ListLeases(ctx, limit, after)
+}
+
+func (c *sweepCounter) count() int { return int(c.n.Load()) }
 
 // A host that releases on the way out hands its instances over at the other's next sweep,
 // long before its leases would have ended.
