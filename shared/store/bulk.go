@@ -58,7 +58,7 @@ func (s *LogStore) deleteItem(l *webhook.Log, d counterDeltas) types.TransactWri
 		TableName:                 &s.logs,
 		Key:                       map[string]types.AttributeValue{"webhookId": &types.AttributeValueMemberS{Value: l.WebhookID}},
 		ConditionExpression:       aws.String("version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(l.Version)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(int64(l.Version))},
 		// A log changed meanwhile comes back with the cancellation, so it needs no re-read.
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}}

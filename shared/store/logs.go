@@ -178,7 +178,7 @@ func (s *LogStore) Save(ctx context.Context, prev, next *webhook.Log) error {
 		put.ConditionExpression = aws.String("attribute_not_exists(webhookId)")
 	} else {
 		put.ConditionExpression = aws.String("version = :v")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": number(prev.Version)}
+		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": number(int64(prev.Version))}
 	}
 
 	d := counterDeltas{}
@@ -232,11 +232,11 @@ func (s *LogStore) counterItems(d counterDeltas) ([]types.TransactWriteItem, err
 		dayStart, _ := time.Parse(time.DateOnly, day)
 		expiresAt := expression.Name("expiresAt")
 		update := expression.Set(expiresAt, expression.IfNotExists(expiresAt,
-			expression.Value(number(int(dayStart.Add(24*time.Hour+s.retention).Unix())))))
+			expression.Value(number(dayStart.Add(24*time.Hour+s.retention).Unix()))))
 		changed := false
 		for field, n := range fields {
 			if n != 0 {
-				update, changed = update.Add(expression.Name(field), expression.Value(number(n))), true
+				update, changed = update.Add(expression.Name(field), expression.Value(number(int64(n)))), true
 			}
 		}
 		if !changed {
@@ -260,6 +260,6 @@ func (s *LogStore) counterItems(d counterDeltas) ([]types.TransactWriteItem, err
 	return out, nil
 }
 
-func number(n int) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.Itoa(n)}
+func number(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }

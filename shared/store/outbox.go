@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -147,14 +146,10 @@ func decodeRecord(item map[string]types.AttributeValue) (*outbox.Record, error) 
 }
 
 func outboxKey(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: pk}, "sk": &types.AttributeValueMemberS{Value: sk}}
+	return map[string]types.AttributeValue{"pk": str(pk), "sk": str(sk)}
 }
 
 func str(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
-
-func num(v int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(v, 10)}
-}
 
 // RequestHash is what an Idempotency-Key's item keeps of its request: the SHA-256 of the
 // message's stored form, which is the request normalised (the same message written two ways
@@ -308,14 +303,14 @@ func (s *OutboxStore) transact(ctx context.Context, r *outbox.Record, prev count
 	if err != nil {
 		return err
 	}
-	expires := num(r.AcceptedAt.Add(s.retention).Unix())
+	expires := number(r.AcceptedAt.Add(s.retention).Unix())
 	counterCond := "attribute_not_exists(pk)"
 	counterValues := map[string]types.AttributeValue{
-		":seq": num(r.Seq), ":at": num(r.AcceptedAt.UnixMilli()), ":exp": expires,
+		":seq": number(r.Seq), ":at": number(r.AcceptedAt.UnixMilli()), ":exp": expires,
 	}
 	if prev.Seq > 0 {
 		counterCond = "seq = :prev"
-		counterValues[":prev"] = num(prev.Seq)
+		counterValues[":prev"] = number(prev.Seq)
 	}
 	items := []types.TransactWriteItem{
 		{Update: &types.Update{
@@ -331,10 +326,10 @@ func (s *OutboxStore) transact(ctx context.Context, r *outbox.Record, prev count
 			TableName: &s.table,
 			Item: map[string]types.AttributeValue{
 				"pk": str("k#" + r.InstanceID), "sk": str(key), "hash": str(hash), "messageId": str(r.MessageID),
-				"expiresAt": num(now.Add(IdempotencyTTL).Unix()),
+				"expiresAt": number(now.Add(IdempotencyTTL).Unix()),
 			},
 			ConditionExpression:       aws.String("attribute_not_exists(pk) OR expiresAt <= :now"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":now": num(now.Unix())},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":now": number(now.Unix())},
 		}})
 	}
 	if in.LeaseOwner != "" {
@@ -343,7 +338,7 @@ func (s *OutboxStore) transact(ctx context.Context, r *outbox.Record, prev count
 			UpdateExpression:    aws.String("SET outboxHost = :host, outboxAt = :at ADD outboxMark :one"),
 			ConditionExpression: aws.String("leaseOwner = :host AND attribute_exists(deviceJid)"),
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":host": str(in.LeaseOwner), ":at": num(r.AcceptedAt.UnixMilli()), ":one": num(1),
+				":host": str(in.LeaseOwner), ":at": number(r.AcceptedAt.UnixMilli()), ":one": number(1),
 			},
 		}})
 	} else {
@@ -384,7 +379,7 @@ func (s *OutboxStore) Update(ctx context.Context, prev, next *outbox.Record) err
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table, Item: item,
 		ConditionExpression:       aws.String("version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(int64(prev.Version))},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(int64(prev.Version))},
 	})
 	if dynamo.ConditionFailed(err) {
 		return webhook.Errorf(webhook.EConflict, "message %s changed since version %d", prev.MessageID, prev.Version)
@@ -587,7 +582,7 @@ func (s *OutboxStore) DoneWith(ctx context.Context, w Work) error {
 		TableName: &s.instances, Key: instanceKey(w.InstanceID),
 		UpdateExpression:          aws.String("REMOVE outboxHost, outboxAt"),
 		ConditionExpression:       aws.String("outboxHost = :host AND outboxMark = :mark"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":host": str(w.Host), ":mark": num(w.Mark)},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":host": str(w.Host), ":mark": number(w.Mark)},
 	})
 	if err != nil && !dynamo.ConditionFailed(err) {
 		return fmt.Errorf("clear outbox mark of %s: %w", w.InstanceID, err)
