@@ -212,7 +212,7 @@ func TestSessionsPairRefusesWhatCannotPair(t *testing.T) {
 	r := newHostRig(t)
 	ctx := r.ctx
 	sessions := r.sessions()
-	sessions.dial = func(*whatsmeow.Client) error { return nil } // never connected, as offline
+	sessions.dial = func(Client) error { return nil } // never connected, as offline
 	defer sessions.StopAll()
 	r.createInstances("inst_unpaired", "inst_paired")
 	r.pair("inst_paired", types.JID{User: "6283333", Device: 4, Server: types.DefaultUserServer})
@@ -270,13 +270,17 @@ func TestSessionsClientsAckAfterTheQueue(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sess.client.SynchronousAck || !sess.client.EnableDecryptedEventBuffer {
-		t.Fatalf("SynchronousAck %v, EnableDecryptedEventBuffer %v", sess.client.SynchronousAck, sess.client.EnableDecryptedEventBuffer)
+	client, ok := sess.client.(*whatsmeow.Client)
+	if !ok {
+		t.Fatalf("the host's client is a %T, not whatsmeow's", sess.client)
+	}
+	if !client.SynchronousAck || !client.EnableDecryptedEventBuffer {
+		t.Fatalf("SynchronousAck %v, EnableDecryptedEventBuffer %v", client.SynchronousAck, client.EnableDecryptedEventBuffer)
 	}
 	// whatsmeow's own reconnects run on the session's context, so a stopped session cannot
 	// connect again behind the lease's back.
 	sess.cancel()
-	if sess.client.BackgroundEventCtx.Err() == nil {
+	if client.BackgroundEventCtx.Err() == nil {
 		t.Fatal("whatsmeow's background context outlives the session")
 	}
 }

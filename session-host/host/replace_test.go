@@ -8,7 +8,6 @@ import (
 	"time"
 
 	wastore "github.com/wagate/wagate/shared/store"
-	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 )
@@ -37,7 +36,7 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			var dials atomic.Int32
 			sessions := r.sessions()
-			sessions.dial = func(*whatsmeow.Client) error { dials.Add(1); return nil }
+			sessions.dial = func(Client) error { dials.Add(1); return nil }
 			sessions.replacePause = 20 * time.Millisecond
 			defer sessions.StopAll()
 			id := "inst_replace_" + string(rune('a'+n))
@@ -49,8 +48,8 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 				t.Fatal(err)
 			}
 			first, _ := sessions.current(id)
-			if (first.client.Store.ID != nil) != tt.paired {
-				t.Fatalf("started with device %v", first.client.Store.ID)
+			if (first.device.ID != nil) != tt.paired {
+				t.Fatalf("started with device %v", first.device.ID)
 			}
 			if !tt.paired {
 				sessions.onEvent(id, first, &events.QR{Codes: []string{"2@old-connection"}})
@@ -71,8 +70,8 @@ func TestSessionsReplaceWhatCannotGoOn(t *testing.T) {
 					t.Fatal("a stopped session was started again")
 				}
 			case tt.replaced:
-				if !running || now2 == first || now2.client.Store.ID != nil || dials.Load() != 2 {
-					t.Fatalf("running %v, replaced %v, device %v, %d dials; want one new unpaired session", running, now2 != first, now2.client.Store.ID, dials.Load())
+				if !running || now2 == first || now2.device.ID != nil || dials.Load() != 2 {
+					t.Fatalf("running %v, replaced %v, device %v, %d dials; want one new unpaired session", running, now2 != first, now2.device.ID, dials.Load())
 				}
 				st, err := r.instances.GetSession(r.ctx, id)
 				if err != nil {
@@ -110,7 +109,7 @@ func TestReplaceWaitsOutAStoreOutage(t *testing.T) {
 	r.createInstances("inst_replace_outage")
 	state := &flakyState{SessionStore: r.instances}
 	sessions := NewSessions(r.devices, state, nil, quietLogger)
-	sessions.dial = func(*whatsmeow.Client) error { return nil }
+	sessions.dial = func(Client) error { return nil }
 	sessions.backoff = []time.Duration{10 * time.Millisecond}
 	sessions.replacePause = time.Millisecond
 	defer sessions.StopAll()

@@ -61,7 +61,7 @@ func TestRestartOnAFreshDiskKeepsDevicesInDynamoDB(t *testing.T) {
 		t.Fatal(err)
 	}
 	sess, _ := second.Sessions.current(id)
-	loaded := sess.client.Store
+	loaded := sess.device
 	if loaded.ID == nil || *loaded.ID != jid || loaded.PushName != "Sales desk" ||
 		*loaded.NoiseKey.Priv != *device.NoiseKey.Priv || *loaded.IdentityKey.Priv != *device.IdentityKey.Priv ||
 		loaded.RegistrationID != device.RegistrationID || !bytes.Equal(loaded.Account.DeviceSignature, device.Account.DeviceSignature) {

@@ -33,8 +33,10 @@ type Sessions struct {
 	waLog     waLog.Logger
 	// backoff is the wait before each new connection attempt, the last one repeating.
 	backoff []time.Duration
+	// newClient makes each session's client: whatsmeow's, or the local stack's simulation.
+	newClient NewClientFunc
 	// dial opens a client's connection to WhatsApp: Connect, but for tests.
-	dial func(*whatsmeow.Client) error
+	dial func(Client) error
 	// replacePause is the least time between a session and its replacement.
 	replacePause time.Duration
 	// replacements are the replace goroutines under way, for tests to wait on.
@@ -45,7 +47,8 @@ type Sessions struct {
 }
 
 type session struct {
-	client *whatsmeow.Client
+	client Client
+	device *store.Device
 	ctx    context.Context // ends when the session stops
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -65,14 +68,19 @@ type session struct {
 func NewSessions(devices Devices, state SessionStore, publisher EnvelopePublisher, logger *slog.Logger) *Sessions {
 	return &Sessions{
 		devices: devices, state: state, publisher: publisher, logger: logger,
-		waLog:   newWALogger(logger.With("component", "whatsmeow")),
-		backoff: []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute},
-		running: map[string]*session{},
-		dial:    (*whatsmeow.Client).Connect,
+		waLog:     newWALogger(logger.With("component", "whatsmeow")),
+		backoff:   []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second, time.Minute},
+		running:   map[string]*session{},
+		newClient: NewWhatsmeowClient,
+		dial:      Client.Connect,
 		// At most one new connection, so one set of QR codes, every 5 s per instance.
 		replacePause: 5 * time.Second,
 	}
 }
+
+// UseClients makes every session started from now on connect through newClient instead of
+// whatsmeow: the local stack's simulated WhatsApp account.
+func (s *Sessions) UseClients(newClient NewClientFunc) { s.newClient = newClient }
 
 // Start connects an instance's WhatsApp session in the background.
 func (s *Sessions) Start(ctx context.Context, id string) error {
@@ -103,29 +111,22 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 	if err != nil {
 		return nil, err
 	}
-	client := whatsmeow.NewClient(device, s.waLog.Sub(id))
-	// WhatsApp gets its ack only once every event a message became is on the queue. The
-	// decrypted-event buffer keeps each plaintext with the Signal state its decryption moved
-	// on until then, so a message WhatsApp sends again after a failed ack decrypts again.
-	client.SynchronousAck = true
-	client.EnableDecryptedEventBuffer = true
-	client.EnableAutoReconnect = true
 	ownID := func() types.JID {
-		if jid := client.Store.ID; jid != nil {
+		if jid := device.ID; jid != nil {
 			return *jid
 		}
 		return types.JID{}
 	}
 	sink := NewSink(id, whatsappEvents(ownID), s.publisher, s.logger)
 	sctx, cancel := context.WithCancel(context.Background())
-	// whatsmeow's own reconnects and its event loop run on this context: once the session
-	// stops, none of them connects again without a lease.
-	client.BackgroundEventCtx = sctx
-	sess := &session{client: client, ctx: sctx, cancel: cancel, done: make(chan struct{})}
+	sess := &session{device: device, ctx: sctx, cancel: cancel, done: make(chan struct{})}
 	sess.paired.Store(device.ID != nil)
-	client.AddEventHandlerWithSuccessStatus(func(evt any) bool {
-		s.onEvent(id, sess, evt)
-		return sink.Handle(evt)
+	sess.client = s.newClient(ClientOptions{
+		Device: device, Log: s.waLog.Sub(id), Context: sctx,
+		Handle: func(evt any) bool {
+			s.onEvent(id, sess, evt)
+			return sink.Handle(evt)
+		},
 	})
 	return sess, nil
 }
@@ -241,7 +242,7 @@ func (s *Sessions) device(ctx context.Context, id string) (*store.Device, error)
 
 // connect dials WhatsApp until it succeeds or the session stops, backing off between tries
 // with one log line each. Once connected, whatsmeow reconnects by itself.
-func (s *Sessions) connect(ctx context.Context, id string, client *whatsmeow.Client) {
+func (s *Sessions) connect(ctx context.Context, id string, client Client) {
 	for attempt := 1; ctx.Err() == nil; attempt++ {
 		err := s.dial(client)
 		if err == nil {
@@ -301,7 +302,7 @@ func (s *Sessions) Stop(id string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := s.state.GetSession(ctx, id); webhook.ErrorCode(err) == webhook.ENotFound {
-		s.forget(ctx, id, sess.client)
+		s.forget(ctx, id, sess)
 	}
 	sess.client.Disconnect()
 	<-sess.done
@@ -309,15 +310,15 @@ func (s *Sessions) Stop(id string) {
 
 // forget unpairs a deleted instance's device: through WhatsApp when connected, else by
 // deleting its keys from the store.
-func (s *Sessions) forget(ctx context.Context, id string, client *whatsmeow.Client) {
-	if client.Store.ID == nil {
+func (s *Sessions) forget(ctx context.Context, id string, sess *session) {
+	if sess.device.ID == nil {
 		return // never paired
 	}
 	var err error
-	if client.IsConnected() && client.IsLoggedIn() {
-		err = client.Logout(ctx) // also deletes the device from the store
+	if sess.client.IsConnected() && sess.client.IsLoggedIn() {
+		err = sess.client.Logout(ctx) // also deletes the device from the store
 	} else {
-		err = client.Store.Delete(ctx)
+		err = sess.device.Delete(ctx)
 	}
 	if err != nil {
 		s.logger.Error("unpair deleted instance", "instanceId", id, "error", err)

@@ -49,15 +49,21 @@ type Input struct {
 // SecretSize is the length of a poll's message secret.
 const SecretSize = 32
 
+// Builders are whatsmeow's message builders that need the account: *whatsmeow.Client has them.
+type Builders interface {
+	BuildReaction(chat, sender types.JID, id types.MessageID, reaction string) *waE2E.Message
+	BuildPollCreation(name string, optionNames []string, selectableOptionCount int) *waE2E.Message
+}
+
 // Builder builds messages for one account.
 type Builder struct {
-	client *whatsmeow.Client
+	client Builders
 }
 
 // NewBuilder returns a Builder for the account client is logged in as. client need not be
 // connected: Build only uses whatsmeow's message builders, which read the account's JIDs
 // from the device store to tell its own messages from others'.
-func NewBuilder(client *whatsmeow.Client) *Builder { return &Builder{client: client} }
+func NewBuilder(client Builders) *Builder { return &Builder{client: client} }
 
 // MediaType is what a message's file is uploaded as: stickers are images to WhatsApp's media
 // servers, voice notes audio.
