@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -21,6 +22,10 @@ const MaxBatch = 10
 
 // MaxMessageBytes is the largest message body the events queue takes.
 const MaxMessageBytes = 256 * 1024
+
+// maxBatchBytes bounds one SendMessageBatch: SQS refuses a whole batch whose messages, bodies
+// and attributes together, pass this, so ten large events go in more than one call.
+const maxBatchBytes = 256 * 1024
 
 // Message attributes set on every event, so a queue can be inspected without parsing bodies.
 const (
@@ -74,18 +79,49 @@ func (p *Publisher) Publish(ctx context.Context, envs []*webhook.Envelope) error
 		if err != nil {
 			return fmt.Errorf("publish %s: %w", e.WebhookID, err)
 		}
-		if len(b) > MaxMessageBytes {
-			return webhook.Errorf(webhook.EPayloadTooLarge, "data: event %s is %d bytes; the most is %d", e.WebhookID, len(b), MaxMessageBytes)
+		body := escapeForSQS(string(b))
+		if len(body)+attributesSize(e) > MaxMessageBytes {
+			return webhook.Errorf(webhook.EPayloadTooLarge, "data: event %s is %d bytes; the most is %d", e.WebhookID, len(body), MaxMessageBytes)
 		}
-		bodies[i] = string(b)
+		bodies[i] = body
 	}
-	for start := 0; start < len(envs); start += MaxBatch {
-		end := min(start+MaxBatch, len(envs))
+	for start := 0; start < len(envs); {
+		end, size := start, 0
+		for end < len(envs) && end-start < MaxBatch {
+			n := len(bodies[end]) + attributesSize(envs[end])
+			if end > start && size+n > maxBatchBytes {
+				break
+			}
+			size += n
+			end++
+		}
 		if err := p.sendBatch(ctx, envs[start:end], bodies[start:end]); err != nil {
 			return err
 		}
+		start = end
 	}
 	return nil
+}
+
+// escapeForSQS writes as JSON escapes the two characters that json.Marshal leaves as they are
+// but SQS refuses in a message body, U+FFFE and U+FFFF (its allowed set ends at U+FFFD below
+// the supplementary planes). The body means the same JSON; without this such an event could
+// never be queued.
+func escapeForSQS(body string) string {
+	if !strings.ContainsAny(body, "\ufffe\uffff") {
+		return body
+	}
+	return strings.NewReplacer("\ufffe", `\ufffe`, "\uffff", `\uffff`).Replace(body)
+}
+
+// attributesSize is what an envelope's message attributes count towards SQS's size limits:
+// each name, type and value.
+func attributesSize(e *webhook.Envelope) int {
+	n := len(AttrEvent) + len("String") + len(e.Event)
+	if e.InstanceID != "" {
+		n += len(AttrInstanceID) + len("String") + len(e.InstanceID)
+	}
+	return n
 }
 
 func (p *Publisher) sendBatch(ctx context.Context, envs []*webhook.Envelope, bodies []string) error {

@@ -126,3 +126,74 @@ func TestPublishKeepsGivenIDsAndRefusesBadEvents(t *testing.T) {
 		})
 	}
 }
+
+// SQS refuses a whole batch larger than 256 KiB, so large events are spread over calls.
+func TestPublishBoundsEachBatchBySize(t *testing.T) {
+	big := `{"body":"` + strings.Repeat("x", 40*1024) + `"}`
+	for _, tt := range []struct {
+		name      string
+		events    int
+		wantCalls int
+	}{
+		{"ten 40 KiB events", 10, 2},
+		{"six fit one batch", 6, 1},
+		{"twenty", 20, 4},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := &scriptedSQS{}
+			envs := envelopes(tt.events)
+			for _, e := range envs {
+				e.Data = json.RawMessage(big)
+			}
+			if err := NewPublisher(fake, "q").Publish(context.Background(), envs); err != nil {
+				t.Fatal(err)
+			}
+			sent := 0
+			for i, call := range fake.calls {
+				size := 0
+				for _, e := range call {
+					size += len(aws.ToString(e.MessageBody))
+					for name, a := range e.MessageAttributes {
+						size += len(name) + len(aws.ToString(a.DataType)) + len(aws.ToString(a.StringValue))
+					}
+				}
+				if size > maxBatchBytes || len(call) > MaxBatch {
+					t.Fatalf("call %d: %d entries of %d bytes", i, len(call), size)
+				}
+				sent += len(call)
+			}
+			if sent != tt.events || len(fake.calls) != tt.wantCalls {
+				t.Fatalf("%d events in %d calls; want %d in %d", sent, len(fake.calls), tt.events, tt.wantCalls)
+			}
+		})
+	}
+}
+
+// U+FFFE and U+FFFF pass json.Marshal unescaped but SQS refuses them: they go as JSON escapes
+// and the body decodes to the same data.
+func TestPublishEscapesWhatSQSRefuses(t *testing.T) {
+	for _, body := range []string{"a\uffffb", "\ufffe", "x\ufffe\uffffy", "plain \ufffd é 😀"} {
+		t.Run(body, func(t *testing.T) {
+			fake := &scriptedSQS{}
+			data, _ := json.Marshal(map[string]string{"body": body})
+			env := &webhook.Envelope{Event: webhook.EventMessageReceived, InstanceID: "inst_1", Data: data}
+			if err := NewPublisher(fake, "q").Publish(context.Background(), []*webhook.Envelope{env}); err != nil {
+				t.Fatal(err)
+			}
+			sent := aws.ToString(fake.calls[0][0].MessageBody)
+			for _, r := range sent {
+				if r == 0xFFFE || r == 0xFFFF {
+					t.Fatalf("body carries %U: %q", r, sent)
+				}
+			}
+			var got struct {
+				Data struct {
+					Body string `json:"body"`
+				} `json:"data"`
+			}
+			if err := json.Unmarshal([]byte(sent), &got); err != nil || got.Data.Body != body {
+				t.Fatalf("decoded %q, %v; want %q", got.Data.Body, err, body)
+			}
+		})
+	}
+}
