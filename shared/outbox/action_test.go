@@ -133,7 +133,10 @@ func TestActionRefusals(t *testing.T) {
 			return err
 		}(), "invalid_request", "messageIds:"},
 		{"read bad id", func() error { _, err := ParseRead(phone+"@"+UserServer, []byte(`{"messageIds":["a b"]}`)); return err }(), "invalid_request", "messageIds[0]:"},
-		{"read same id twice", func() error { _, err := ParseRead(phone+"@"+UserServer, []byte(`{"messageIds":["A","A"]}`)); return err }(), "invalid_request", "messageIds[1]:"},
+		{"read same id twice", func() error {
+			_, err := ParseRead(phone+"@"+UserServer, []byte(`{"messageIds":["A","A"]}`))
+			return err
+		}(), "invalid_request", "messageIds[1]:"},
 		{"read group without sender", func() error { _, err := ParseRead(group, []byte(`{"messageIds":["A"]}`)); return err }(), "invalid_request", "sender:"},
 		{"read user with sender", func() error {
 			_, err := ParseRead(phone+"@"+UserServer, []byte(`{"messageIds":["A"],"sender":"`+phone+`"}`))
