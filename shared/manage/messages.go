@@ -159,7 +159,7 @@ func readSendOptions(r *apigw.Request) (sendOptions, error) {
 }
 
 func (a *MessageAPI) send(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	start := a.now()
+	start := time.Now() // the wait is real time, whatever the clock of records
 	o, err := readSendOptions(r)
 	if err != nil {
 		return apigw.Response{}, err
@@ -228,7 +228,7 @@ func (a *MessageAPI) accept(ctx context.Context, start time.Time, o sendOptions,
 func (a *MessageAPI) await(ctx context.Context, rec *outbox.Record, deadline time.Time) (*outbox.Record, error) {
 	interval := a.poll.First
 	for rec.Status.Pending() {
-		left := deadline.Sub(a.now())
+		left := time.Until(deadline)
 		if left <= 0 {
 			return rec, nil
 		}
@@ -293,7 +293,7 @@ func (a *MessageAPI) target(ctx context.Context, r *apigw.Request) (*outbox.Reco
 }
 
 func (a *MessageAPI) edit(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	start := a.now()
+	start := time.Now() // the wait is real time, whatever the clock of records
 	o, err := readSendOptions(r)
 	if err != nil {
 		return apigw.Response{}, err
@@ -314,7 +314,7 @@ func (a *MessageAPI) edit(ctx context.Context, r *apigw.Request) (apigw.Response
 }
 
 func (a *MessageAPI) revoke(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
-	start := a.now()
+	start := time.Now() // the wait is real time, whatever the clock of records
 	o, err := readSendOptions(r)
 	if err != nil {
 		return apigw.Response{}, err
@@ -347,7 +347,7 @@ func (a *MessageAPI) presence(ctx context.Context, r *apigw.Request) (apigw.Resp
 }
 
 func (a *MessageAPI) chatAction(ctx context.Context, r *apigw.Request, parse func(chat string, body []byte) (*outbox.Message, error)) (apigw.Response, error) {
-	start := a.now()
+	start := time.Now() // the wait is real time, whatever the clock of records
 	o, err := readSendOptions(r)
 	if err != nil {
 		return apigw.Response{}, err
