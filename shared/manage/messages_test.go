@@ -190,7 +190,7 @@ func TestMessageBadInput(t *testing.T) {
 		{"edit with neither", edit(sent.MessageID, `{}`), "body"},
 		{"edit caption of a text", edit(sent.MessageID, `{"caption":"b"}`), "caption"},
 		{"edit text of an image", edit(image.MessageID, `{"text":"b"}`), "text"},
-		{"edit long caption", edit(image.MessageID, `{"caption":"` + strings.Repeat("c", outbox.MaxCaptionLength+1) + `"}`), "caption"},
+		{"edit long caption", edit(image.MessageID, `{"caption":"`+strings.Repeat("c", outbox.MaxCaptionLength+1)+`"}`), "caption"},
 		{"edit with wait 21", request{method: "PUT", resource: msgPath, params: map[string]string{"messageId": sent.MessageID}, body: `{"text":"b"}`, query: map[string]string{"wait": "21"}}, "wait"},
 		{"revoke with a body", request{method: "DELETE", resource: msgPath, params: map[string]string{"messageId": sent.MessageID}, body: `{}`}, "body"},
 		{"read without messageIds", read(alice, `{}`), "messageIds"},
