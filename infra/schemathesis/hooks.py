@@ -36,14 +36,17 @@ _issued_lock = threading.Lock()
 _CURSOR_FILTERS = {
     ("GET", "/api/webhook/logs"): ("instanceId", "status", "event"),
     ("GET", "/api/instances"): (),
+    ("GET", "/api/instance/{instanceId}/messages"): ("path.instanceId", "chatId", "status"),
 }
 
 _MAX_RECOVER_WINDOW = 14 * 86400
 
 
-def _filters(key: tuple[str, str], query: dict[str, Any] | None) -> tuple:
-    query = query or {}
-    return tuple(str(query.get(name, "")) for name in _CURSOR_FILTERS[key])
+def _filters(key: tuple[str, str], case: Any) -> tuple:
+    """The query a cursor belongs to: its query filters and, as path.<name>, path parameters."""
+    query, path = case.query or {}, case.path_parameters or {}
+    return tuple(str(path.get(name[5:], "") if name.startswith("path.") else query.get(name, ""))
+                 for name in _CURSOR_FILTERS[key])
 
 
 def _json(response: Any) -> Any:
@@ -64,7 +67,7 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     cursor = pagination.get("nextCursor") if isinstance(pagination, dict) else None
     if isinstance(cursor, str):
         with _issued_lock:
-            _issued.setdefault(key, {})[cursor] = _filters(key, case.query)
+            _issued.setdefault(key, {})[cursor] = _filters(key, case)
 
 
 def _made_up_cursor(case: Any) -> bool:
@@ -77,7 +80,7 @@ def _made_up_cursor(case: Any) -> bool:
         return False
     with _issued_lock:
         issued_for = _issued.get(key, {}).get(str(cursor))
-    return issued_for is None or issued_for != _filters(key, case.query)
+    return issued_for is None or issued_for != _filters(key, case)
 
 
 _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))")
