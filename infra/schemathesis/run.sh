@@ -250,7 +250,7 @@ parameters = { "path.instanceId" = { dictionary = "disposableInstanceIds", proba
 # messages it sent to change.
 [[operations]]
 include-operation-id = ["sendMessage", "listMessages", "getMessage", "editMessage", "revokeMessage", "markChatRead", "setChatPresence"]
-parameters = { "path.instanceId" = { dictionary = "pairedInstanceIds", probability = 0.5 }, "path.messageId" = { dictionary = "messageIds", probability = 0.5 }, "path.chatId" = { dictionary = "chatIds", probability = 0.5 } }
+parameters = { "path.instanceId" = { dictionary = "pairedInstanceIds", probability = 0.9 }, "path.messageId" = { dictionary = "messageIds", probability = 0.9 }, "path.chatId" = { dictionary = "chatIds", probability = 0.5 } }
 
 # A pairing request that reaches the stand-in host waits for the API's next look for the
 # answer (every 200 ms), where other requests take milliseconds: 300 examples of it made a
