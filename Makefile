@@ -112,7 +112,8 @@ FUNCTIONS := \
 	WebhookStatsFunction:webhook-stats \
 	WebhookClearFunction:webhook-clear \
 	WebhookJobsFunction:webhook-jobs \
-	InstancesFunction:instances
+	InstancesFunction:instances \
+	MessagesFunction:messages
 FUNCTION_IDS := $(foreach f,$(FUNCTIONS),$(word 1,$(subst :, ,$(f))))
 
 define function-build

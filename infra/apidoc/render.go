@@ -464,6 +464,14 @@ func constraints(s *Schema) []string {
 	if s.MaxLength != nil {
 		out = append(out, fmt.Sprintf("at most %d characters", *s.MaxLength))
 	}
+	switch {
+	case s.MinItems != nil && s.MaxItems != nil:
+		out = append(out, fmt.Sprintf("%d to %d items", *s.MinItems, *s.MaxItems))
+	case s.MinItems != nil:
+		out = append(out, fmt.Sprintf("at least %d items", *s.MinItems))
+	case s.MaxItems != nil:
+		out = append(out, fmt.Sprintf("at most %d items", *s.MaxItems))
+	}
 	if s.UniqueItems {
 		out = append(out, "no duplicates")
 	}

@@ -150,6 +150,8 @@ type Schema struct {
 	MinLength            *int             `yaml:"minLength"`
 	MaxLength            *int             `yaml:"maxLength"`
 	MinProperties        *int             `yaml:"minProperties"`
+	MinItems             *int             `yaml:"minItems"`
+	MaxItems             *int             `yaml:"maxItems"`
 	UniqueItems          bool             `yaml:"uniqueItems"`
 	Required             []string         `yaml:"required"`
 	Properties           Ordered[*Schema] `yaml:"properties"`

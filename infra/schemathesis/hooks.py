@@ -23,6 +23,7 @@ import time
 from collections import Counter
 from fractions import Fraction
 from typing import Any
+from urllib.parse import unquote
 
 import schemathesis
 from schemathesis.core.failures import Failure
@@ -36,14 +37,17 @@ _issued_lock = threading.Lock()
 _CURSOR_FILTERS = {
     ("GET", "/api/webhook/logs"): ("instanceId", "status", "event"),
     ("GET", "/api/instances"): (),
+    ("GET", "/api/instance/{instanceId}/messages"): ("path.instanceId", "chatId", "status"),
 }
 
 _MAX_RECOVER_WINDOW = 14 * 86400
 
 
-def _filters(key: tuple[str, str], query: dict[str, Any] | None) -> tuple:
-    query = query or {}
-    return tuple(str(query.get(name, "")) for name in _CURSOR_FILTERS[key])
+def _filters(key: tuple[str, str], case: Any) -> tuple:
+    """The query a cursor belongs to: its query filters and, as path.<name>, path parameters."""
+    query, path = case.query or {}, case.path_parameters or {}
+    return tuple(str(path.get(name[5:], "") if name.startswith("path.") else query.get(name, ""))
+                 for name in _CURSOR_FILTERS[key])
 
 
 def _json(response: Any) -> Any:
@@ -64,7 +68,7 @@ def after_call(context: Any, case: Any, response: Any) -> None:
     cursor = pagination.get("nextCursor") if isinstance(pagination, dict) else None
     if isinstance(cursor, str):
         with _issued_lock:
-            _issued.setdefault(key, {})[cursor] = _filters(key, case.query)
+            _issued.setdefault(key, {})[cursor] = _filters(key, case)
 
 
 def _made_up_cursor(case: Any) -> bool:
@@ -77,7 +81,7 @@ def _made_up_cursor(case: Any) -> bool:
         return False
     with _issued_lock:
         issued_for = _issued.get(key, {}).get(str(cursor))
-    return issued_for is None or issued_for != _filters(key, case.query)
+    return issued_for is None or issued_for != _filters(key, case)
 
 
 _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?(?:[Zz]|([+-])(\d{2}):(\d{2}))")
@@ -131,10 +135,51 @@ def _broken_recover_rules(case: Any, now: Fraction) -> set[str]:
     return broken
 
 
+_MESSAGE_TYPES = ("text", "image", "video", "audio", "document", "sticker", "location", "contacts", "reaction", "poll")
+
+
+def _other_member(case: Any, message: str) -> bool:
+    """POST messages: the type's member is missing, or another is given (DESIGN.md §7)."""
+    body = case.body if isinstance(case.body, dict) else {}
+    t = body.get("type")
+    if t in _MESSAGE_TYPES and t not in body and message == f"{t}: required for type {t}":
+        return True
+    return any(message == f"{m}: not allowed with type {t}" for m in _MESSAGE_TYPES if m != t and m in body)
+
+
+def _read_sender(case: Any, message: str) -> bool:
+    """POST chats/{chatId}/read: sender is required in a group and refused elsewhere."""
+    body = case.body if isinstance(case.body, dict) else {}
+    group = unquote(str((case.path_parameters or {}).get("chatId", ""))).endswith("@g.us")
+    if group and "sender" not in body:
+        return message.startswith("sender: required in a group")
+    if not group and "sender" in body:
+        return message.startswith("sender: only in a group")
+    return False
+
+
+def _edit_member(case: Any, message: str) -> bool:
+    """PUT messages/{messageId}: exactly one of text and caption, the one the target's type takes."""
+    body = case.body if isinstance(case.body, dict) else {}
+    if "text" in body and "caption" in body:
+        return message.startswith("body: give exactly one of text")
+    return (message.startswith("caption: message ") and "is a text message: give text" in message) or \
+        (message.startswith("text: message ") and message.endswith(": give caption"))
+
+
+_MESSAGE_RULES = {
+    ("POST", "/api/instance/{instanceId}/messages"): _other_member,
+    ("POST", "/api/instance/{instanceId}/chats/{chatId}/read"): _read_sender,
+    ("PUT", "/api/instance/{instanceId}/messages/{messageId}"): _edit_member,
+}
+
+
 def _documented_rejection(case: Any, message: str) -> bool:
     key = (case.method.upper(), case.operation.path)
     if message == "cursor: not a cursor this API issued for this query" or message == "cursor: belongs to another query":
         return _made_up_cursor(case)
+    if key in _MESSAGE_RULES:
+        return _MESSAGE_RULES[key](case, message)
     if key == ("POST", "/api/webhook/retry"):
         # The API read its clock after this request was sent and before the answer came.
         now = Fraction(time.time_ns(), 10**9)

@@ -154,8 +154,11 @@ done
 # standin_host.py), so GET /api/instance/{instanceId}/qr reaches a real code and POST
 # /api/instance/{instanceId}/pair a pairing code.
 endpoint=$(grep -oE 'AWS endpoint +http://[^ ]+' "$work/stack.log" | awk '{print $3}')
-"$moto_python" infra/schemathesis/standin_host.py "$endpoint" "wagate-dev-$port-InstancesTable" xxx schemathesis \
-	2>"$work/standin.log" &
+# Instance paired is paired on that host, which sends what it accepts at once (see there), so
+# that the message routes reach their accepts and waits.
+api POST /api/instance '{"instanceId":"paired","name":"schemathesis"}' >/dev/null
+"$moto_python" infra/schemathesis/standin_host.py "$endpoint" "wagate-dev-$port-InstancesTable" "wagate-dev-$port-OutboxTable" \
+	xxx schemathesis --paired paired 2>"$work/standin.log" &
 standin_pid=$!
 for ((i = 0; ; i++)); do
 	grep -q 'holding' "$work/standin.log" && break
@@ -169,6 +172,13 @@ done
 webhook_ids=()
 for body in '{"instanceId":"xxx"}' '{"instanceId":"schemathesis"}' '{"instanceId":"schemathesis"}' "{\"url\":\"$url/healthz\"}"; do
 	webhook_ids+=("$(api POST /api/webhook/test "$body" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["data"]["webhookId"])')")
+done
+# Messages of paired to edit, revoke and read: a text (its text can be edited) and an image
+# (its caption can).
+message_ids=()
+for body in '{"to":"6281234567890","type":"text","text":{"body":"hello"}}' \
+	'{"to":"6281234567890","type":"image","image":{"link":"https://example.com/a.jpg","caption":"a"}}'; do
+	message_ids+=("$(api POST '/api/instance/paired/messages?wait=5' "$body" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["data"]["messageId"])')")
 done
 
 # A recover window that keeps the rules the schema can't express (see hooks.py): the last
@@ -208,6 +218,15 @@ values = $(toml_list "${disposable_ids[@]}")
 [dictionaries.webhookIds]
 values = $(toml_list "${webhook_ids[@]}")
 
+[dictionaries.pairedInstanceIds]
+values = ["paired"]
+
+[dictionaries.messageIds]
+values = $(toml_list "${message_ids[@]}")
+
+[dictionaries.chatIds]
+values = ["6281234567890", "6281234567890@s.whatsapp.net"]
+
 [dictionaries.since]
 values = $(toml_list "${since_values[@]}")
 
@@ -226,6 +245,12 @@ values = $(toml_list "${until_values[@]}")
 [[operations]]
 include-operation-id = ["deleteInstance", "clearWebhookLogs"]
 parameters = { "path.instanceId" = { dictionary = "disposableInstanceIds", probability = 0.5 }, "query.instanceId" = { dictionary = "disposableInstanceIds", probability = 0.5 }, "body.instanceId" = { dictionary = "disposableInstanceIds", probability = 0.5 } }
+
+# The message routes need an instance with a paired device (paired) to get past 409, and
+# messages it sent to change.
+[[operations]]
+include-operation-id = ["sendMessage", "listMessages", "getMessage", "editMessage", "revokeMessage", "markChatRead", "setChatPresence"]
+parameters = { "path.instanceId" = { dictionary = "pairedInstanceIds", probability = 0.9 }, "path.messageId" = { dictionary = "messageIds", probability = 0.9 }, "path.chatId" = { dictionary = "chatIds", probability = 0.5 } }
 
 # A pairing request that reaches the stand-in host waits for the API's next look for the
 # answer (every 200 ms), where other requests take milliseconds: 300 examples of it made a

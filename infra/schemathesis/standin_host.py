@@ -13,10 +13,16 @@ fixture instance this process, as a host named OWNER:
     shared/store/pairing.go: the API addresses a request to the lease holder through the sparse
     byPairHost index and waits for the answer on the instance's item).
 
+For each instance after --paired, it instead holds the lease of an instance paired to a
+device (`deviceJid` set, status connected), so that sends are accepted, and plays the sender:
+every record of the instance's outbox that is pending becomes sent at once, as the real host
+does on WhatsApp's server ack, so that a send's wait ends in milliseconds rather than `wait`
+seconds (see shared/store/outbox.go for the item's attributes).
+
 A deleted fixture stays deleted: this process never creates an instance, so a read after a
 delete still gets its 404. Run with the moto virtualenv's python (it has boto3):
 
-    standin_host.py ENDPOINT TABLE INSTANCE_ID...
+    standin_host.py ENDPOINT TABLE OUTBOX_TABLE INSTANCE_ID... [--paired INSTANCE_ID...]
 
 It runs until it is terminated.
 """
@@ -42,21 +48,31 @@ QR_CODES = 60
 
 
 def main() -> None:
-    endpoint, table, fixtures = sys.argv[1], sys.argv[2], sys.argv[3:]
+    endpoint, table, outbox, args = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+    fixtures, paired = args, []
+    if "--paired" in args:
+        at = args.index("--paired")
+        fixtures, paired = args[:at], args[at + 1:]
     db = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1",
                       aws_access_key_id="test", aws_secret_access_key="test")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     for fixture in fixtures:
         keep(db, table, fixture)
-    print(f"standin_host.py: holding {', '.join(fixtures)} as {OWNER}", file=sys.stderr, flush=True)
+    for fixture in paired:
+        keep_paired(db, table, fixture)
+    print(f"standin_host.py: holding {', '.join(fixtures + paired)} as {OWNER}", file=sys.stderr, flush=True)
     kept = time.monotonic()
     while True:
         try:
             answer_pending(db, table)
+            for fixture in paired:
+                send_pending(db, outbox, fixture)
             if time.monotonic() - kept >= KEEP_INTERVAL:
                 kept = time.monotonic()
                 for fixture in fixtures:
                     keep(db, table, fixture)
+                for fixture in paired:
+                    keep_paired(db, table, fixture)
         except Exception as err:  # a failed call is tried again at the next tick
             print(f"standin_host.py: {err}", file=sys.stderr, flush=True)
         time.sleep(ANSWER_INTERVAL)
@@ -87,6 +103,51 @@ def keep(db, table: str, instance_id: str) -> None:
         )
     except db.exceptions.ConditionalCheckFailedException:
         pass  # deleted meanwhile
+
+
+def keep_paired(db, table: str, instance_id: str) -> None:
+    """Hold the instance's lease and record it paired and connected."""
+    expires = int(time.time() * 1000) + LEASE_SECONDS * 1000
+    try:
+        db.update_item(
+            TableName=table, Key={"instanceId": {"S": instance_id}},
+            UpdateExpression="SET leaseOwner = :owner, leaseExpiresAt = :expires, #s = :s, deviceJid = :device "
+                             "REMOVE qrCodes, qrIssuedAt",
+            ConditionExpression="attribute_exists(instanceId)",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":owner": {"S": OWNER}, ":expires": {"N": str(expires)}, ":s": {"S": "connected"},
+                ":device": {"S": "6289999999999.0:7@s.whatsapp.net"},
+            },
+        )
+    except db.exceptions.ConditionalCheckFailedException:
+        pass  # deleted: it stays so until the run creates it again
+
+
+def send_pending(db, outbox: str, instance_id: str) -> None:
+    """Move the instance's pending outbox records to sent, as a host does on WhatsApp's ack."""
+    keys = db.query(TableName=outbox, IndexName="byPending", KeyConditionExpression="pendingI = :i",
+                    ExpressionAttributeValues={":i": {"S": instance_id}})["Items"]
+    for key in keys:
+        item = db.get_item(TableName=outbox, Key={"pk": key["pk"], "sk": key["sk"]}, ConsistentRead=True).get("Item")
+        if item is None or "pendingI" not in item:
+            continue
+        now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        try:
+            db.update_item(
+                TableName=outbox, Key={"pk": key["pk"], "sk": key["sk"]},
+                UpdateExpression="SET #s = :sent, gsiIS = :is, gsiICS = :ics, sentAt = :now, updatedAt = :now, "
+                                 "attempts = attempts + :one, version = version + :one REMOVE pendingI",
+                ConditionExpression="version = :v",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":sent": {"S": "sent"}, ":is": {"S": instance_id + "#sent"},
+                    ":ics": {"S": item["gsiIC"]["S"] + "#sent"}, ":now": {"S": now},
+                    ":one": {"N": "1"}, ":v": item["version"],
+                },
+            )
+        except db.exceptions.ConditionalCheckFailedException:
+            pass  # changed meanwhile; looked at again at the next tick
 
 
 def answer_pending(db, table: str) -> None:

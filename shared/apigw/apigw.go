@@ -177,6 +177,10 @@ func decodeBody(ev events.APIGatewayProxyRequest) ([]byte, error) {
 	return body, nil
 }
 
+// RawBody returns the request's body as sent, decoded from base64 when API Gateway encoded
+// it, for handlers that decode it more strictly than Decode does.
+func (r *Request) RawBody() []byte { return r.body }
+
 // HasBody reports whether the request carries a body. A body of only white space is one,
 // and Decode refuses it: it is not a JSON document.
 func (r *Request) HasBody() bool { return len(r.body) > 0 }

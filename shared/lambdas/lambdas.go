@@ -118,6 +118,14 @@ var Functions = []Function{
 		})
 		return routes(in, api.Register)
 	}},
+	{ID: "MessagesFunction", wire: func(in Input) Handler {
+		db := dynamodb.NewFromConfig(in.AWS)
+		api := manage.NewMessageAPI(manage.MessageDeps{
+			Outbox: outboxStore(in.Env, db), Instances: instanceStore(in.Env, db), Cursors: cursors(in.Env),
+			AllowedPrefixes: allowedCIDRs(in.Env),
+		})
+		return routes(in, api.Register)
+	}},
 }
 
 // Routes lists every API route the functions serve, for the OpenAPI checks.

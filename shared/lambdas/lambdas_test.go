@@ -23,6 +23,7 @@ func build(t *testing.T, id string, vars map[string]string) (lambdas.Handler, er
 
 func TestBuildReportsEveryBadSetting(t *testing.T) {
 	instances := map[string]string{"INSTANCES_TABLE": "instances", "API_CURSOR_KEY": "0123456789abcdef"}
+	messages := map[string]string{"OUTBOX_TABLE": "outbox", "INSTANCES_TABLE": "instances", "API_CURSOR_KEY": "0123456789abcdef"}
 	delivery := map[string]string{
 		"WEBHOOK_LOG_TABLE": "logs", "WEBHOOK_STATS_TABLE": "stats", "INSTANCES_TABLE": "instances",
 		"EVENTS_QUEUE_URL": "http://queue",
@@ -48,6 +49,10 @@ func TestBuildReportsEveryBadSetting(t *testing.T) {
 		{"instances, no table", "InstancesFunction", with(instances, "INSTANCES_TABLE", ""), []string{"INSTANCES_TABLE: is not set"}},
 		{"instances, short key and bad flag", "InstancesFunction", with(instances, "API_CURSOR_KEY", "0123456789abcde", "WEBHOOK_ALLOW_HTTP", "yes please"),
 			[]string{"API_CURSOR_KEY: must be at least 16 characters", "WEBHOOK_ALLOW_HTTP: want true or false"}},
+		{"messages defaults", "MessagesFunction", messages, nil},
+		{"messages, nothing set", "MessagesFunction", nil, []string{"OUTBOX_TABLE: is not set", "INSTANCES_TABLE: is not set", "API_CURSOR_KEY"}},
+		{"messages, bad retention and cidr", "MessagesFunction", with(messages, "RETENTION_DAYS", "0", "WEBHOOK_ALLOW_CIDRS", "10.0.0.0/99"),
+			[]string{"RETENTION_DAYS: want a whole number >= 1", "WEBHOOK_ALLOW_CIDRS: "}},
 		{"delivery defaults", "WebhookDeliveryFunction", delivery, nil},
 		{"delivery, bad schedule", "WebhookDeliveryFunction", with(delivery, "WEBHOOK_RETRY_DELAYS", "soon"), []string{"WEBHOOK_RETRY_DELAYS: "}},
 		{"delivery, bad retention and cidr", "WebhookDeliveryFunction", with(delivery, "RETENTION_DAYS", "0", "WEBHOOK_ALLOW_CIDRS", "10.0.0.0/99"),

@@ -1,6 +1,7 @@
 package lambdas
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -27,6 +28,13 @@ func logStore(v *env.Vars, db *dynamodb.Client) *store.LogStore {
 // instanceStore reads INSTANCES_TABLE.
 func instanceStore(v *env.Vars, db *dynamodb.Client) *store.InstanceStore {
 	return store.NewInstanceStore(db, v.Required("INSTANCES_TABLE"))
+}
+
+// outboxStore reads OUTBOX_TABLE, INSTANCES_TABLE (where an accept marks the host's work)
+// and RETENTION_DAYS (default 30), how long messages are kept, as logs are.
+func outboxStore(v *env.Vars, db *dynamodb.Client) *store.OutboxStore {
+	days := v.Int("RETENTION_DAYS", 30, 1)
+	return store.NewOutboxStore(db, v.Required("OUTBOX_TABLE"), v.Required("INSTANCES_TABLE"), time.Duration(days)*24*time.Hour)
 }
 
 // instanceCacheTTL reads INSTANCE_CACHE_TTL (default 5 s): how long the delivery function
@@ -59,12 +67,16 @@ func cursors(v *env.Vars) *apigw.Cursors {
 // accepted.
 func allowHTTP(v *env.Vars) bool { return v.Bool("WEBHOOK_ALLOW_HTTP", false) }
 
-// senderOptions reads WEBHOOK_TIMEOUT (default 10 s), WEBHOOK_ALLOW_CIDRS (private
-// destinations allowed, none by default) and WEBHOOK_ALLOW_HTTP.
+// allowedCIDRs reads WEBHOOK_ALLOW_CIDRS: private destinations allowed, none by default. The
+// message routes apply it to media links, which the host fetches through the same checks.
+func allowedCIDRs(v *env.Vars) []netip.Prefix { return v.Prefixes("WEBHOOK_ALLOW_CIDRS") }
+
+// senderOptions reads WEBHOOK_TIMEOUT (default 10 s), WEBHOOK_ALLOW_CIDRS and
+// WEBHOOK_ALLOW_HTTP.
 func senderOptions(v *env.Vars) deliver.SenderOptions {
 	return deliver.SenderOptions{
 		Timeout:         v.Duration("WEBHOOK_TIMEOUT", 10*time.Second),
-		AllowedPrefixes: v.Prefixes("WEBHOOK_ALLOW_CIDRS"),
+		AllowedPrefixes: allowedCIDRs(v),
 		AllowHTTP:       allowHTTP(v),
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"rsc.io/qr"
 
 	"github.com/wagate/wagate/shared/apigw"
+	"github.com/wagate/wagate/shared/outbox"
 	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -114,10 +115,33 @@ func viewOf(in *webhook.Instance) instanceView {
 	return v
 }
 
+// paceView is an instance's send pace as the API shows it.
+type paceView struct {
+	PerMinute int  `json:"perMinute"`
+	JitterMs  int  `json:"jitterMs"`
+	Typing    bool `json:"typing"`
+}
+
+// detailView is one instance as its own routes show it: with its send pace, which the
+// listing leaves out (it is kept beside the instance's settings, read apart from them).
+type detailView struct {
+	instanceView
+	SendPace paceView `json:"sendPace"`
+}
+
 // createdView is the answer to a create: the one time the secret comes with the instance.
 type createdView struct {
-	instanceView
+	detailView
 	WebhookSecret string `json:"webhookSecret"`
+}
+
+// detail shows in with its send pace, read with the session.
+func (a *InstanceAPI) detail(ctx context.Context, in *webhook.Instance) (detailView, error) {
+	st, err := a.store.GetSession(ctx, in.ID)
+	if err != nil {
+		return detailView{}, err
+	}
+	return detailView{viewOf(in), paceView(st.SendPace)}, nil
 }
 
 // secretView shows an instance's signing secrets at now: the previous one only while it
@@ -181,7 +205,8 @@ func (a *InstanceAPI) create(ctx context.Context, r *apigw.Request) (apigw.Respo
 		}
 		return apigw.Response{}, err
 	}
-	return apigw.Response{Status: http.StatusCreated, Data: createdView{viewOf(in), in.WebhookSecret}}, nil
+	// A new instance has the default pace: no need to read it back.
+	return apigw.Response{Status: http.StatusCreated, Data: createdView{detailView{viewOf(in), paceView(outbox.DefaultPace)}, in.WebhookSecret}}, nil
 }
 
 // instancesCursor is the state an instances cursor seals: where the page stopped.
@@ -239,17 +264,45 @@ func (a *InstanceAPI) get(ctx context.Context, r *apigw.Request) (apigw.Response
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	return apigw.Response{Data: viewOf(in)}, nil
+	v, err := a.detail(ctx, in)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.Response{Data: v}, nil
 }
 
 type updateInstanceInput struct {
-	Name          *string  `json:"name" api:"nullable"`
-	WebhookURL    *string  `json:"webhookUrl" api:"nullable"`
-	WebhookEvents []string `json:"webhookEvents" api:"nullable"`
+	Name          *string    `json:"name" api:"nullable"`
+	WebhookURL    *string    `json:"webhookUrl" api:"nullable"`
+	WebhookEvents []string   `json:"webhookEvents" api:"nullable"`
+	SendPace      *paceInput `json:"sendPace"`
+}
+
+// paceInput is a sendPace as given: a member left out keeps the default pace's value.
+type paceInput struct {
+	PerMinute *apigw.Integer `json:"perMinute"`
+	JitterMs  *apigw.Integer `json:"jitterMs"`
+	Typing    *bool          `json:"typing"`
+}
+
+// pace returns the pace p gives, validated.
+func (p *paceInput) pace() (outbox.Pace, error) {
+	pace := outbox.DefaultPace
+	// apigw.Integer is an int64, which an int holds on the 64-bit platforms wagate runs on.
+	if p.PerMinute != nil {
+		pace.PerMinute = int(*p.PerMinute)
+	}
+	if p.JitterMs != nil {
+		pace.JitterMs = int(*p.JitterMs)
+	}
+	if p.Typing != nil {
+		pace.Typing = *p.Typing
+	}
+	return pace, pace.Validate("sendPace")
 }
 
 // updateFields are the fields a PUT may give, exactly as spelt.
-var updateFields = []string{"name", "webhookUrl", "webhookEvents"}
+var updateFields = []string{"name", "webhookUrl", "webhookEvents", "sendPace"}
 
 func (a *InstanceAPI) update(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
 	id, err := pathID(r)
@@ -303,11 +356,22 @@ func (a *InstanceAPI) update(ctx context.Context, r *apigw.Request) (apigw.Respo
 		}
 		u.WebhookEvents = &events
 	}
+	if body.SendPace != nil {
+		pace, err := body.SendPace.pace()
+		if err != nil {
+			return apigw.Response{}, err
+		}
+		u.SendPace = &pace
+	}
 	in, err := a.store.Update(ctx, id, u, a.clock())
 	if err != nil {
 		return apigw.Response{}, err
 	}
-	return apigw.Response{Data: viewOf(in)}, nil
+	v, err := a.detail(ctx, in)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return apigw.Response{Data: v}, nil
 }
 
 func (a *InstanceAPI) delete(ctx context.Context, r *apigw.Request) (apigw.Response, error) {

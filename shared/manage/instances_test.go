@@ -81,6 +81,8 @@ type request struct {
 	multi            map[string][]string
 	body             string
 	base64           bool
+	params           map[string]string // path parameters besides id's
+	headers          map[string]string
 }
 
 type answer struct {
@@ -107,6 +109,11 @@ func (r *apiRig) do(req request) answer {
 		ev.Path = strings.Replace(req.resource, "{"+name+"}", req.id, 1)
 		ev.PathParameters = map[string]string{name: req.id}
 	}
+	for name, v := range req.params {
+		ev.Path = strings.Replace(ev.Path, "{"+name+"}", v, 1)
+		ev.PathParameters[name] = v
+	}
+	ev.Headers = req.headers
 	if len(req.query) > 0 || len(req.multi) > 0 {
 		ev.QueryStringParameters = map[string]string{}
 		ev.MultiValueQueryStringParameters = map[string][]string{}
@@ -190,7 +197,7 @@ func keys(t *testing.T, raw json.RawMessage) []string {
 var (
 	generatedID = regexp.MustCompile(`^inst_[0-9A-HJKMNP-TV-Z]{26}$`)
 	timestamp   = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
-	viewKeys    = []string{"createdAt", "id", "name", "updatedAt", "webhookEvents", "webhookUrl"}
+	viewKeys    = []string{"createdAt", "id", "name", "sendPace", "updatedAt", "webhookEvents", "webhookUrl"}
 )
 
 func TestInstanceRoutes(t *testing.T) {

@@ -49,6 +49,12 @@ type Message struct {
 	Reaction *Reaction `json:"reaction,omitempty"`
 	Poll     *Poll     `json:"poll,omitempty"`
 
+	// The actions' members (action.go).
+	Edit     *Edit     `json:"edit,omitempty"`
+	Revoke   *Revoke   `json:"revoke,omitempty"`
+	Read     *Read     `json:"read,omitempty"`
+	Presence *Presence `json:"presence,omitempty"`
+
 	// ReplyTo is the WhatsApp id of the message in Chat this one quotes, "" for none.
 	ReplyTo string `json:"replyTo,omitempty"`
 	// Mentions are user JIDs mentioned in the text or caption.

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -33,7 +34,15 @@ func TestStoredFormIsStable(t *testing.T) {
 			types[m.Type] = true
 		}
 	}
-	for _, typ := range allTypes {
+	for name, m := range actionCases(t) {
+		b, err := m.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got["action: "+name] = b
+		types[m.Type] = true
+	}
+	for _, typ := range append(slices.Clone(allTypes), TypeEdit, TypeRevoke, TypeRead, TypePresence) {
 		if !types[typ] {
 			t.Errorf("no stored form of type %s in the golden file", typ)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wagate/wagate/shared/dynamo"
+	"github.com/wagate/wagate/shared/outbox"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -212,6 +213,8 @@ type UpdateInstance struct {
 	Name          *string   // "" removes the name
 	WebhookURL    *string   // "" turns webhooks off
 	WebhookEvents *[]string // empty: every event
+	// SendPace is the instance's send pace (GetSession reads it); nil leaves it as it is.
+	SendPace *outbox.Pace
 }
 
 // Update changes the given settings of an instance and its updatedAt, and returns the
@@ -234,6 +237,9 @@ func (s *InstanceStore) Update(ctx context.Context, id string, u UpdateInstance,
 	}
 	if u.WebhookEvents != nil {
 		setOrRemove("webhookEvents", *u.WebhookEvents, len(*u.WebhookEvents) == 0)
+	}
+	if u.SendPace != nil {
+		setOrRemove("sendPace", paceItem(*u.SendPace), false)
 	}
 	return s.update(ctx, id, update, expression.AttributeExists(expression.Name("instanceId")))
 }

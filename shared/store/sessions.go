@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wagate/wagate/shared/dynamo"
+	"github.com/wagate/wagate/shared/outbox"
 )
 
 // SessionUpdate is what the session host records on an instance about its WhatsApp session;
@@ -38,6 +39,22 @@ type SessionState struct {
 	DeviceJID   string     `dynamodbav:"deviceJid"`
 	QRCodes     []string   `dynamodbav:"qrCodes"`
 	QRIssuedAt  *time.Time `dynamodbav:"qrIssuedAt"`
+	// SendPace is the instance's send pace, outbox.DefaultPace when it set none.
+	SendPace outbox.Pace `dynamodbav:"-"`
+}
+
+// sessionItem is the projection GetSession reads: the session, and the pace, which the
+// session host needs where it reads the session.
+type sessionItem struct {
+	SessionState
+	SendPace *paceItem `dynamodbav:"sendPace"`
+}
+
+// paceItem is an outbox.Pace as stored, in the API's names.
+type paceItem struct {
+	PerMinute int  `dynamodbav:"perMinute"`
+	JitterMs  int  `dynamodbav:"jitterMs"`
+	Typing    bool `dynamodbav:"typing"`
 }
 
 // CurrentQR answers the code scannable at now and when it stops being, or false when none is.
@@ -103,12 +120,16 @@ func (s *InstanceStore) SetSession(ctx context.Context, id string, u SessionUpda
 
 // GetSession reads the session part of an instance.
 func (s *InstanceStore) GetSession(ctx context.Context, id string) (SessionState, error) {
-	var st SessionState
-	err := s.getPart(ctx, id, "instanceId, #status, phoneNumber, deviceJid, qrCodes, qrIssuedAt", map[string]string{"#status": "status"}, &st)
+	var it sessionItem
+	err := s.getPart(ctx, id, "instanceId, #status, phoneNumber, deviceJid, qrCodes, qrIssuedAt, sendPace", map[string]string{"#status": "status"}, &it)
 	if err != nil {
 		return SessionState{}, fmt.Errorf("read session of %s: %w", id, err)
 	}
-	return st, nil
+	it.SessionState.SendPace = outbox.DefaultPace
+	if it.SendPace != nil {
+		it.SessionState.SendPace = outbox.Pace(*it.SendPace)
+	}
+	return it.SessionState, nil
 }
 
 // getPart reads, consistently, the attributes of an instance that projection names into out;

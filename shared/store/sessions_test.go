@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/shared/outbox"
 	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -54,6 +55,41 @@ func TestSessionState(t *testing.T) {
 	}
 	if err := s.SetSession(ctx, "inst_missing", store.SessionUpdate{Status: str("qr")}, now); webhook.ErrorCode(err) != webhook.ENotFound {
 		t.Fatalf("missing instance: %v", err)
+	}
+}
+
+func TestSendPace(t *testing.T) {
+	res := awstest.Stack(t)
+	s := store.NewInstanceStore(dynamodb.NewFromConfig(awstest.Config(t)), res.Table("InstancesTable"))
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	if err := s.Create(ctx, &webhook.Instance{ID: "inst_p", WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	read := func() outbox.Pace {
+		t.Helper()
+		st, err := s.GetSession(ctx, "inst_p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.SendPace
+	}
+	if got := read(); got != outbox.DefaultPace {
+		t.Fatalf("unset pace reads %+v, want the default", got)
+	}
+	pace := outbox.Pace{PerMinute: 6, JitterMs: 500, Typing: true}
+	if _, err := s.Update(ctx, "inst_p", store.UpdateInstance{SendPace: &pace}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != pace {
+		t.Fatalf("pace reads %+v, want %+v", got, pace)
+	}
+	name := "renamed"
+	if _, err := s.Update(ctx, "inst_p", store.UpdateInstance{Name: &name}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(); got != pace {
+		t.Fatalf("an update of the name changed the pace to %+v", got)
 	}
 }
 
