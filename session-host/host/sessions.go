@@ -55,6 +55,7 @@ type Outbox struct {
 	Store sender.Store
 	Paces sender.Paces
 	Media sender.Fetcher
+	Clock sender.Clock // nil for the real one
 }
 
 type session struct {
@@ -156,7 +157,7 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 	}
 	sess.sender = sender.New(sender.Config{
 		InstanceID: id, Client: sess.client, Store: s.outbox.Store, Paces: s.outbox.Paces, Events: sink,
-		Media: s.outbox.Media, Own: ownID, PollKey: pollKey, Logger: s.logger,
+		Media: s.outbox.Media, Own: ownID, PollKey: pollKey, Logger: s.logger, Clock: s.outbox.Clock,
 	})
 	return sess, nil
 }
