@@ -21,13 +21,13 @@ type Config struct {
 	Retention      time.Duration // RETENTION_DAYS, default 30: how long outbox messages are kept, as the API keeps them
 	// MediaAllow are destinations media links may be fetched from although private or
 	// loopback, WEBHOOK_ALLOW_CIDRS as for webhooks (the local stack allows 127.0.0.0/8).
-	MediaAllow []netip.Prefix
-	QueueURL       string        // EVENTS_QUEUE_URL
-	HealthAddr     string        // HEALTH_ADDR, default :8081
-	Capacity       int           // HOST_CAPACITY, instances at most, default 500
-	LeaseTTL       time.Duration // LEASE_TTL, default 30s
-	LeaseInterval  time.Duration // LEASE_INTERVAL, default 10s
-	Linger         time.Duration // PUBLISH_LINGER, default 20ms
+	MediaAllow    []netip.Prefix
+	QueueURL      string        // EVENTS_QUEUE_URL
+	HealthAddr    string        // HEALTH_ADDR, default :8081
+	Capacity      int           // HOST_CAPACITY, instances at most, default 500
+	LeaseTTL      time.Duration // LEASE_TTL, default 30s
+	LeaseInterval time.Duration // LEASE_INTERVAL, default 10s
+	Linger        time.Duration // PUBLISH_LINGER, default 20ms
 	// Store is where whatsmeow keeps device keys, WA_STORE: "sqlite" (the default) in
 	// DataDir/whatsmeow.db, "postgres" at StoreDSN, or "dynamodb" in DevicesTable.
 	Store        string

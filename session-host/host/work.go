@@ -78,4 +78,6 @@ func (w *WorkWatcher) done(wk store.Work) {
 // Until instances have a pace of their own (store.SessionState.SendPace), all send at this one.
 type defaultPaces struct{}
 
-func (defaultPaces) PaceOf(context.Context, string) (outbox.Pace, error) { return outbox.DefaultPace, nil }
+func (defaultPaces) PaceOf(context.Context, string) (outbox.Pace, error) {
+	return outbox.DefaultPace, nil
+}
