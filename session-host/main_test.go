@@ -50,7 +50,7 @@ func TestHostWithoutWhatsAppThenSIGTERM(t *testing.T) {
 	}
 	health := freeAddr(t)
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "INSTANCES_TABLE="+res.Table("InstancesTable"),
+	cmd.Env = append(os.Environ(), "INSTANCES_TABLE="+res.Table("InstancesTable"), "OUTBOX_TABLE="+res.Table("OutboxTable"),
 		"EVENTS_QUEUE_URL="+res.QueueURL("EventsQueue"), "HEALTH_ADDR="+health, "DATA_DIR="+t.TempDir(),
 		"LEASE_INTERVAL=200ms", "LEASE_TTL=2s")
 	stdout, err := cmd.StdoutPipe()

@@ -2,8 +2,10 @@ package convert
 
 import (
 	"encoding/json"
+	"time"
 
 	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 
 	"github.com/wagate/wagate/shared/webhook"
@@ -16,6 +18,8 @@ const (
 	StatusPlayed    = "played"
 	StatusEdited    = "edited"
 	StatusDeleted   = "deleted"
+	// StatusFailed is an outbox message that will not be sent (DESIGN.md §7).
+	StatusFailed = "failed"
 )
 
 // updateData is the data of message.updated.
@@ -29,6 +33,20 @@ type updateData struct {
 	SenderLID string `json:"senderLid,omitempty"`
 	// Body is the new text of an edit, present even when empty (a caption removed).
 	Body *string `json:"body,omitempty"`
+	// Error is why a message failed.
+	Error string `json:"error,omitempty"`
+}
+
+// Failed is the data of the message.updated that reports an outbox message as failed: the
+// message this account (own, the account's JID) was to send to chat will not be sent, for
+// reason. It has the shape of the receipts' updates, by this account.
+func Failed(messageID string, chat, own types.JID, reason string, at time.Time) json.RawMessage {
+	d := updateData{
+		MessageID: messageID, ChatID: chat.ToNonAD().String(), Status: StatusFailed,
+		Timestamp: webhook.FormatTime(at), Error: reason,
+	}
+	d.By, d.SenderLID = person(own, types.JID{})
+	return marshal(d)
 }
 
 // protocol converts the two protocol messages a person causes: a revoke ("delete for everyone",

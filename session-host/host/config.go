@@ -3,6 +3,7 @@ package host
 import (
 	"crypto/rand"
 	"fmt"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -16,12 +17,17 @@ type Config struct {
 	// ECS task is one host and cannot be given a name of its own by the task definition.
 	HostID         string
 	InstancesTable string        // INSTANCES_TABLE
-	QueueURL       string        // EVENTS_QUEUE_URL
-	HealthAddr     string        // HEALTH_ADDR, default :8081
-	Capacity       int           // HOST_CAPACITY, instances at most, default 500
-	LeaseTTL       time.Duration // LEASE_TTL, default 30s
-	LeaseInterval  time.Duration // LEASE_INTERVAL, default 10s
-	Linger         time.Duration // PUBLISH_LINGER, default 20ms
+	OutboxTable    string        // OUTBOX_TABLE, the messages the sessions send
+	Retention      time.Duration // RETENTION_DAYS, default 30: how long outbox messages are kept, as the API keeps them
+	// MediaAllow are destinations media links may be fetched from although private or
+	// loopback, WEBHOOK_ALLOW_CIDRS as for webhooks (the local stack allows 127.0.0.0/8).
+	MediaAllow    []netip.Prefix
+	QueueURL      string        // EVENTS_QUEUE_URL
+	HealthAddr    string        // HEALTH_ADDR, default :8081
+	Capacity      int           // HOST_CAPACITY, instances at most, default 500
+	LeaseTTL      time.Duration // LEASE_TTL, default 30s
+	LeaseInterval time.Duration // LEASE_INTERVAL, default 10s
+	Linger        time.Duration // PUBLISH_LINGER, default 20ms
 	// Store is where whatsmeow keeps device keys, WA_STORE: "sqlite" (the default) in
 	// DataDir/whatsmeow.db, "postgres" at StoreDSN, or "dynamodb" in DevicesTable.
 	Store        string
@@ -37,6 +43,9 @@ func LoadConfig(v *env.Vars) (Config, error) {
 		HostID:         name + "-" + strings.ToLower(rand.Text()[:6]),
 		InstancesTable: v.Required("INSTANCES_TABLE"),
 		QueueURL:       v.Required("EVENTS_QUEUE_URL"),
+		OutboxTable:    v.Required("OUTBOX_TABLE"),
+		Retention:      time.Duration(v.Int("RETENTION_DAYS", 30, 1)) * 24 * time.Hour,
+		MediaAllow:     v.Prefixes("WEBHOOK_ALLOW_CIDRS"),
 		HealthAddr:     v.String("HEALTH_ADDR", ":8081"),
 		Capacity:       v.Int("HOST_CAPACITY", 500, 1),
 		LeaseTTL:       v.Duration("LEASE_TTL", 30*time.Second),

@@ -9,7 +9,7 @@ import (
 )
 
 func TestLoadConfig(t *testing.T) {
-	base := map[string]string{"INSTANCES_TABLE": "instances", "EVENTS_QUEUE_URL": "http://queue"}
+	base := map[string]string{"INSTANCES_TABLE": "instances", "EVENTS_QUEUE_URL": "http://queue", "OUTBOX_TABLE": "outbox"}
 	tests := []struct {
 		name    string
 		env     map[string]string
@@ -18,8 +18,13 @@ func TestLoadConfig(t *testing.T) {
 	}{
 		{"defaults", nil, func(c Config) bool {
 			return c.Store == "sqlite" && c.DataDir == "data" && c.Capacity == 500 && c.LeaseTTL == 30*time.Second &&
-				c.LeaseInterval == 10*time.Second && c.HealthAddr == ":8081" && len(c.HostID) > 7
+				c.LeaseInterval == 10*time.Second && c.HealthAddr == ":8081" && len(c.HostID) > 7 &&
+				c.OutboxTable == "outbox" && c.Retention == 30*24*time.Hour && len(c.MediaAllow) == 0
 		}, ""},
+		{"media allowed from loopback", map[string]string{"WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8", "RETENTION_DAYS": "7"}, func(c Config) bool {
+			return len(c.MediaAllow) == 1 && c.MediaAllow[0].String() == "127.0.0.0/8" && c.Retention == 7*24*time.Hour
+		}, ""},
+		{"no outbox table", map[string]string{"OUTBOX_TABLE": ""}, nil, "OUTBOX_TABLE"},
 		{"postgres", map[string]string{"WA_STORE": "postgres", "WA_STORE_DSN": "postgres://u@db/wa"}, func(c Config) bool {
 			return c.Store == "postgres" && c.StoreDSN == "postgres://u@db/wa"
 		}, ""},

@@ -9,6 +9,7 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 
 	"github.com/wagate/wagate/session-host/convert"
+	"github.com/wagate/wagate/session-host/sender"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -34,6 +35,9 @@ func whatsappEvents(device func() types.JID) Converter {
 				}
 			}
 			return out
+		case sender.Failure:
+			// Keyed by the message: it fails once.
+			return []Event{{Name: webhook.EventMessageUpdated, Data: convert.Failed(e.MessageID, e.Chat, device(), e.Reason, e.At), Key: "failed/" + e.MessageID, At: e.At}}
 		case *events.QR:
 			if len(e.Codes) == 0 {
 				return nil

@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/wagate/wagate/session-host/sender"
+	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/metrics"
 	"github.com/wagate/wagate/shared/queue"
 	"github.com/wagate/wagate/shared/store"
@@ -40,6 +42,7 @@ type Main struct {
 	Sessions *Sessions
 	leases   Leases
 	pairing  *PairingWatcher
+	work     *WorkWatcher
 	metrics  *metrics.Emitter
 }
 
@@ -58,9 +61,16 @@ func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Lo
 	// Embedded Metric Format lines on stdout, which the task's log group turns into metrics.
 	m := &Main{Config: cfg, logger: logger, devices: devices, metrics: metrics.NewEmitter(os.Stdout, "wagate")}
 	m.batcher = queue.NewBatcher(queue.NewPublisher(sqs.NewFromConfig(awsCfg), cfg.QueueURL), cfg.Linger)
-	instances := store.NewInstanceStore(dynamodb.NewFromConfig(awsCfg), cfg.InstancesTable)
+	db := dynamodb.NewFromConfig(awsCfg)
+	instances := store.NewInstanceStore(db, cfg.InstancesTable)
+	messages := store.NewOutboxStore(db, cfg.OutboxTable, cfg.InstancesTable, cfg.Retention)
 	m.Sessions = NewSessions(devices, instances, m.batcher, logger)
+	m.Sessions.UseOutbox(Outbox{
+		Store: messages, Paces: defaultPaces{},
+		Media: sender.NewLinkFetcher(deliver.SenderOptions{Timeout: 30 * time.Second, AllowedPrefixes: cfg.MediaAllow}),
+	})
 	m.pairing = NewPairingWatcher(cfg.HostID, instances, m.Sessions, time.Second, logger)
+	m.work = NewWorkWatcher(cfg.HostID, messages, m.Sessions, time.Second, logger)
 	if m.leases, err = newLeases(m.Sessions); err != nil {
 		devices.Close()
 		return nil, err
@@ -90,6 +100,7 @@ func (m *Main) HealthAddr() string { return m.listener.Addr().String() }
 func (m *Main) Run(ctx context.Context) error {
 	go m.health.Serve(m.listener)
 	go m.pairing.Run(ctx)
+	go m.work.Run(ctx)
 	go every(ctx, metricsInterval, m.emitSessions)
 	m.ready.Store(true)
 	m.logger.Info("session host running", "host", m.Config.HostID, "capacity", m.Config.Capacity, "health", m.HealthAddr())

@@ -54,6 +54,7 @@ func newHostRig(t *testing.T) *hostRig {
 func (r *hostRig) config(hostID string) Config {
 	return Config{
 		HostID: hostID, InstancesTable: r.res.Table("InstancesTable"), QueueURL: r.res.QueueURL("EventsQueue"),
+		OutboxTable: r.res.Table("OutboxTable"), Retention: 30 * 24 * time.Hour,
 		HealthAddr: "127.0.0.1:0", Capacity: 10, LeaseTTL: time.Minute, LeaseInterval: time.Second,
 		Linger: 20 * time.Millisecond, Store: "sqlite", DataDir: r.t.TempDir(),
 	}

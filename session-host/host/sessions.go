@@ -14,6 +14,7 @@ import (
 	"go.mau.fi/whatsmeow/types/events"
 	waLog "go.mau.fi/whatsmeow/util/log"
 
+	"github.com/wagate/wagate/session-host/sender"
 	wastore "github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -42,8 +43,19 @@ type Sessions struct {
 	// replacements are the replace goroutines under way, for tests to wait on.
 	replacements sync.WaitGroup
 
+	// outbox, when set, gives each session a sender of the instance's outbox.
+	outbox *Outbox
+
 	mu      sync.Mutex
 	running map[string]*session
+}
+
+// Outbox is what the sessions need to send their instances' outboxes.
+type Outbox struct {
+	Store sender.Store
+	Paces sender.Paces
+	Media sender.Fetcher
+	Clock sender.Clock // nil for the real one
 }
 
 type session struct {
@@ -52,6 +64,10 @@ type session struct {
 	ctx    context.Context // ends when the session stops
 	cancel context.CancelFunc
 	done   chan struct{}
+	// sender sends the instance's outbox while the session runs, nil without an outbox;
+	// sent is closed once it has stopped.
+	sender *sender.Sender
+	sent   chan struct{}
 	// replacing is set once a replacement of this session is under way.
 	replacing atomic.Bool
 	// firstQR is when this connection got its first QR codes, in unix milliseconds; 0 before.
@@ -77,6 +93,9 @@ func NewSessions(devices Devices, state SessionStore, publisher EnvelopePublishe
 		replacePause: 5 * time.Second,
 	}
 }
+
+// UseOutbox gives every session started from now on a sender of its instance's outbox.
+func (s *Sessions) UseOutbox(o Outbox) { s.outbox = &o }
 
 // UseClients makes every session started from now on connect through newClient instead of
 // whatsmeow: the local stack's simulated WhatsApp account.
@@ -119,7 +138,7 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 	}
 	sink := NewSink(id, whatsappEvents(ownID), s.publisher, s.logger)
 	sctx, cancel := context.WithCancel(context.Background())
-	sess := &session{device: device, ctx: sctx, cancel: cancel, done: make(chan struct{})}
+	sess := &session{device: device, ctx: sctx, cancel: cancel, done: make(chan struct{}), sent: make(chan struct{})}
 	sess.paired.Store(device.ID != nil)
 	sess.client = s.newClient(ClientOptions{
 		Device: device, Log: s.waLog.Sub(id), Context: sctx,
@@ -128,20 +147,66 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 			return sink.Handle(evt)
 		},
 	})
+	if s.outbox == nil {
+		close(sess.sent)
+		return sess, nil
+	}
+	var pollKey []byte
+	if device.IdentityKey != nil {
+		pollKey = sender.PollKey(device.IdentityKey.Priv[:])
+	}
+	sess.sender = sender.New(sender.Config{
+		InstanceID: id, Client: sess.client, Store: s.outbox.Store, Paces: s.outbox.Paces, Events: sink,
+		Media: s.outbox.Media, Own: ownID, PollKey: pollKey, Logger: s.logger, Clock: s.outbox.Clock,
+	})
 	return sess, nil
 }
 
-// run connects the session; once connected, whatsmeow reconnects a paired device by itself.
+// run starts the session's sender and connects the session; once connected, whatsmeow
+// reconnects a paired device by itself.
 func (s *Sessions) run(id string, sess *session) {
 	defer close(sess.done)
+	if sess.sender != nil {
+		go func() {
+			defer close(sess.sent)
+			sess.sender.Run(sess.ctx)
+		}()
+	}
 	s.connect(sess.ctx, id, sess.client)
+}
+
+// wait returns once a stopped session's connection loop and sender have ended.
+func (sess *session) wait() {
+	<-sess.done
+	<-sess.sent
+}
+
+// Wake tells the sender of an instance this host runs to read its outbox again, and calls
+// after once it has; false when the instance has no sender here.
+func (s *Sessions) Wake(id string, after func()) bool {
+	s.mu.Lock()
+	sess, ok := s.running[id]
+	s.mu.Unlock()
+	if !ok || sess.sender == nil {
+		return false
+	}
+	sess.sender.Wake(after)
+	return true
 }
 
 // onEvent records what whatsmeow reports, and replaces the session of a device that can no
 // longer pair or connect as it is.
 func (s *Sessions) onEvent(id string, sess *session, evt any) {
 	s.record(id, evt)
-	switch evt.(type) {
+	switch e := evt.(type) {
+	case *events.Connected:
+		if sess.sender != nil {
+			sess.sender.Wake(nil) // what queued while disconnected can go
+		}
+	case *events.Receipt:
+		if sess.sender != nil {
+			sess.sender.Receipt(e) // queued: the outbox write does not hold the ack
+		}
 	case *events.QR:
 		sess.firstQR.CompareAndSwap(0, time.Now().UnixMilli())
 	case *events.PairSuccess:
@@ -171,7 +236,7 @@ func (s *Sessions) replace(id string, old *session, why string) {
 	}
 	old.cancel()
 	old.client.Disconnect()
-	<-old.done
+	old.wait()
 	s.logger.Info("starting the session again", "instanceId", id, "reason", why)
 	// The old connection's QR codes died with it (unless another host runs the instance now,
 	// with codes of its own).
@@ -305,7 +370,7 @@ func (s *Sessions) Stop(id string) {
 		s.forget(ctx, id, sess)
 	}
 	sess.client.Disconnect()
-	<-sess.done
+	sess.wait()
 }
 
 // forget unpairs a deleted instance's device: through WhatsApp when connected, else by

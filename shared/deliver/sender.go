@@ -39,6 +39,14 @@ type Sender struct {
 // NewSender returns a Sender whose every connection is checked where it is dialled, after DNS,
 // so a hostname that resolves to a refused address is refused too.
 func NewSender(o SenderOptions) *Sender {
+	return &Sender{client: NewClient(o), allowHTTP: o.AllowHTTP, now: time.Now}
+}
+
+// NewClient returns the HTTP client a Sender uses, for others that fetch from addresses a
+// customer gave (the session host fetching media links): every connection is checked where it
+// is dialled against o's allowed destinations, a proxy is never used, and redirects are not
+// followed (set CheckRedirect on a copy to follow them: each hop is dialled through the check).
+func NewClient(o SenderOptions) *http.Client {
 	var v4, v6 []netip.Prefix
 	for _, p := range o.AllowedPrefixes {
 		if p.Addr().Is4() {
@@ -59,17 +67,18 @@ func NewSender(o SenderOptions) *Sender {
 		TLSHandshakeTimeout:   o.Timeout,
 		ResponseHeaderTimeout: o.Timeout,
 	}
-	return &Sender{
-		client: &http.Client{
-			Transport: transport,
-			Timeout:   o.Timeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse // a redirect is an answer, and not a 2xx one
-			},
+	return &http.Client{
+		Transport: transport,
+		Timeout:   o.Timeout,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse // a redirect is an answer, and not a 2xx one
 		},
-		allowHTTP: o.AllowHTTP,
-		now:       time.Now,
 	}
+}
+
+// Refused reports whether err is a connection the dial-time check refused.
+func Refused(err error) bool {
+	return errors.Is(err, ssrf.ErrProhibitedIP) || errors.Is(err, ssrf.ErrProhibitedPort) || errors.Is(err, ssrf.ErrProhibitedNetwork)
 }
 
 // Request is one attempt to deliver a webhook.
@@ -128,7 +137,7 @@ func (s *Sender) send(ctx context.Context, r Request, now time.Time) webhook.Res
 func describe(err error) error {
 	var urlErr interface{ Unwrap() error }
 	switch {
-	case errors.Is(err, ssrf.ErrProhibitedIP), errors.Is(err, ssrf.ErrProhibitedPort), errors.Is(err, ssrf.ErrProhibitedNetwork):
+	case Refused(err):
 		var opErr *net.OpError
 		if errors.As(err, &opErr) && opErr.Err != nil {
 			return fmt.Errorf("destination refused: %w", opErr.Err)
