@@ -66,7 +66,7 @@ func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Lo
 	messages := store.NewOutboxStore(db, cfg.OutboxTable, cfg.InstancesTable, cfg.Retention)
 	m.Sessions = NewSessions(devices, instances, m.batcher, logger)
 	m.Sessions.UseOutbox(Outbox{
-		Store: messages, Paces: defaultPaces{},
+		Store: messages, Paces: instancePaces{instances},
 		Media: sender.NewLinkFetcher(deliver.SenderOptions{Timeout: 30 * time.Second, AllowedPrefixes: cfg.MediaAllow}),
 	})
 	m.pairing = NewPairingWatcher(cfg.HostID, instances, m.Sessions, time.Second, logger)

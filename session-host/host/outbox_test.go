@@ -95,7 +95,7 @@ func newOutboxRig(t *testing.T, delay time.Duration) *outboxRig {
 func (r *outboxRig) outboxSessions() *Sessions {
 	s := NewSessions(r.devices, r.instances, r.queue, quietLogger)
 	s.backoff = []time.Duration{time.Hour}
-	s.UseOutbox(Outbox{Store: r.outbox, Paces: defaultPaces{}, Clock: &fastClock{}})
+	s.UseOutbox(Outbox{Store: r.outbox, Paces: instancePaces{r.instances}, Clock: &fastClock{}})
 	s.UseClients(func(o ClientOptions) Client {
 		r.phone.handle = o.Handle
 		return r.phone

@@ -15,6 +15,7 @@ import (
 	waLog "go.mau.fi/whatsmeow/util/log"
 
 	"github.com/wagate/wagate/session-host/sender"
+	"github.com/wagate/wagate/shared/outbox"
 	wastore "github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -158,6 +159,7 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 	sess.sender = sender.New(sender.Config{
 		InstanceID: id, Client: sess.client, Store: s.outbox.Store, Paces: s.outbox.Paces, Events: sink,
 		Media: s.outbox.Media, Own: ownID, PollKey: pollKey, Logger: s.logger, Clock: s.outbox.Clock,
+		Paced: outbox.Type.Paced,
 	})
 	return sess, nil
 }

@@ -74,10 +74,14 @@ func (w *WorkWatcher) done(wk store.Work) {
 	}
 }
 
-// defaultPaces gives every instance the default pace.
-// Until instances have a pace of their own (store.SessionState.SendPace), all send at this one.
-type defaultPaces struct{}
+// instancePaces reads each instance's pace with its session state: one projected read per
+// paced hand-over, so a pace changed through the API holds from the next message on.
+type instancePaces struct{ state SessionStore }
 
-func (defaultPaces) PaceOf(context.Context, string) (outbox.Pace, error) {
-	return outbox.DefaultPace, nil
+func (p instancePaces) PaceOf(ctx context.Context, id string) (outbox.Pace, error) {
+	st, err := p.state.GetSession(ctx, id)
+	if err != nil {
+		return outbox.Pace{}, err
+	}
+	return st.SendPace, nil
 }

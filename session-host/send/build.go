@@ -41,6 +41,9 @@ type Input struct {
 	Upload *Upload // media types
 	Quoted *Quoted // messages with ReplyTo, and reactions
 	Now    time.Time
+	// Target is the message an edit changes, as the outbox accepted it: its type says whether
+	// the edit is of a text or of a caption.
+	Target *outbox.Message
 	// Secret is a poll's message secret, the key its votes are encrypted with: 32 random
 	// bytes, fixed when the message is accepted so that every resend is the same poll.
 	Secret []byte
@@ -53,6 +56,8 @@ const SecretSize = 32
 type Builders interface {
 	BuildReaction(chat, sender types.JID, id types.MessageID, reaction string) *waE2E.Message
 	BuildPollCreation(name string, optionNames []string, selectableOptionCount int) *waE2E.Message
+	BuildEdit(chat types.JID, id types.MessageID, newContent *waE2E.Message) *waE2E.Message
+	BuildRevoke(chat, sender types.JID, id types.MessageID) *waE2E.Message
 }
 
 // Builder builds messages for one account.
@@ -108,6 +113,11 @@ func (b *Builder) Build(m *outbox.Message, in Input) (*waE2E.Message, error) {
 		return b.reaction(chat, m.Reaction, in)
 	case m.Type == outbox.TypePoll && m.Poll != nil:
 		return b.poll(m.Poll, in.Secret, ctx)
+	case m.Type == outbox.TypeEdit && m.Edit != nil:
+		return b.edit(chat, m.Edit, in)
+	case m.Type == outbox.TypeRevoke && m.Revoke != nil:
+		// An empty sender revokes a message of this account's own.
+		return b.client.BuildRevoke(chat, types.EmptyJID, m.Revoke.MessageID), nil
 	}
 	return nil, fmt.Errorf("send: message of type %q has no %s content", m.Type, m.Type)
 }
@@ -248,6 +258,34 @@ func (b *Builder) reaction(chat types.JID, r *outbox.Reaction, in Input) (*waE2E
 	}
 	msg := b.client.BuildReaction(chat, in.Quoted.Sender, r.MessageID, r.Emoji)
 	msg.ReactionMessage.SenderTimestampMS = proto.Int64(in.Now.UnixMilli())
+	return msg, nil
+}
+
+// edit uses whatsmeow's BuildEdit with the new text, or the target's kind of media message
+// carrying only the new caption, as WhatsApp's apps send a caption's edit; the time comes
+// from in.
+func (b *Builder) edit(chat types.JID, e *outbox.Edit, in Input) (*waE2E.Message, error) {
+	if in.Target == nil {
+		return nil, fmt.Errorf("send: edit of %s: the edited message is needed", e.MessageID)
+	}
+	if in.Now.IsZero() {
+		return nil, errors.New("send: edit: the time is needed")
+	}
+	var content *waE2E.Message
+	switch t := in.Target.Type; {
+	case t == outbox.TypeText && e.Caption == "":
+		content = &waE2E.Message{Conversation: proto.String(e.Text)}
+	case t == outbox.TypeImage && e.Text == "":
+		content = &waE2E.Message{ImageMessage: &waE2E.ImageMessage{Caption: proto.String(e.Caption)}}
+	case t == outbox.TypeVideo && e.Text == "":
+		content = &waE2E.Message{VideoMessage: &waE2E.VideoMessage{Caption: proto.String(e.Caption)}}
+	case t == outbox.TypeDocument && e.Text == "":
+		content = &waE2E.Message{DocumentMessage: &waE2E.DocumentMessage{Caption: proto.String(e.Caption)}}
+	default:
+		return nil, fmt.Errorf("send: edit of %s: a %s message has no text or caption of that kind to edit", e.MessageID, t)
+	}
+	msg := b.client.BuildEdit(chat, e.MessageID, content)
+	msg.EditedMessage.Message.ProtocolMessage.TimestampMS = proto.Int64(in.Now.UnixMilli())
 	return msg, nil
 }
 

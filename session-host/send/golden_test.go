@@ -159,3 +159,55 @@ func golden(t *testing.T, path string, got *waE2E.Message) {
 		t.Errorf("%s differs\n got: %s\nwant: %s", path, pretty.Bytes(), want)
 	}
 }
+
+// actionInputs is what the host would know for each testdata/<name>.stored.json: the edit and
+// revoke records the message routes store, which the host reads back from the outbox.
+var actionInputs = map[string]Input{
+	"edit_text":    {Now: now, Target: &outbox.Message{Type: outbox.TypeText}},
+	"edit_caption": {Now: now, Target: &outbox.Message{Type: outbox.TypeImage}},
+	"revoke":       {Now: now},
+}
+
+// TestGoldenActions builds the actions that are sent as messages from their stored form, as
+// the host decodes it, and compares each with its golden protojson.
+func TestGoldenActions(t *testing.T) {
+	for name, in := range actionInputs {
+		t.Run(name, func(t *testing.T) {
+			body, err := os.ReadFile(filepath.Join("testdata", name+".stored.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := outbox.DecodeStored(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := builder().Build(m, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("testdata", name+".golden.json"), got)
+		})
+	}
+}
+
+// An edit must match what it edits: a text's text, a caption of media that has one.
+func TestEditRefusesWhatItCannotChange(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		edit   outbox.Edit
+		target *outbox.Message
+	}{
+		{"no target", outbox.Edit{MessageID: "3EB0AA", Text: "x"}, nil},
+		{"caption of a text", outbox.Edit{MessageID: "3EB0AA", Caption: "x"}, &outbox.Message{Type: outbox.TypeText}},
+		{"text of an image", outbox.Edit{MessageID: "3EB0AA", Text: "x"}, &outbox.Message{Type: outbox.TypeImage}},
+		{"caption of audio", outbox.Edit{MessageID: "3EB0AA", Caption: "x"}, &outbox.Message{Type: outbox.TypeAudio}},
+		{"a poll", outbox.Edit{MessageID: "3EB0AA", Text: "x"}, &outbox.Message{Type: outbox.TypePoll}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &outbox.Message{Chat: contact.String(), Type: outbox.TypeEdit, Edit: &tt.edit}
+			if msg, err := builder().Build(m, Input{Now: now, Target: tt.target}); err == nil {
+				t.Fatalf("built %v", msg)
+			}
+		})
+	}
+}

@@ -141,6 +141,10 @@ type fakeClient struct {
 	connected bool
 	calls     []sent
 	presences int
+	// lastPresence is the state and media of the last chat presence.
+	lastPresence [2]string
+	// reads are the MarkRead calls: chat, sender, then the ids.
+	reads [][]string
 	notOn     map[string]bool // users not on WhatsApp
 	// sendErr, when set, may fail the n-th (from 1) attempt of a message.
 	sendErr func(id string, n int) error
@@ -194,10 +198,18 @@ func (c *fakeClient) Upload(context.Context, []byte, whatsmeow.MediaType) (whats
 	return whatsmeow.UploadResponse{URL: "https://mmg.whatsapp.net/x", DirectPath: "/x", MediaKey: make([]byte, 32), FileLength: 3}, nil
 }
 
-func (c *fakeClient) SendChatPresence(context.Context, types.JID, types.ChatPresence, types.ChatPresenceMedia) error {
+func (c *fakeClient) SendChatPresence(_ context.Context, _ types.JID, state types.ChatPresence, media types.ChatPresenceMedia) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.presences++
+	c.lastPresence = [2]string{string(state), string(media)}
+	return nil
+}
+
+func (c *fakeClient) MarkRead(_ context.Context, ids []types.MessageID, _ time.Time, chat, sender types.JID, _ ...types.ReceiptType) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads = append(c.reads, append([]string{chat.String(), sender.String()}, ids...))
 	return nil
 }
 

@@ -60,7 +60,7 @@ func (s *Sender) handOver(ctx context.Context, r *outbox.Record, paced bool, typ
 			return
 		}
 		var resp whatsmeow.SendResponse
-		resp, err = s.client.SendMessage(ctx, chat, msg, whatsmeow.SendRequestExtra{ID: sending.MessageID})
+		resp, err = s.deliver(ctx, chat, &sending, msg)
 		if paced {
 			s.nextAt = s.clock.Now().Add(s.pace(ctx).Gap(s.random))
 		}
@@ -80,6 +80,27 @@ func (s *Sender) handOver(ctx context.Context, r *outbox.Record, paced bool, typ
 		return
 	}
 	s.retry(ctx, &sending, err)
+}
+
+// deliver hands r to WhatsApp: msg as a message with r's id, or, for the actions that are no
+// message, a read receipt or a chat presence.
+func (s *Sender) deliver(ctx context.Context, chat types.JID, r *outbox.Record, msg *waE2E.Message) (whatsmeow.SendResponse, error) {
+	switch m := r.Message; m.Type {
+	case outbox.TypeRead:
+		sender, _ := types.ParseJID(m.Read.Sender) // empty in one-to-one chats
+		now := s.clock.Now()
+		return whatsmeow.SendResponse{ID: r.MessageID, Timestamp: now}, s.client.MarkRead(ctx, m.Read.MessageIDs, now, chat, sender)
+	case outbox.TypePresence:
+		state, media := types.ChatPresenceComposing, types.ChatPresenceMediaText
+		switch m.Presence.State {
+		case outbox.PresenceRecording:
+			media = types.ChatPresenceMediaAudio
+		case outbox.PresencePaused:
+			state = types.ChatPresencePaused
+		}
+		return whatsmeow.SendResponse{ID: r.MessageID, Timestamp: s.clock.Now()}, s.client.SendChatPresence(ctx, chat, state, media)
+	}
+	return s.client.SendMessage(ctx, chat, msg, whatsmeow.SendRequestExtra{ID: r.MessageID})
 }
 
 // showTyping shows "typing…" in chat for d; a presence WhatsApp did not take is no reason
@@ -261,6 +282,9 @@ func sentFrom(cur *outbox.Record, at, now time.Time) *outbox.Record {
 // converter makes it of a message this account sent, so that it has the shape of one sent
 // from the phone and the outbox's message id.
 func (s *Sender) publishSent(ctx context.Context, id string, a *ack) {
+	if a.msg == nil {
+		return // a read receipt or a presence: no message was sent
+	}
 	own, err := s.ownJID()
 	if err != nil {
 		s.logger.Error("publish message.sent", "messageId", id, "error", err)
@@ -290,7 +314,19 @@ func (s *Sender) prepare(ctx context.Context, r *outbox.Record) (types.JID, *waE
 			return chat, nil, err
 		}
 	}
+	switch m.Type {
+	case outbox.TypeRead, outbox.TypePresence:
+		if (m.Read == nil) == (m.Presence == nil) {
+			return chat, nil, permanent("the %s has no %s content", m.Type, m.Type)
+		}
+		return chat, nil, nil
+	}
 	in := send.Input{Now: s.clock.Now()}
+	if m.Type == outbox.TypeEdit || m.Type == outbox.TypeRevoke {
+		if in.Target, err = s.changeable(ctx, m, in.Now); err != nil {
+			return chat, nil, err
+		}
+	}
 	if m.Type.IsMedia() && m.Media != nil {
 		if in.Upload, err = s.upload(ctx, m); err != nil {
 			return chat, nil, err
@@ -309,6 +345,30 @@ func (s *Sender) prepare(ctx context.Context, r *outbox.Record) (types.JID, *waE
 		return chat, nil, permanent("the message cannot be built: %v", err)
 	}
 	return chat, msg, nil
+}
+
+// changeable returns the message an edit or revoke changes, once sure WhatsApp still lets it
+// be changed: sent through this outbox, not failed, within its window. The API checked the
+// same when it accepted the change, but the message may have been sent late since.
+func (s *Sender) changeable(ctx context.Context, m *outbox.Message, now time.Time) (*outbox.Message, error) {
+	id, window := "", outbox.EditWindow
+	if m.Edit != nil {
+		id = m.Edit.MessageID
+	} else if m.Revoke != nil {
+		id, window = m.Revoke.MessageID, outbox.RevokeWindow
+	}
+	target, err := s.store.Get(ctx, s.id, id)
+	switch {
+	case webhook.ErrorCode(err) == webhook.ENotFound:
+		return nil, permanent("message %s is not in this instance's outbox", id)
+	case err != nil:
+		return nil, err
+	case target.Status == outbox.StatusFailed:
+		return nil, permanent("message %s failed; there is nothing to %s", id, m.Type)
+	case target.SentAt != nil && now.After(target.SentAt.Add(window)):
+		return nil, permanent("message %s was sent more than %s ago; WhatsApp no longer lets it be changed", id, window)
+	}
+	return target.Message, nil
 }
 
 // checkOnWhatsApp fails a message to a phone number that is not on WhatsApp; a user's answer

@@ -12,6 +12,7 @@ import (
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types/events"
 
 	"github.com/wagate/wagate/shared/outbox"
@@ -334,5 +335,130 @@ func TestClassifySend(t *testing.T) {
 				t.Fatalf("permanent %v, want %v", got, tc.permanent)
 			}
 		})
+	}
+}
+
+// Edits and revokes go as messages about a message this outbox sent, within WhatsApp's
+// windows; read receipts and presence are no messages, go at once, and publish no
+// message.sent.
+func TestActions(t *testing.T) {
+	sentAt := func(ago time.Duration) *outbox.Record {
+		rec := text("target", chatJID(1), 1, -time.Hour)
+		rec.Status = outbox.StatusSent
+		at := epoch.Add(-ago)
+		rec.SentAt = &at
+		return rec
+	}
+	action := func(m *outbox.Message) *outbox.Record {
+		rec := text("action", chatJID(1), 2, 0)
+		m.Chat = chatJID(1)
+		rec.Message = m
+		return rec
+	}
+	for _, tc := range []struct {
+		name   string
+		target *outbox.Record
+		action *outbox.Record
+		// check looks at what the client was asked; "" reason means the action is sent.
+		check  func(t *testing.T, r *rig)
+		reason string
+	}{
+		{"edit within the window", sentAt(10 * time.Minute),
+			action(&outbox.Message{Type: outbox.TypeEdit, Edit: &outbox.Edit{MessageID: "target", Text: "fixed"}}),
+			func(t *testing.T, r *rig) {
+				pm := r.client.sends()[0].msg.GetEditedMessage().GetMessage().GetProtocolMessage()
+				if pm.GetKey().GetID() != "target" || pm.GetEditedMessage().GetConversation() != "fixed" {
+					t.Fatalf("edit sent as %v", pm)
+				}
+			}, ""},
+		{"edit after the window", sentAt(21 * time.Minute),
+			action(&outbox.Message{Type: outbox.TypeEdit, Edit: &outbox.Edit{MessageID: "target", Text: "fixed"}}),
+			nil, "no longer lets it be changed"},
+		{"edit of a message not in the outbox", nil,
+			action(&outbox.Message{Type: outbox.TypeEdit, Edit: &outbox.Edit{MessageID: "target", Text: "fixed"}}),
+			nil, "not in this instance's outbox"},
+		{"revoke", sentAt(time.Hour),
+			action(&outbox.Message{Type: outbox.TypeRevoke, Revoke: &outbox.Revoke{MessageID: "target"}}),
+			func(t *testing.T, r *rig) {
+				pm := r.client.sends()[0].msg.GetProtocolMessage()
+				if pm.GetType() != waE2E.ProtocolMessage_REVOKE || pm.GetKey().GetID() != "target" || !pm.GetKey().GetFromMe() {
+					t.Fatalf("revoke sent as %v", pm)
+				}
+			}, ""},
+		{"revoke after the window", sentAt(49 * time.Hour),
+			action(&outbox.Message{Type: outbox.TypeRevoke, Revoke: &outbox.Revoke{MessageID: "target"}}),
+			nil, "no longer lets it be changed"},
+		{"read", nil,
+			action(&outbox.Message{Type: outbox.TypeRead, Read: &outbox.Read{MessageIDs: []string{"A1", "A2"}}}),
+			func(t *testing.T, r *rig) {
+				if len(r.client.sends()) != 0 || !slices.Equal(r.client.reads[0], []string{chatJID(1), "", "A1", "A2"}) {
+					t.Fatalf("sends %v, reads %v", r.client.sends(), r.client.reads)
+				}
+			}, ""},
+		{"recording", nil,
+			action(&outbox.Message{Type: outbox.TypePresence, Presence: &outbox.Presence{State: outbox.PresenceRecording}}),
+			func(t *testing.T, r *rig) {
+				if len(r.client.sends()) != 0 || r.client.lastPresence != [2]string{"composing", "audio"} {
+					t.Fatalf("sends %v, presence %v", r.client.sends(), r.client.lastPresence)
+				}
+			}, ""},
+		{"paused", nil,
+			action(&outbox.Message{Type: outbox.TypePresence, Presence: &outbox.Presence{State: outbox.PresencePaused}}),
+			func(t *testing.T, r *rig) {
+				if r.client.lastPresence[0] != "paused" {
+					t.Fatalf("presence %v", r.client.lastPresence)
+				}
+			}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			recs := []*outbox.Record{tc.action}
+			if tc.target != nil {
+				recs = append(recs, tc.target)
+			}
+			r := newRig(t, noPace, recs...)
+			r.run()
+			eventually(t, r.settled)
+			got := r.store.get(t, "action")
+			if tc.reason != "" {
+				if got.Status != outbox.StatusFailed || !strings.Contains(got.Error, tc.reason) {
+					t.Fatalf("action %s %q, want failed with %q", got.Status, got.Error, tc.reason)
+				}
+				return
+			}
+			if got.Status != outbox.StatusSent || got.SentAt == nil {
+				t.Fatalf("action %s, sent at %v", got.Status, got.SentAt)
+			}
+			tc.check(t, r)
+			// Only what went as a message is a message.sent.
+			r.stop()
+			var messages int
+			for _, evt := range r.events.evts {
+				if _, ok := evt.(*events.Message); ok {
+					messages++
+				}
+			}
+			if want := len(r.client.sends()); messages != want {
+				t.Fatalf("%d message.sent events for %d messages sent", messages, want)
+			}
+		})
+	}
+}
+
+// With the outbox's own rule, a read receipt and a presence go ahead of a chat's queue and
+// outside the pace.
+func TestReadAndPresenceSkipTheQueue(t *testing.T) {
+	var recs []*outbox.Record
+	for i := range 3 {
+		recs = append(recs, text(fmt.Sprintf("m%d", i), chatJID(1), int64(i+1), time.Duration(i)))
+	}
+	read := text("read", chatJID(1), 4, 10)
+	read.Message = &outbox.Message{Chat: chatJID(1), Type: outbox.TypeRead, Read: &outbox.Read{MessageIDs: []string{"A1"}}}
+	r := newRig(t, outbox.DefaultPace, append(recs, read)...)
+	r.sender.paced = outbox.Type.Paced
+	r.run()
+	eventually(t, r.settled)
+	readAt, firstAt := r.store.get(t, "read").SentAt, r.store.get(t, "m0").SentAt
+	if readAt == nil || firstAt == nil || readAt.After(*firstAt) {
+		t.Fatalf("read receipt sent at %v, the chat's first message at %v; want the receipt first", readAt, firstAt)
 	}
 }
