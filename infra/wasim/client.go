@@ -239,15 +239,20 @@ func (c *Client) attach(cn *conn, id types.JID) {
 
 // loggedOut ends a connection whose device was unlinked, deleting its keys as whatsmeow does.
 func (c *Client) loggedOut(cn *conn, onConnect bool) {
-	cn.push(step(func() {
+	c.end(cn, true, step(func() {
 		ctx, cancel := withTimeout()
 		defer cancel()
-		if err := c.device.Delete(ctx); err != nil {
+		if err := c.deleteDevice(ctx); err != nil {
 			c.net.logger.Error("delete unlinked device", "error", err)
 		}
-	}))
-	cn.push(&events.LoggedOut{OnConnect: onConnect, Reason: events.ConnectFailureLoggedOut})
-	c.end(cn, true)
+	}), &events.LoggedOut{OnConnect: onConnect, Reason: events.ConnectFailureLoggedOut})
+}
+
+// deleteDevice deletes the device's keys from its store, which also clears its id.
+func (c *Client) deleteDevice(ctx context.Context) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.device.Delete(ctx)
 }
 
 // push hands an event to the open connection; false when there is none.
@@ -258,8 +263,10 @@ func (c *Client) push(evt any) bool {
 	return cn != nil && cn.push(evt)
 }
 
-// end closes a connection if it is still the open one, and forgets it on the network.
-func (c *Client) end(cn *conn, drain bool) {
+// end closes a connection if it is still the open one, and forgets it on the network. With
+// drain, the events already queued and then last are still handled, once the client no longer
+// reports itself connected.
+func (c *Client) end(cn *conn, drain bool, last ...any) {
 	c.mu.Lock()
 	if c.conn != cn {
 		c.mu.Unlock()
@@ -284,6 +291,9 @@ func (c *Client) end(cn *conn, drain bool) {
 		}
 	}
 	n.mu.Unlock()
+	for _, evt := range last {
+		cn.push(evt)
+	}
 	if left := cn.close(drain); len(left) > 0 && !id.IsEmpty() {
 		n.keep(id, left...)
 	}
@@ -308,8 +318,7 @@ func (c *Client) drop() {
 	if cn == nil {
 		return
 	}
-	cn.push(&events.Disconnected{})
-	c.end(cn, true)
+	c.end(cn, true, &events.Disconnected{})
 	time.AfterFunc(c.net.opts.Reconnect, func() {
 		if c.ctx.Err() == nil {
 			if err := c.Connect(); err != nil && !errors.Is(err, whatsmeow.ErrAlreadyConnected) {
@@ -355,7 +364,7 @@ func (c *Client) Logout(ctx context.Context) error {
 	}
 	c.net.unlink(id)
 	c.Disconnect()
-	if err := c.device.Delete(ctx); err != nil {
+	if err := c.deleteDevice(ctx); err != nil {
 		return fmt.Errorf("error deleting data from store: %w", err)
 	}
 	return nil

@@ -35,8 +35,7 @@ func (c *Client) showQR(cn *conn) {
 	c.net.mu.Unlock()
 	cn.push(&events.QR{Codes: codes})
 	cn.after(o.FirstQR+time.Duration(o.QRCodes-1)*o.NextQR, func() {
-		cn.push(&events.Disconnected{})
-		c.end(cn, true)
+		c.end(cn, true, &events.Disconnected{})
 	})
 }
 
@@ -172,8 +171,7 @@ func (c *Client) paired(cn *conn, ph *phone, jid, lid types.JID) error {
 		c.mu.Lock()
 		c.device.ID = nil
 		c.mu.Unlock()
-		cn.push(&events.PairError{ID: jid, LID: lid, Platform: "android", Error: err})
-		c.end(cn, true)
+		c.end(cn, true, &events.PairError{ID: jid, LID: lid, Platform: "android", Error: err})
 		return fmt.Errorf("save device: %w", err)
 	}
 	cn.push(&events.PairSuccess{ID: jid, LID: lid, Platform: "android"})
