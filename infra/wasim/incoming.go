@@ -86,6 +86,7 @@ func (n *Network) Receive(account types.JID, from From, c Content) (*events.Mess
 	if !n.IsOnWhatsApp(number) {
 		return nil, invalid("from: %q is not a phone number on WhatsApp", from.Number)
 	}
+	n.remember(account)
 	me := account.ToNonAD()
 	if number == me.User {
 		return nil, invalid("from: is the account's own number; send from the phone instead")
@@ -141,6 +142,7 @@ func (n *Network) Receive(account types.JID, from From, c Content) (*events.Mess
 // accepts it (receipts follow) and the account's linked devices receive it as whatsmeow
 // does, a direct message wrapped as sent from another device.
 func (n *Network) SendFromPhone(account types.JID, to types.JID, c Content) (*events.Message, error) {
+	n.remember(account)
 	me := account.ToNonAD()
 	key := func(id string) *waCommon.MessageKey {
 		k := &waCommon.MessageKey{RemoteJID: proto.String(to.String()), ID: proto.String(id), FromMe: proto.Bool(n.sentBy(me, id))}
@@ -172,6 +174,19 @@ func (n *Network) SendFromPhone(account types.JID, to types.JID, c Content) (*ev
 		n.deliver(d, evt)
 	}
 	return evt, nil
+}
+
+// remember records a device a store knows as linked, as after a restart, unless it was
+// unlinked meanwhile: what reaches the account waits for it.
+func (n *Network) remember(device types.JID) {
+	if device.Device == 0 {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.unlinked[device] {
+		n.phoneLocked(device.User).devices[device.Device] = true
+	}
 }
 
 // sentBy reports whether an account's devices or phone sent the message id.

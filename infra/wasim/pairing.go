@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -85,7 +86,8 @@ func (c *Client) PairPhone(ctx context.Context, number string, _ bool, _ whatsme
 	c.net.mu.Unlock()
 	if d := c.net.opts.TypeCode; d >= 0 {
 		cn.after(d, func() {
-			if _, err := c.net.EnterCode(code); err != nil {
+			// A code typed in by hand already is gone.
+			if _, err := c.net.EnterCode(code); err != nil && !errors.Is(err, ErrUnknownCode) {
 				c.net.logger.Warn("the simulated phone could not enter the pairing code", "error", err)
 			}
 		})

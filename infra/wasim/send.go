@@ -244,3 +244,17 @@ func (c *Client) BuildEdit(chat types.JID, id types.MessageID, newContent *waE2E
 func (c *Client) BuildRevoke(chat, sender types.JID, id types.MessageID) *waE2E.Message {
 	return c.builder.BuildRevoke(chat, sender, id)
 }
+
+// SendReceipt makes the phone of number send a receipt of typ for messages an account sent in
+// chat, as scheduleReceipts does by itself: every device of the account receives it.
+func (n *Network) SendReceipt(account types.JID, number string, chat types.JID, typ types.ReceiptType, ids ...types.MessageID) *events.Receipt {
+	n.remember(account)
+	r := &events.Receipt{
+		MessageSource: types.MessageSource{Chat: chat, Sender: types.NewJID(digits(number), types.DefaultUserServer), IsGroup: chat.Server == types.GroupServer},
+		MessageIDs:    ids, Timestamp: now(), Type: typ,
+	}
+	for _, d := range n.devicesOf(account.User) {
+		n.deliver(d, r)
+	}
+	return r
+}
