@@ -86,7 +86,9 @@ dev: tools
 	go build -o $(BIN)/wagate-dev ./infra/dev
 	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) exec $(BIN)/wagate-dev
 
-# Publish an event through the running local stack: make trigger EVENT=message.received INSTANCE=<id>
+# Make an event happen on the running local stack's simulated WhatsApp (docs/simulated-whatsapp.md),
+# linking the instance to its simulated phone first if needed:
+#   make trigger EVENT=message.received INSTANCE=<id> [DATA='{"type":"image","body":"the menu"}']
 EVENT ?= message.received
 trigger:
 	@test -n "$(INSTANCE)" || { echo "usage: make trigger EVENT=message.received INSTANCE=<instance id> [DATA='{\"body\":\"hi\"}']"; exit 2; }

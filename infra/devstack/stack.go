@@ -1,7 +1,9 @@
 // Package devstack runs the whole gateway on one machine with no AWS account: the AWS
 // emulator (moto, or LocalStack at an endpoint given), the tables and queues of template.yaml,
 // the management API behind an emulation of API Gateway, the delivery and jobs functions
-// driven as Lambda's SQS event source drives them, and the dev-only trigger route.
+// driven as Lambda's SQS event source drives them, the session host over a simulated WhatsApp
+// network (infra/wasim), and the dev-only routes that trigger events and drive the simulated
+// phones.
 package devstack
 
 import (
@@ -27,6 +29,7 @@ import (
 	"github.com/wagate/wagate/infra/emulator"
 	"github.com/wagate/wagate/infra/lambdaemu"
 	"github.com/wagate/wagate/infra/samtemplate"
+	"github.com/wagate/wagate/infra/wasim"
 	"github.com/wagate/wagate/session-host/host"
 	"github.com/wagate/wagate/session-host/lease"
 	"github.com/wagate/wagate/shared/apigw"
@@ -51,6 +54,8 @@ type Options struct {
 	Logger *slog.Logger
 	// Metrics receives the delivery function's EMF lines; discarded when nil.
 	Metrics io.Writer
+	// WhatsApp tunes the simulated WhatsApp network (receipt delays, QR lifetimes).
+	WhatsApp wasim.Options
 }
 
 // Stack is a running local gateway.
@@ -69,6 +74,8 @@ type Stack struct {
 	instances *store.InstanceStore
 	publisher *queue.Publisher
 	host      *host.Main
+	// phones is the simulated WhatsApp every session of the stack connects to.
+	phones *wasim.Network
 }
 
 // Start brings the stack up; Close takes it down.
@@ -177,7 +184,15 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 	}
 	dev := apigw.NewRouter(o.Logger)
 	dev.Handle(http.MethodPost, TriggerResource, s.trigger)
-	gw.Add(http.MethodPost, TriggerResource, dev.Serve)
+	dev.Handle(http.MethodPost, PhoneLinkResource, s.linkPhone)
+	dev.Handle(http.MethodDelete, PhoneLinkResource, s.unlinkPhone)
+	dev.Handle(http.MethodPost, PhoneIncomingResource, s.incoming)
+	dev.Handle(http.MethodPost, PhoneOutgoingResource, s.outgoing)
+	dev.Handle(http.MethodGet, PhoneSentResource, s.sent)
+	dev.Handle(http.MethodPost, PhoneGroupsResource, s.createGroup)
+	for _, r := range dev.Routes() {
+		gw.Add(r.Method, r.Resource, dev.Serve)
+	}
 	mux.Handle("/", gw)
 
 	sources, err := tpl.SQSSources()
@@ -211,13 +226,16 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 }
 
 // startSessionHost runs the session host in this process, as ECS runs it: it leases the
-// instances, pairs and connects them, and publishes their events. With no route to WhatsApp
-// it retries each connection with backoff; POST /api/dev/trigger publishes events meanwhile.
+// instances, pairs and connects them, and publishes their events. Its sessions connect to the
+// simulated WhatsApp network, never to WhatsApp: the dev routes link them to simulated phones
+// and make those phones write.
 func (s *Stack) startSessionHost(ctx context.Context, o Options, cfg aws.Config, vars map[string]string, workCtx context.Context) error {
 	// The host's configuration is the task definition's (device keys in DevicesTable, as on
 	// ECS), with a health endpoint on a free port and a name that says whose it is.
 	vars = maps.Clone(vars)
 	vars["HEALTH_ADDR"] = "127.0.0.1:0"
+	// A new instance gets its session, so its QR code, within a second or two.
+	vars["LEASE_INTERVAL"] = "1s"
 	hostCfg, err := host.LoadConfig(env.Map(vars))
 	if err != nil {
 		return fmt.Errorf("session host: %w", err)
@@ -236,6 +254,8 @@ func (s *Stack) startSessionHost(ctx context.Context, o Options, cfg aws.Config,
 		return fmt.Errorf("session host: %w", err)
 	}
 	s.host = m
+	s.phones = wasim.NewNetwork(withLogger(o.WhatsApp, logger))
+	m.Sessions.UseClients(func(co host.ClientOptions) host.Client { return s.phones.NewClient(co) })
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
@@ -244,6 +264,13 @@ func (s *Stack) startSessionHost(ctx context.Context, o Options, cfg aws.Config,
 		}
 	}()
 	return nil
+}
+
+func withLogger(o wasim.Options, logger *slog.Logger) wasim.Options {
+	if o.Logger == nil {
+		o.Logger = logger
+	}
+	return o
 }
 
 func regionOr(def string) string {

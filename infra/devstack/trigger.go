@@ -1,15 +1,18 @@
 package devstack
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"maps"
-	"math/rand/v2"
 	"net/http"
 	"strings"
 	"time"
 
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+
+	"github.com/wagate/wagate/session-host/convert"
 	"github.com/wagate/wagate/shared/apigw"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -23,8 +26,18 @@ type triggerInput struct {
 	Data       json.RawMessage `json:"data"`
 }
 
-// trigger publishes an event for an instance through the publisher the session host uses,
-// with realistic data for every field the caller left out.
+// receiptInput is the data of a triggered message.updated.
+type receiptInput struct {
+	MessageID string `json:"messageId"`
+	Status    string `json:"status"`
+}
+
+// trigger makes something happen on the instance's simulated WhatsApp account that becomes the
+// event asked for, through the session host and the same conversion as real WhatsApp's events:
+// message.received, a contact writes (data as the incoming route's body); message.sent, the
+// phone writes (as the outgoing route's); message.updated, a receipt for the last message the
+// account sent (data: messageId, status); session.status, the connection drops and comes back.
+// An instance not linked yet is linked to its simulated phone first.
 func (s *Stack) trigger(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
 	var in triggerInput
 	if err := r.Decode(&in); err != nil {
@@ -33,55 +46,156 @@ func (s *Stack) trigger(ctx context.Context, r *apigw.Request) (apigw.Response, 
 	if in.InstanceID == nil {
 		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "instanceId: required")
 	}
-	if err := webhook.ValidateInstanceID("instanceId", *in.InstanceID); err != nil {
+	id := *in.InstanceID
+	if err := webhook.ValidateInstanceID("instanceId", id); err != nil {
 		return apigw.Response{}, err
 	}
 	if in.Event == nil || !webhook.IsEvent(*in.Event) || *in.Event == webhook.EventWebhookTest {
 		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "event: must be one of session.status, message.received, message.sent, message.updated")
 	}
-	data := map[string]any{}
-	if len(in.Data) > 0 && string(in.Data) != "null" {
-		if err := json.Unmarshal(in.Data, &data); err != nil {
-			return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "data: must be a JSON object")
+	var msg messageInput
+	var rcpt receiptInput
+	switch *in.Event {
+	case webhook.EventMessageReceived, webhook.EventMessageSent:
+		if err := decodeData(in.Data, &msg); err != nil {
+			return apigw.Response{}, err
+		}
+	case webhook.EventMessageUpdated:
+		if err := decodeData(in.Data, &rcpt); err != nil {
+			return apigw.Response{}, err
+		}
+	default:
+		if err := decodeData(in.Data, &struct{}{}); err != nil {
+			return apigw.Response{}, err
 		}
 	}
-	if _, err := s.instances.Get(ctx, *in.InstanceID); err != nil {
+	account, err := s.linked(ctx, id)
+	if err != nil {
 		return apigw.Response{}, err
 	}
-	now := time.Now()
-	full := defaultData(*in.Event, now)
-	maps.Copy(full, data)
-	raw, err := json.Marshal(full)
-	if err != nil {
-		return apigw.Response{}, fmt.Errorf("encode trigger data: %w", err)
+	var evt any
+	switch *in.Event {
+	case webhook.EventMessageReceived:
+		evt, err = s.receive(account, msg, "data.")
+	case webhook.EventMessageSent:
+		evt, err = s.sendFromPhone(account, msg, "data.")
+	case webhook.EventMessageUpdated:
+		evt, err = s.receipt(account, rcpt)
+	default:
+		return s.reconnect(id, account)
 	}
-	env := &webhook.Envelope{Event: *in.Event, InstanceID: *in.InstanceID, Data: raw}
-	if err := s.publisher.Publish(ctx, []*webhook.Envelope{env}); err != nil {
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	env, err := envelope(id, evt)
+	if err != nil {
 		return apigw.Response{}, err
 	}
 	return apigw.Response{Status: http.StatusAccepted, Data: env}, nil
 }
 
-// defaultData is what a real event of that kind carries, with fresh ids and times.
-func defaultData(event string, now time.Time) map[string]any {
-	messageID := "3EB0" + strings.ToUpper(fmt.Sprintf("%016X", rand.Uint64()))
-	contact := "6281234567890@s.whatsapp.net"
-	ts := webhook.FormatTime(now)
-	switch event {
-	case webhook.EventSessionStatus:
-		return map[string]any{"status": "connected", "phoneNumber": "6283841581033"}
-	case webhook.EventMessageSent:
-		return map[string]any{
-			"messageId": messageID, "from": "6283841581033@s.whatsapp.net", "to": contact, "chatId": contact,
-			"body": "Thanks, we'll get back to you shortly.", "type": "text", "timestamp": ts,
-			"fromMe": true, "pushName": "wagate", "isGroup": false,
-		}
-	case webhook.EventMessageUpdated:
-		return map[string]any{"messageId": messageID, "chatId": contact, "status": "delivered", "timestamp": ts, "by": contact}
-	default: // message.received
-		return map[string]any{
-			"messageId": messageID, "from": contact, "chatId": contact, "body": "Hello!", "type": "text",
-			"timestamp": ts, "fromMe": false, "pushName": "Budi", "isGroup": false,
-		}
+// decodeData reads the trigger's data into v, refusing what v does not have.
+func decodeData(raw json.RawMessage, v any) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil
 	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+			return webhook.Errorf(webhook.EInvalid, "data.%s: not a field of this event's data", strings.Trim(field, `"`))
+		}
+		return webhook.Errorf(webhook.EInvalid, "data: must be a JSON object of this event's fields")
+	}
+	return nil
+}
+
+// linked answers the instance's device, linking the instance to its simulated phone first if
+// it is not linked yet.
+func (s *Stack) linked(ctx context.Context, id string) (types.JID, error) {
+	st, err := s.instances.GetSession(ctx, id)
+	if err != nil {
+		return types.EmptyJID, err
+	}
+	if st.DeviceJID == "" {
+		return s.link(ctx, id, phoneFor(id), "qr")
+	}
+	return types.ParseJID(st.DeviceJID)
+}
+
+// receipt makes the recipient of a message the account sent (the last one unless messageId
+// names another) send a receipt for it.
+func (s *Stack) receipt(account types.JID, in receiptInput) (*events.Receipt, error) {
+	typ := types.ReceiptTypeDelivered
+	switch in.Status {
+	case "", convert.StatusDelivered:
+	case convert.StatusRead:
+		typ = types.ReceiptTypeRead
+	case convert.StatusPlayed:
+		typ = types.ReceiptTypePlayed
+	default:
+		return nil, webhook.Errorf(webhook.EInvalid, "data.status: must be delivered, read or played")
+	}
+	sent := s.phones.Sent(account)
+	for i := len(sent) - 1; i >= 0; i-- {
+		m := sent[i]
+		if in.MessageID != "" && m.ID != in.MessageID {
+			continue
+		}
+		by := m.Chat.User
+		if m.Chat.Server == types.GroupServer {
+			members, _ := s.phones.Participants(m.Chat)
+			for _, p := range members {
+				if p != account.User {
+					by = p
+					break
+				}
+			}
+		}
+		return s.phones.SendReceipt(account, by, m.Chat, typ, m.ID), nil
+	}
+	if in.MessageID != "" {
+		return nil, webhook.Errorf(webhook.EInvalid, "data.messageId: the account sent no message %s", in.MessageID)
+	}
+	return nil, webhook.Errorf(webhook.EConflict, "the account has sent no message yet to have a receipt for; send one first (make trigger EVENT=message.sent)")
+}
+
+// reconnect drops the instance's simulated connection: session.status disconnected, then
+// connected again once the client reconnects.
+func (s *Stack) reconnect(id string, account types.JID) (apigw.Response, error) {
+	if err := s.phones.Drop(account); err != nil {
+		return apigw.Response{}, webhook.Errorf(webhook.EConflict, "instance %s is not connected now; try again in a few seconds", id)
+	}
+	return apigw.Response{Status: http.StatusAccepted, Data: map[string]any{
+		"event": webhook.EventSessionStatus, "instanceId": id, "deviceJid": account.String(),
+		"statuses": []string{convert.SessionDisconnected, convert.SessionConnected},
+	}}, nil
+}
+
+// envelope is the webhook the session host makes of a message or receipt event: the same
+// conversion, and the same webhook id, derived as session-host/host/events.go derives it.
+func envelope(id string, evt any) (*webhook.Envelope, error) {
+	var name, key string
+	var data json.RawMessage
+	var at time.Time
+	switch e := evt.(type) {
+	case *events.Message:
+		at = e.Info.Timestamp
+		var ok bool
+		if name, data, ok = convert.Message(e); !ok {
+			return nil, fmt.Errorf("message %s converts to no event", e.Info.ID)
+		}
+		key = "msg/" + e.Info.Chat.String() + "/" + e.Info.ID
+	case *events.Receipt:
+		datas := convert.Receipt(e)
+		if len(datas) != 1 {
+			return nil, fmt.Errorf("receipt converts to %d events", len(datas))
+		}
+		name, data, at = webhook.EventMessageUpdated, datas[0], e.Timestamp
+		key = fmt.Sprintf("receipt/%s/%s/%s/%d", e.Type, e.Sender, e.Chat, 0) + "/" + e.MessageIDs[0]
+	}
+	return &webhook.Envelope{
+		Event: name, InstanceID: id, Timestamp: webhook.FormatTime(at), Data: data,
+		WebhookID: webhook.DeriveWebhookID(at, id+"/"+name+"/"+key),
+	}, nil
 }
