@@ -145,7 +145,7 @@ type fakeClient struct {
 	lastPresence [2]string
 	// reads are the MarkRead calls: chat, sender, then the ids.
 	reads [][]string
-	notOn     map[string]bool // users not on WhatsApp
+	notOn map[string]bool // users not on WhatsApp
 	// sendErr, when set, may fail the n-th (from 1) attempt of a message.
 	sendErr func(id string, n int) error
 	// onSend, when set, runs in each SendMessage after it is recorded.
