@@ -142,16 +142,27 @@ func (h *runningHost) kill() {
 	h.main.Sessions.StopAll()
 }
 
-// linkedInstance creates an instance, waits for a host to show its QR code, and links it to a
-// simulated phone; it returns the account's JID.
+// linkedInstance creates an instance and links it to a simulated phone; it returns the
+// account's JID.
 func (r *rig) linkedInstance(id, phone string) types.JID {
+	r.t.Helper()
+	r.createInstance(id)
+	return r.link(id, phone)
+}
+
+func (r *rig) createInstance(id string) {
 	r.t.Helper()
 	now := time.Now()
 	if err := r.instances.Create(r.ctx, &webhook.Instance{ID: id, WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now}); err != nil {
 		r.t.Fatal(err)
 	}
+}
+
+// link waits for a host to show the instance's QR code and scans it with a simulated phone.
+func (r *rig) link(id, phone string) types.JID {
+	r.t.Helper()
 	var code string
-	waitFor(r.t, 30*time.Second, "a QR code for "+id, func() bool {
+	waitFor(r.t, time.Minute, "a QR code for "+id, func() bool {
 		st, err := r.instances.GetSession(r.ctx, id)
 		if err != nil {
 			return false
