@@ -9,6 +9,7 @@ package devstack
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -56,6 +57,9 @@ type Options struct {
 	Metrics io.Writer
 	// WhatsApp tunes the simulated WhatsApp network (receipt delays, QR lifetimes).
 	WhatsApp wasim.Options
+	// MediaRootCAs, when set, are the certificate authorities the session host trusts for
+	// media links instead of the system's: a test's https server (httptest.NewTLSServer).
+	MediaRootCAs *x509.CertPool
 }
 
 // Stack is a running local gateway.
@@ -218,7 +222,7 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 			es.Run(workCtx, lambdaemu.SQSHandler(h))
 		}()
 	}
-	if err := s.startSessionHost(ctx, o, cfg, sessionEnv, workCtx); err != nil {
+	if err := s.startSessionHost(ctx, o, cfg, sessionEnv, overrides, workCtx); err != nil {
 		return err
 	}
 	s.ready.Store(true)
@@ -229,10 +233,16 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 // instances, pairs and connects them, and publishes their events. Its sessions connect to the
 // simulated WhatsApp network, never to WhatsApp: the dev routes link them to simulated phones
 // and make those phones write.
-func (s *Stack) startSessionHost(ctx context.Context, o Options, cfg aws.Config, vars map[string]string, workCtx context.Context) error {
+func (s *Stack) startSessionHost(ctx context.Context, o Options, cfg aws.Config, vars, overrides map[string]string, workCtx context.Context) error {
 	// The host's configuration is the task definition's (device keys in DevicesTable, as on
-	// ECS), with a health endpoint on a free port and a name that says whose it is.
+	// ECS), with the functions' overrides (media links from this machine, as webhooks go to
+	// it), a health endpoint on a free port and a name that says whose it is.
 	vars = maps.Clone(vars)
+	for k, v := range overrides {
+		if _, ok := vars[k]; ok {
+			vars[k] = v
+		}
+	}
 	vars["HEALTH_ADDR"] = "127.0.0.1:0"
 	// A new instance gets its session, so its QR code, within a second or two.
 	vars["LEASE_INTERVAL"] = "1s"
@@ -241,6 +251,7 @@ func (s *Stack) startSessionHost(ctx context.Context, o Options, cfg aws.Config,
 		return fmt.Errorf("session host: %w", err)
 	}
 	hostCfg.HostID = o.Prefix + "-host"
+	hostCfg.MediaRootCAs = o.MediaRootCAs
 	table := hostCfg.InstancesTable
 	logger := o.Logger.With("component", "session-host")
 	instances := store.NewInstanceStore(dynamodb.NewFromConfig(cfg), table)

@@ -24,11 +24,17 @@ const testKey = "test-key-0123456789"
 // retry delays so retries happen within the test.
 func startStack(t *testing.T, prefix string) *devstack.Stack {
 	t.Helper()
-	s, err := devstack.Start(context.Background(), devstack.Options{
-		Addr: "127.0.0.1:0", APIKeys: []string{testKey}, Endpoint: awstest.Endpoint(t),
-		Prefix: prefix, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Env: map[string]string{"WEBHOOK_RETRY_DELAYS": "1s,1s,1s"},
-	})
+	return startStackWith(t, devstack.Options{Prefix: prefix})
+}
+
+// startStackWith is startStack with more options: o's address, keys, endpoint, logger and
+// retry delays are the test's.
+func startStackWith(t *testing.T, o devstack.Options) *devstack.Stack {
+	t.Helper()
+	o.Addr, o.APIKeys, o.Endpoint = "127.0.0.1:0", []string{testKey}, awstest.Endpoint(t)
+	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	o.Env = map[string]string{"WEBHOOK_RETRY_DELAYS": "1s,1s,1s"}
+	s, err := devstack.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}

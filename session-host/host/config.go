@@ -2,6 +2,7 @@ package host
 
 import (
 	"crypto/rand"
+	"crypto/x509"
 	"fmt"
 	"net/netip"
 	"os"
@@ -21,7 +22,11 @@ type Config struct {
 	Retention      time.Duration // RETENTION_DAYS, default 30: how long outbox messages are kept, as the API keeps them
 	// MediaAllow are destinations media links may be fetched from although private or
 	// loopback, WEBHOOK_ALLOW_CIDRS as for webhooks (the local stack allows 127.0.0.0/8).
-	MediaAllow    []netip.Prefix
+	MediaAllow []netip.Prefix
+	// MediaRootCAs are the certificate authorities media links are checked against instead of
+	// the system's. No variable sets it: the host trusts the system's; only the local stack's
+	// tests set it, to send media from a test server's https link.
+	MediaRootCAs  *x509.CertPool
 	QueueURL      string        // EVENTS_QUEUE_URL
 	HealthAddr    string        // HEALTH_ADDR, default :8081
 	Capacity      int           // HOST_CAPACITY, instances at most, default 500

@@ -67,7 +67,7 @@ func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Lo
 	m.Sessions = NewSessions(devices, instances, m.batcher, logger)
 	m.Sessions.UseOutbox(Outbox{
 		Store: messages, Paces: instancePaces{instances},
-		Media: sender.NewLinkFetcher(deliver.SenderOptions{Timeout: 30 * time.Second, AllowedPrefixes: cfg.MediaAllow}),
+		Media: sender.NewLinkFetcher(deliver.SenderOptions{Timeout: 30 * time.Second, AllowedPrefixes: cfg.MediaAllow, RootCAs: cfg.MediaRootCAs}),
 	})
 	m.pairing = NewPairingWatcher(cfg.HostID, instances, m.Sessions, time.Second, logger)
 	m.work = NewWorkWatcher(cfg.HostID, messages, m.Sessions, time.Second, logger)

@@ -3,6 +3,8 @@ package deliver
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +29,10 @@ type SenderOptions struct {
 	// otherwise refused (the local stack allows 127.0.0.0/8).
 	AllowedPrefixes []netip.Prefix
 	AllowHTTP       bool // plain http URLs; https only when false
+	// RootCAs are the certificate authorities trusted instead of the system's; nil, as every
+	// deployed function and host leaves it, trusts the system's. Only the local stack's tests
+	// set it, to fetch from a test server's certificate.
+	RootCAs *x509.CertPool
 }
 
 // Sender makes one signed HTTP attempt at a time.
@@ -66,6 +72,9 @@ func NewClient(o SenderOptions) *http.Client {
 		IdleConnTimeout:       90 * time.Second,
 		TLSHandshakeTimeout:   o.Timeout,
 		ResponseHeaderTimeout: o.Timeout,
+	}
+	if o.RootCAs != nil {
+		transport.TLSClientConfig = &tls.Config{RootCAs: o.RootCAs, MinVersion: tls.VersionTLS12}
 	}
 	return &http.Client{
 		Transport: transport,
