@@ -214,7 +214,9 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 		q := s.Resources.Queue(src.Queue)
 		es := &lambdaemu.SQSEventSource{
 			SQS: client, QueueURL: q.URL, QueueARN: q.ARN, Region: cfg.Region,
-			BatchSize: src.BatchSize, WaitTime: 20 * time.Second, Logger: o.Logger,
+			// Long polls shorter than Lambda's 20 s: stopping the stack waits for the one in
+			// flight (see PollOnce), and a stack should stop within a few seconds.
+			BatchSize: src.BatchSize, WaitTime: 2 * time.Second, Logger: o.Logger,
 		}
 		s.workers.Add(1)
 		go func() {

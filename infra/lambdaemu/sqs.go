@@ -20,6 +20,7 @@ type SQSHandler func(ctx context.Context, ev events.SQSEvent) (events.SQSEventRe
 type SQSReceiver interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
+	ChangeMessageVisibilityBatch(ctx context.Context, in *sqs.ChangeMessageVisibilityBatchInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityBatchOutput, error)
 }
 
 // SQSEventSource drives a handler as Lambda's SQS event source mapping with
@@ -38,8 +39,15 @@ type SQSEventSource struct {
 }
 
 // PollOnce receives one batch and handles it. It returns how many messages it received.
+//
+// The receive is not cut off when ctx ends: SQS goes on with a long poll its client gave up
+// on, and would hand a message that arrives meanwhile to nobody, hidden until its visibility
+// timeout ends (minutes, for the events queue). The poll ends within WaitTime instead, and
+// what it brings after ctx ended is made visible again at once, for the next poller.
 func (s *SQSEventSource) PollOnce(ctx context.Context, h SQSHandler) (int, error) {
-	out, err := s.SQS.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.WaitTime+10*time.Second)
+	defer cancel()
+	out, err := s.SQS.ReceiveMessage(rctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    &s.QueueURL,
 		MaxNumberOfMessages:         int32(min(max(s.BatchSize, 1), 10)),
 		WaitTimeSeconds:             int32(min(s.WaitTime/time.Second, 20)),
@@ -51,6 +59,9 @@ func (s *SQSEventSource) PollOnce(ctx context.Context, h SQSHandler) (int, error
 	}
 	if len(out.Messages) == 0 {
 		return 0, nil
+	}
+	if ctx.Err() != nil {
+		return 0, s.release(rctx, out.Messages)
 	}
 	ev := events.SQSEvent{Records: make([]events.SQSMessage, len(out.Messages))}
 	for i, m := range out.Messages {
@@ -84,6 +95,22 @@ func (s *SQSEventSource) PollOnce(ctx context.Context, h SQSHandler) (int, error
 		s.logger().Warn("delete failed", "id", aws.ToString(f.Id), "code", aws.ToString(f.Code), "message", aws.ToString(f.Message))
 	}
 	return len(out.Messages), nil
+}
+
+// release makes received messages visible again at once.
+func (s *SQSEventSource) release(ctx context.Context, msgs []types.Message) error {
+	entries := make([]types.ChangeMessageVisibilityBatchRequestEntry, len(msgs))
+	for i, m := range msgs {
+		entries[i] = types.ChangeMessageVisibilityBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0}
+	}
+	out, err := s.SQS.ChangeMessageVisibilityBatch(ctx, &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: &s.QueueURL, Entries: entries})
+	if err == nil && len(out.Failed) > 0 {
+		err = fmt.Errorf("%s: %s", aws.ToString(out.Failed[0].Code), aws.ToString(out.Failed[0].Message))
+	}
+	if err != nil {
+		return fmt.Errorf("release %d messages received while stopping: %w", len(msgs), err)
+	}
+	return nil
 }
 
 // Run polls until ctx ends. Receive errors are logged and retried after a pause.

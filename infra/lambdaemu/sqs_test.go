@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -72,5 +73,43 @@ func TestSQSEventSourceDeletesAllButReportedFailures(t *testing.T) {
 	})
 	if err != nil || n != 1 || len(left) != 1 || left[0] != keep {
 		t.Fatalf("left %v (n %d, err %v), want only %s", left, n, err, keep)
+	}
+}
+
+// A message that reaches the queue while a stopped source's last long poll is still open goes
+// to the next poller at once, not after its visibility timeout.
+func TestSQSEventSourceStoppingStrandsNothing(t *testing.T) {
+	ctx := context.Background()
+	res := awstest.Stack(t)
+	client := sqs.NewFromConfig(awstest.Config(t))
+	url := res.QueueURL("EventsQueue")
+	src := &lambdaemu.SQSEventSource{SQS: client, QueueURL: url, BatchSize: 10, WaitTime: 2 * time.Second}
+
+	stop, cancel := context.WithCancel(ctx)
+	polled := make(chan int, 1)
+	handled := 0
+	go func() {
+		n, _ := src.PollOnce(stop, func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
+			handled++
+			return events.SQSEventResponse{}, nil
+		})
+		polled <- n
+	}()
+	time.Sleep(300 * time.Millisecond) // the poll is open on the server
+	cancel()
+	env := &webhook.Envelope{Event: webhook.EventMessageReceived, InstanceID: "inst_1", Data: json.RawMessage(`{}`)}
+	if err := queue.NewPublisher(client, url).Publish(ctx, []*webhook.Envelope{env}); err != nil {
+		t.Fatal(err)
+	}
+	if n := <-polled; n != 0 || handled != 0 {
+		t.Fatalf("the stopped source handled %d of %d messages", handled, n)
+	}
+	next := &lambdaemu.SQSEventSource{SQS: client, QueueURL: url, BatchSize: 10, WaitTime: time.Second}
+	got := 0
+	if _, err := next.PollOnce(ctx, func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		got = len(ev.Records)
+		return events.SQSEventResponse{}, nil
+	}); err != nil || got != 1 {
+		t.Fatalf("the next poller got %d messages (%v), want the one sent while the first stopped", got, err)
 	}
 }
