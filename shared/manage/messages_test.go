@@ -469,6 +469,10 @@ func TestInstanceSendPace(t *testing.T) {
 		{`{"sendPace":{"typing":"yes"}}`, "sendPace.typing"},
 		{`{"sendPace":{"pace":1}}`, "pace"},
 		{`{"sendPace":null}`, "sendPace"},
+		// A member given as null is not one left out (schemathesis found null typing accepted).
+		{`{"sendPace":{"typing":null}}`, "sendPace.typing"},
+		{`{"sendPace":{"perMinute":null,"typing":true}}`, "sendPace.perMinute"},
+		{`{"name":"a","sendPace":{"jitterMs":null}}`, "sendPace.jitterMs"},
 		{`{"sendPace":5}`, "sendPace"},
 	} {
 		t.Run(tt.body, func(t *testing.T) {
