@@ -344,6 +344,17 @@ func (r *Request) Header(name string) string {
 	return ""
 }
 
+// HeaderGiven returns a request header, whatever its case, and whether it was given at all:
+// a header given empty is not one left out.
+func (r *Request) HeaderGiven(name string) (string, bool) {
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
 // Param returns a path parameter.
 func (r *Request) Param(name string) string { return r.PathParameters[name] }
 
