@@ -409,6 +409,18 @@ def _positive(case: Any) -> bool:
 @schemathesis.hook
 def map_case(context: Any, case: Any) -> Any:
     """Repair the positive requests of the message routes for the rules the schema can't express."""
+    return _repair(case)
+
+
+@schemathesis.hook
+def before_add_examples(context: Any, examples: list) -> None:
+    """The same for the examples phase, which assembles requests from the spec's examples of
+    each member (a poll's type beside a text's member, instance xxx that has no device)."""
+    for case in examples:
+        _repair(case)
+
+
+def _repair(case: Any) -> Any:
     key = (case.method.upper(), case.operation.path)
     if not _positive(case) or not key[1].startswith("/api/instance/{instanceId}/") or \
             not ("/messages" in key[1] or "/chats/" in key[1]) or key[0] == "GET":
