@@ -9,10 +9,11 @@ the operations' descriptions).
 
 Other rules of the message routes can be kept by changing a request rather than by reading its
 answer: an emoji is one emoji, a vCard has BEGIN, FN and END lines, a poll lets voters choose at
-most as many options as it has, lengths are counted in UTF-16 units, ... `map_case` below repairs
-what breaks those rules in every positive request of those routes (and points half of the edits
-and revokes at the fixture's messages), so that they reach the outbox; it never touches negative
-requests, whose point is to be rejected, and leaves whatever the schema describes as generated.
+most as many options as it has, lengths are counted in UTF-16 units, ... `map_case` (and
+`before_add_examples`, for the examples phase) below repairs what breaks those rules in every
+positive request of those routes, so that they reach the outbox; points half of them at the
+paired instance and, for edits and revokes, the fixture's messages; and gives each its own
+Idempotency-Key. It never touches negative requests, whose point is to be rejected.
 
 No check is turned off and no operation left out. `filter_failure` below drops exactly one kind
 of failure: an ST202 whose 400 names the rule and whose request this file, on its own, finds
@@ -30,13 +31,13 @@ import os
 import re
 import sys
 import threading
-import unicodedata
 import time
+import unicodedata
+import zlib
 from collections import Counter
 from fractions import Fraction
 from typing import Any
 from urllib.parse import unquote
-import zlib
 
 import schemathesis
 from schemathesis.core.failures import Failure
@@ -417,11 +418,17 @@ def before_add_examples(context: Any, examples: list) -> None:
     """The same for the examples phase, which assembles requests from the spec's examples of
     each member (a poll's type beside a text's member, instance xxx that has no device)."""
     for case in examples:
-        _repair(case)
+        _repair(case, examples=True)
 
 
-def _repair(case: Any) -> Any:
+def _repair(case: Any, examples: bool = False) -> Any:
     key = (case.method.upper(), case.operation.path)
+    if examples and key == ("GET", "/api/instance/{instanceId}/messages") and _positive(case):
+        # An example can't hold a cursor the API issued: the example listing is the first page.
+        if case.query and _made_up_cursor(case):
+            del case.query["cursor"]
+        case.path_parameters["instanceId"] = "paired"
+        return case
     if not _positive(case) or not key[1].startswith("/api/instance/{instanceId}/") or \
             not ("/messages" in key[1] or "/chats/" in key[1]) or key[0] == "GET":
         return case
@@ -433,10 +440,11 @@ def _repair(case: Any) -> Any:
             # A key names one request: the same key with another body is a documented 409, and
             # the generators give most requests the same few keys (the spec's example).
             headers[name] = f"{value.strip()[:240]}-{zlib.crc32(json.dumps([key, path, case.body], sort_keys=True, default=str).encode()):08x}"
-    if _share(case):
+    share = examples or _share(case)  # an operation has one or two examples: all of them
+    if share:
         # The paired instance, where a request gets past 409 (no device) to its core logic.
         path["instanceId"] = "paired"
-    if "messageId" in path and _TEXT_MESSAGE and _share(case):
+    if "messageId" in path and _TEXT_MESSAGE and share:
         # Edits and revokes of the fixture's messages, which the run can change: as likely as
         # one of a made-up id, so both reach their core logic.
         path["instanceId"] = "paired"
