@@ -260,6 +260,9 @@ include-operation-id = "pairInstanceWithPhone"
 generation = { max-examples = $pair_examples }
 EOF
 
+# hooks.py points edits and revokes at these, an edit of the text with text and of the image
+# with a caption.
+export ST_TEXT_MESSAGE_ID=${message_ids[0]} ST_IMAGE_MESSAGE_ID=${message_ids[1]}
 "$st" --config-file "$work/schemathesis.toml" run infra/openapi.yaml \
 	--url "$url" -H "X-API-Key: $key" \
 	--checks all --seed "$seed" \

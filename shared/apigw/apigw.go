@@ -208,7 +208,8 @@ func (r *Request) Decode(v any) error {
 }
 
 // refuseNulls refuses a body that is null, and returns an error naming the first field, in
-// the body's order, that is null where v's struct does not allow it.
+// the body's order, that is null where v's struct does not allow it. Objects decoded into a
+// struct field (sendPace) are checked alike, their fields named by path (sendPace.typing).
 func refuseNulls(body []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	tok, err := dec.Token()
@@ -219,7 +220,17 @@ func refuseNulls(body []byte, v any) error {
 	if err != nil || tok != json.Delim('{') || rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
 		return nil
 	}
-	t := rv.Elem().Type()
+	return nullField(body, rv.Elem().Type(), "")
+}
+
+// nullField returns the error for the first field of object that is null where struct t does
+// not allow it, searching the objects of struct fields too; path names object's place.
+func nullField(object []byte, t reflect.Type, path string) error {
+	dec := json.NewDecoder(bytes.NewReader(object))
+	tok, err := dec.Token()
+	if err != nil || tok != json.Delim('{') {
+		return nil
+	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
@@ -230,15 +241,28 @@ func refuseNulls(body []byte, v any) error {
 		if err := dec.Decode(&raw); err != nil {
 			return nil
 		}
-		if string(raw) != "null" {
+		f, ok := fieldFor(t, key)
+		if !ok {
 			continue
 		}
-		if f, ok := fieldFor(t, key); ok && f.Tag.Get("api") != "nullable" {
-			ft := f.Type
-			for ft.Kind() == reflect.Pointer {
-				ft = ft.Elem()
+		ft := f.Type
+		for ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		name := key
+		if path != "" {
+			name = path + "." + key
+		}
+		if string(raw) == "null" {
+			if f.Tag.Get("api") != "nullable" {
+				return webhook.Errorf(webhook.EInvalid, "%s: must be %s, not null", name, jsonType(ft.Kind().String()))
 			}
-			return webhook.Errorf(webhook.EInvalid, "%s: must be %s, not null", key, jsonType(ft.Kind().String()))
+			continue
+		}
+		if ft.Kind() == reflect.Struct && len(raw) > 0 && raw[0] == '{' {
+			if err := nullField(raw, ft, name); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -318,6 +342,17 @@ func (r *Request) Header(name string) string {
 		}
 	}
 	return ""
+}
+
+// HeaderGiven returns a request header, whatever its case, and whether it was given at all:
+// a header given empty is not one left out.
+func (r *Request) HeaderGiven(name string) (string, bool) {
+	for k, v := range r.Headers {
+		if strings.EqualFold(k, name) {
+			return v, true
+		}
+	}
+	return "", false
 }
 
 // Param returns a path parameter.

@@ -151,7 +151,11 @@ func readSendOptions(r *apigw.Request) (sendOptions, error) {
 	if err != nil {
 		return sendOptions{}, err
 	}
-	key := r.Header("Idempotency-Key")
+	key, given := r.HeaderGiven("Idempotency-Key")
+	if given && key == "" {
+		// An empty key is not a request without one: the client meant to set it.
+		return sendOptions{}, webhook.Errorf(webhook.EInvalid, "Idempotency-Key: empty; give 1 to %d printable ASCII characters, or leave the header out", outbox.MaxIdempotencyKeyLength)
+	}
 	if err := outbox.ValidateIdempotencyKey(key); err != nil {
 		return sendOptions{}, err
 	}

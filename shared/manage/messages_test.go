@@ -180,6 +180,8 @@ func TestMessageBadInput(t *testing.T) {
 		{"wait abc", withWait("abc"), "wait"},
 		{"wait empty", withWait(""), "wait"},
 		{"bad Idempotency-Key", request{method: "POST", resource: msgsPath, body: textTo(alice, "hi"), headers: map[string]string{"Idempotency-Key": "caf\u00e9"}}, "Idempotency-Key"},
+		// Given empty is not left out (schemathesis found it accepted as no key).
+		{"empty Idempotency-Key", request{method: "POST", resource: msgsPath, body: textTo(alice, "hi"), headers: map[string]string{"Idempotency-Key": ""}}, "Idempotency-Key"},
 		{"long Idempotency-Key", request{method: "POST", resource: msgsPath, body: textTo(alice, "hi"), headers: map[string]string{"Idempotency-Key": strings.Repeat("k", 256)}}, "Idempotency-Key"},
 		{"bad chatId", list(map[string]string{"chatId": "bob"}), "chatId"},
 		{"bad status", list(map[string]string{"status": "lost"}), "status"},
@@ -469,6 +471,10 @@ func TestInstanceSendPace(t *testing.T) {
 		{`{"sendPace":{"typing":"yes"}}`, "sendPace.typing"},
 		{`{"sendPace":{"pace":1}}`, "pace"},
 		{`{"sendPace":null}`, "sendPace"},
+		// A member given as null is not one left out (schemathesis found null typing accepted).
+		{`{"sendPace":{"typing":null}}`, "sendPace.typing"},
+		{`{"sendPace":{"perMinute":null,"typing":true}}`, "sendPace.perMinute"},
+		{`{"name":"a","sendPace":{"jitterMs":null}}`, "sendPace.jitterMs"},
 		{`{"sendPace":5}`, "sendPace"},
 	} {
 		t.Run(tt.body, func(t *testing.T) {
