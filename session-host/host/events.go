@@ -24,14 +24,15 @@ func whatsappEvents(device func() types.JID) Converter {
 				return nil
 			}
 			// A message is keyed by its id: WhatsApp redelivers an unacked one unchanged.
-			return []Event{{Name: name, Data: data, Key: "msg/" + e.Info.Chat.String() + "/" + e.Info.ID, At: e.Info.Timestamp}}
+			return []Event{{Name: name, Data: data, Key: "msg/" + e.Info.Chat.String() + "/" + e.Info.ID, At: e.Info.Timestamp, Redelivered: true}}
 		case *events.Receipt:
 			datas := convert.Receipt(e)
 			out := make([]Event, len(datas))
 			for i, data := range datas {
 				out[i] = Event{
 					Name: webhook.EventMessageUpdated, Data: data, At: e.Timestamp,
-					Key: fmt.Sprintf("receipt/%s/%s/%s/%d", e.Type, e.Sender, e.Chat, i) + "/" + receiptID(e, i),
+					Key:         fmt.Sprintf("receipt/%s/%s/%s/%d", e.Type, e.Sender, e.Chat, i) + "/" + receiptID(e, i),
+					Redelivered: true,
 				}
 			}
 			return out

@@ -33,7 +33,7 @@ func TestShutdownDuringBurstLosesNothingAcked(t *testing.T) {
 	ran := make(chan error, 1)
 	go func() { ran <- m.Run(ctx) }()
 
-	sink := NewSink("inst_burst", burstEvents, m.batcher, quietLogger)
+	sink := NewSink(context.Background(), "inst_burst", burstEvents, m.batcher, quietLogger)
 	const events = 300
 	acked := make([]bool, events)
 	var wg sync.WaitGroup
@@ -92,7 +92,7 @@ func burstEvents(evt any) []Event {
 		return nil
 	}
 	data, _ := json.Marshal(map[string]string{"key": burstKey(n)})
-	return []Event{{Name: webhook.EventMessageReceived, Data: data, Key: burstKey(n), At: time.Now()}}
+	return []Event{{Name: webhook.EventMessageReceived, Data: data, Key: burstKey(n), At: time.Now(), Redelivered: true}}
 }
 
 // drainQueue receives every message and counts the keys their data carries.

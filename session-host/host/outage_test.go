@@ -1,6 +1,7 @@
 package host
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net"
@@ -94,7 +95,7 @@ func whatsappMessages(evt any) []Event {
 	}
 	data, _ := json.Marshal(map[string]string{"key": burstKey(n)})
 	at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC).Add(time.Duration(n) * time.Millisecond)
-	return []Event{{Name: webhook.EventMessageReceived, Data: data, Key: burstKey(n), At: at}}
+	return []Event{{Name: webhook.EventMessageReceived, Data: data, Key: burstKey(n), At: at, Redelivered: true}}
 }
 
 // SQS unreachable for a while, through a real cut connection: the handler reports failure for
@@ -113,7 +114,7 @@ func TestSQSOutageLosesNothing(t *testing.T) {
 	viaLink.BaseEndpoint = aws.String("http://" + link.addr)
 	batcher := queue.NewBatcher(queue.NewPublisher(sqs.NewFromConfig(viaLink), queueURL), 20*time.Millisecond)
 	defer batcher.Close()
-	sink := NewSink("inst_outage", whatsappMessages, batcher, quietLogger)
+	sink := NewSink(context.Background(), "inst_outage", whatsappMessages, batcher, quietLogger)
 
 	var mu sync.Mutex
 	handed := map[int]int{} // how often WhatsApp handed each message over

@@ -137,8 +137,8 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 		}
 		return types.JID{}
 	}
-	sink := NewSink(id, whatsappEvents(ownID), s.publisher, s.logger)
 	sctx, cancel := context.WithCancel(context.Background())
+	sink := NewSink(sctx, id, whatsappEvents(ownID), s.publisher, s.logger)
 	sess := &session{device: device, ctx: sctx, cancel: cancel, done: make(chan struct{}), sent: make(chan struct{})}
 	sess.paired.Store(device.ID != nil)
 	sess.client = s.newClient(ClientOptions{

@@ -36,12 +36,12 @@ func messages(evt any) []Event {
 		return nil
 	}
 	at := time.Date(2026, 11, 29, 8, 0, 0, n*int(time.Millisecond), time.UTC)
-	return []Event{{Name: webhook.EventMessageReceived, Data: json.RawMessage(`{"n":` + string(rune('0'+n%10)) + `}`), Key: "msg" + string(rune('A'+n)), At: at}}
+	return []Event{{Name: webhook.EventMessageReceived, Data: json.RawMessage(`{"n":` + string(rune('0'+n%10)) + `}`), Key: "msg" + string(rune('A'+n)), At: at, Redelivered: true}}
 }
 
 func TestSinkReportsFailureUntilTheQueueIsBack(t *testing.T) {
 	q := &flakyQueue{}
-	s := NewSink("inst_1", messages, q, quietLogger)
+	s := NewSink(context.Background(), "inst_1", messages, q, quietLogger)
 	if !s.Handle("ignored") {
 		t.Fatal("an event that becomes nothing must succeed")
 	}
@@ -70,5 +70,82 @@ func TestSinkReportsFailureUntilTheQueueIsBack(t *testing.T) {
 	// copy is a duplicate receivers (and the delivery function) drop, never a new webhook.
 	if len(ids) != 5 || ids[q.got[2].WebhookID] != 2 || ids[q.got[4].WebhookID] != 2 {
 		t.Fatalf("ids %v", ids)
+	}
+}
+
+// statuses is a converter that turns a string into one session.status event keyed by it, an
+// event WhatsApp does not deliver again.
+func statuses(evt any) []Event {
+	st, ok := evt.(string)
+	if !ok {
+		return nil
+	}
+	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
+	return []Event{{Name: webhook.EventSessionStatus, Data: json.RawMessage(`{"status":"` + st + `"}`), Key: "status/" + st, At: at}}
+}
+
+// Session statuses, QR codes and logouts come once: what the queue did not take is kept and
+// published again, in order and under the same webhook ids, once the queue is back; none is
+// lost, none doubled; and a session that ends gives up what it still holds.
+func TestSinkKeepsWhatWhatsAppWillNotDeliverAgain(t *testing.T) {
+	q := &flakyQueue{}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := NewSink(ctx, "inst_1", statuses, q, quietLogger)
+	s.backoff = []time.Duration{time.Millisecond}
+	q.down.Store(true)
+	for _, st := range []string{"disconnected", "connecting", "connected"} {
+		if !s.Handle(st) {
+			t.Fatalf("%s: reported failed; WhatsApp would not send it again anyway", st)
+		}
+	}
+	q.mu.Lock()
+	if len(q.got) != 0 {
+		t.Fatalf("published while the queue was down: %d", len(q.got))
+	}
+	q.mu.Unlock()
+	q.down.Store(false)
+	var got []string
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("published %v", got)
+		}
+		time.Sleep(time.Millisecond)
+		q.mu.Lock()
+		got = got[:0]
+		for _, env := range q.got {
+			got = append(got, string(env.Data))
+		}
+		q.mu.Unlock()
+	}
+	want := []string{`{"status":"disconnected"}`, `{"status":"connecting"}`, `{"status":"connected"}`}
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("published %v, want %v in order, once each", got, want)
+	}
+	q.mu.Lock()
+	id := q.got[0].WebhookID
+	q.mu.Unlock()
+	if id != webhook.DeriveWebhookID(time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC), "inst_1/"+webhook.EventSessionStatus+"/status/disconnected") {
+		t.Fatalf("webhook id %s is not the event's own", id)
+	}
+
+	// The queue down again, and the session ends: the held event is given up, not retried for
+	// ever.
+	q.down.Store(true)
+	s.Handle("logged_out")
+	cancel()
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		s.mu.Lock()
+		done := !s.retrier && len(s.held) == 0
+		s.mu.Unlock()
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the sink still retries after its session ended")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
