@@ -12,8 +12,13 @@ import (
 // at most four attempts.
 var DefaultRetryDelays = RetrySchedule{5 * time.Second, 10 * time.Second, 15 * time.Second}
 
-// MaxRetryDelay is the longest a message can be hidden: SQS's visibility timeout limit.
-const MaxRetryDelay = 12 * time.Hour
+// MaxRetryDelay is the longest a message can be hidden for its next attempt. SQS refuses a
+// visibility timeout that would keep a message hidden more than 12 hours after it was
+// received, and the delivery function has spent part of that by the time it hides the
+// message; a refused hide brings the message back after the queue's own timeout, minutes
+// instead of hours: the retry would go early, silently. Five minutes short of 12 hours
+// leaves room for the longest invocation.
+const MaxRetryDelay = 12*time.Hour - 5*time.Minute
 
 // RetrySchedule is the delay before each automatic retry; its length is the number of retries.
 type RetrySchedule []time.Duration
@@ -32,7 +37,7 @@ func ParseRetrySchedule(s string) (RetrySchedule, error) {
 			return nil, fmt.Errorf("retry delay %d: %w", i+1, err)
 		}
 		if d < time.Second || d > MaxRetryDelay {
-			return nil, fmt.Errorf("retry delay %d: %s is outside 1s..12h", i+1, d)
+			return nil, fmt.Errorf("retry delay %d: %s is outside 1s..%s (SQS hides a message at most 12 h after it was received)", i+1, d, MaxRetryDelay)
 		}
 		out = append(out, d)
 	}

@@ -20,6 +20,8 @@ func TestParseRetrySchedule(t *testing.T) {
 		{"5", nil, true},
 		{"500ms", nil, true},
 		{"13h", nil, true},
+		{"12h", nil, true}, // SQS's limit counts from the receive, part of which is spent
+		{"11h55m", RetrySchedule{MaxRetryDelay}, false},
 		{"5s,,10s", nil, true},
 	}
 	for _, tt := range tests {
@@ -87,5 +89,15 @@ func TestParseRetryAfter(t *testing.T) {
 				t.Fatalf("ParseRetryAfter(%q) = %v, want %v", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// However long a Retry-After or a policy asks for, the delay stays within what SQS can hide a
+// received message for, so the retry never comes early.
+func TestDecideStaysWithinWhatSQSCanHide(t *testing.T) {
+	p := RetryPolicy{Schedule: RetrySchedule{time.Second}, MaxRetryAfter: 48 * time.Hour}
+	got := p.Decide(Outcome{StatusCode: 503, RetryAfter: 24 * time.Hour}, 1)
+	if got.Status != StatusRetrying || got.Delay != MaxRetryDelay || got.Delay >= 12*time.Hour {
+		t.Fatalf("Decide = %+v, want a retry after %s, under SQS's 12 h", got, MaxRetryDelay)
 	}
 }
