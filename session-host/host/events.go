@@ -36,6 +36,14 @@ func whatsappEvents(device func() types.JID) Converter {
 				}
 			}
 			return out
+		case sender.Sent:
+			// Made by this host, not delivered by WhatsApp: nothing would deliver it again, so
+			// the sink keeps it when the queue refuses it.
+			name, data, ok := convert.Message(e.Message)
+			if !ok {
+				return nil
+			}
+			return []Event{{Name: name, Data: data, Key: "msg/" + e.Message.Info.Chat.String() + "/" + e.Message.Info.ID, At: e.Message.Info.Timestamp}}
 		case sender.Failure:
 			// Keyed by the message: it fails once.
 			return []Event{{Name: webhook.EventMessageUpdated, Data: convert.Failed(e.MessageID, e.Chat, device(), e.Reason, e.At), Key: "failed/" + e.MessageID, At: e.At}}

@@ -117,6 +117,7 @@ func (s *Sessions) Start(ctx context.Context, id string) error {
 	s.mu.Lock()
 	if _, ok := s.running[id]; ok { // started meanwhile
 		s.mu.Unlock()
+		sess.cancel()
 		return nil
 	}
 	s.running[id] = sess

@@ -73,16 +73,16 @@ func (s *Sink) Handle(evt any) bool {
 	if len(converted) == 0 {
 		return true
 	}
+	if s.queueBehind(converted) {
+		return true
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 	defer cancel()
 	envs := make([]*webhook.Envelope, len(converted))
 	errs := make([]error, len(converted))
 	var wg sync.WaitGroup
 	for i, e := range converted {
-		envs[i] = &webhook.Envelope{
-			Event: e.Name, InstanceID: s.instanceID, Timestamp: webhook.FormatTime(e.At), Data: e.Data,
-			WebhookID: webhook.DeriveWebhookID(e.At, s.instanceID+"/"+e.Name+"/"+e.Key),
-		}
+		envs[i] = s.envelope(e)
 		wg.Go(func() { errs[i] = s.publisher.Publish(ctx, envs[i]) })
 	}
 	wg.Wait()
@@ -109,6 +109,37 @@ func (s *Sink) Handle(evt any) bool {
 		s.hold(keep)
 	}
 	return !again
+}
+
+// queueBehind keeps converted behind the events already held, in order, when they all are of
+// the kind the Sink keeps and some are held: publishing them now would overtake those (a newer
+// "connected" before an older "disconnected").
+func (s *Sink) queueBehind(converted []Event) bool {
+	for _, e := range converted {
+		if e.Redelivered {
+			return false
+		}
+	}
+	s.mu.Lock()
+	behind := s.retrier
+	s.mu.Unlock()
+	if !behind {
+		return false
+	}
+	envs := make([]*webhook.Envelope, len(converted))
+	for i, e := range converted {
+		envs[i] = s.envelope(e)
+	}
+	s.hold(envs)
+	return true
+}
+
+// envelope is e's envelope, under the webhook id e always gets.
+func (s *Sink) envelope(e Event) *webhook.Envelope {
+	return &webhook.Envelope{
+		Event: e.Name, InstanceID: s.instanceID, Timestamp: webhook.FormatTime(e.At), Data: e.Data,
+		WebhookID: webhook.DeriveWebhookID(e.At, s.instanceID+"/"+e.Name+"/"+e.Key),
+	}
 }
 
 // hold keeps envs for the queue, and starts publishing them again unless that is under way.
@@ -144,9 +175,14 @@ func (s *Sink) publishHeld() {
 		ctx, cancel := context.WithTimeout(s.ctx, publishTimeout)
 		err := s.publisher.Publish(ctx, env)
 		cancel()
-		if err == nil {
+		if err == nil || webhook.ErrorCode(err) == webhook.EPayloadTooLarge {
+			if err != nil {
+				s.logger.Error("event too large for the queue; giving it up", "webhookId", env.WebhookID, "error", err)
+			}
 			s.mu.Lock()
-			s.held = s.held[1:]
+			if len(s.held) > 0 && s.held[0] == env { // unless given up meanwhile (maxHeld)
+				s.held = s.held[1:]
+			}
 			s.mu.Unlock()
 			try = 0
 			continue

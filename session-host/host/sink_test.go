@@ -4,23 +4,32 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.mau.fi/whatsmeow/proto/waE2E"
+	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/wagate/wagate/session-host/sender"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
 // flakyQueue stands for the events queue: it fails while down and records what it took.
 type flakyQueue struct {
-	down atomic.Bool
-	mu   sync.Mutex
-	got  []*webhook.Envelope
+	down    atomic.Bool
+	refused atomic.Int32
+	mu      sync.Mutex
+	got     []*webhook.Envelope
 }
 
 func (q *flakyQueue) Publish(_ context.Context, env *webhook.Envelope) error {
 	if q.down.Load() {
+		q.refused.Add(1)
 		return errors.New("sqs unreachable")
 	}
 	q.mu.Lock()
@@ -147,5 +156,67 @@ func TestSinkKeepsWhatWhatsAppWillNotDeliverAgain(t *testing.T) {
 			t.Fatal("the sink still retries after its session ended")
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// published are the data of what q took, in order.
+func (q *flakyQueue) published() []string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []string
+	for _, env := range q.got {
+		out = append(out, string(env.Data))
+	}
+	return out
+}
+
+// An event the sink keeps is not overtaken: a newer status waits behind the held ones.
+func TestSinkKeepsHeldEventsInOrder(t *testing.T) {
+	q := &flakyQueue{}
+	s := NewSink(context.Background(), "inst_1", statuses, q, quietLogger)
+	s.backoff = []time.Duration{300 * time.Millisecond} // the retrier is waiting when the queue comes back
+	q.down.Store(true)
+	s.Handle("disconnected")
+	for q.refused.Load() < 2 { // the sink's own try and its retrier's first: it waits now
+		time.Sleep(time.Millisecond)
+	}
+	q.down.Store(false)
+	s.Handle("connected")
+	deadline := time.Now().Add(10 * time.Second)
+	for len(q.published()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := q.published(); len(got) != 2 || got[0] != `{"status":"disconnected"}` || got[1] != `{"status":"connected"}` {
+		t.Fatalf("published %v, want disconnected then connected", got)
+	}
+}
+
+// The sender's message.sent is made by the host, not delivered by WhatsApp: when the queue
+// refuses it, the sink keeps it and publishes it once the queue is back.
+func TestSinkKeepsTheSendersMessageSent(t *testing.T) {
+	q := &flakyQueue{}
+	own := types.NewJID("6281111111111", types.DefaultUserServer)
+	s := NewSink(context.Background(), "inst_1", whatsappEvents(func() types.JID { return own }), q, quietLogger)
+	s.backoff = []time.Duration{time.Millisecond}
+	sent := sender.Sent{Message: &events.Message{
+		Info: types.MessageInfo{
+			MessageSource: types.MessageSource{Chat: types.NewJID("6281234567890", types.DefaultUserServer), Sender: own, IsFromMe: true},
+			ID:            "3EB0AABBCCDDEEFF001122", Timestamp: time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC),
+		},
+		Message: &waE2E.Message{Conversation: proto.String("hello")},
+	}}
+	q.down.Store(true)
+	if !s.Handle(sent) {
+		t.Fatal("reported failed: nothing would publish it again")
+	}
+	q.down.Store(false)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(q.published()) < 1 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.got) != 1 || q.got[0].Event != webhook.EventMessageSent || !strings.Contains(string(q.got[0].Data), "3EB0AABBCCDDEEFF001122") {
+		t.Fatalf("published %+v, want the message.sent", q.got)
 	}
 }

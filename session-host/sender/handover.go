@@ -299,7 +299,7 @@ func (s *Sender) publishSent(ctx context.Context, id string, a *ack) {
 		},
 		RawMessage: a.msg,
 	}
-	s.publish(ctx, evt.UnwrapRaw(), "message.sent")
+	s.publish(ctx, Sent{Message: evt.UnwrapRaw()}, "message.sent")
 }
 
 // prepare returns r's chat and its message, its media fetched and uploaded.
@@ -314,11 +314,11 @@ func (s *Sender) prepare(ctx context.Context, r *outbox.Record) (types.JID, *waE
 			return chat, nil, err
 		}
 	}
-	switch m.Type {
-	case outbox.TypeRead, outbox.TypePresence:
-		if (m.Read == nil) == (m.Presence == nil) {
-			return chat, nil, permanent("the %s has no %s content", m.Type, m.Type)
-		}
+	switch {
+	case m.Type == outbox.TypeRead && m.Read == nil, m.Type == outbox.TypePresence && m.Presence == nil,
+		m.Type == outbox.TypeEdit && m.Edit == nil, m.Type == outbox.TypeRevoke && m.Revoke == nil:
+		return chat, nil, permanent("the %s has no %s content", m.Type, m.Type)
+	case m.Type == outbox.TypeRead, m.Type == outbox.TypePresence:
 		return chat, nil, nil
 	}
 	in := send.Input{Now: s.clock.Now()}

@@ -59,9 +59,9 @@ func NewLinkFetcher(o deliver.SenderOptions) *LinkFetcher {
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		switch {
 		case len(via) >= maxRedirects:
-			return fmt.Errorf("more than %d redirects", maxRedirects)
+			return permanent("media link: more than %d redirects", maxRedirects)
 		case req.URL.Scheme != "https" && !(o.AllowHTTP && req.URL.Scheme == "http"):
-			return fmt.Errorf("redirect to a %s URL", req.URL.Scheme)
+			return permanent("media link: redirect to a %s URL", req.URL.Scheme)
 		}
 		return nil
 	}
@@ -81,8 +81,8 @@ func (f *LinkFetcher) Fetch(ctx context.Context, link string, limit int64) ([]by
 		if deliver.Refused(err) {
 			return nil, "", permanent("media link: destination refused: %v", errors.Unwrap(err))
 		}
-		if ctx.Err() == nil && strings.Contains(err.Error(), "redirect") {
-			return nil, "", permanent("media link: %v", errors.Unwrap(err))
+		if p := (*permanentError)(nil); errors.As(err, &p) {
+			return nil, "", p // a redirect refused
 		}
 		return nil, "", fmt.Errorf("fetch media link: %w", err)
 	}

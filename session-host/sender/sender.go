@@ -51,10 +51,17 @@ type Paces interface {
 	PaceOf(ctx context.Context, instanceID string) (outbox.Pace, error)
 }
 
-// Events is the session's event sink: it turns whatsmeow's events, and Failure, into webhook
-// events on the queue, and reports whether they got there.
+// Events is the session's event sink: it turns whatsmeow's events, Sent and Failure, into
+// webhook events on the queue, and reports whether they got there (or will: it keeps what no
+// one would deliver again, as Sent and Failure).
 type Events interface {
 	Handle(evt any) bool
+}
+
+// Sent is a message WhatsApp acknowledged, as a message this account sent: the session's
+// converter turns it into message.sent, as it does one sent from the phone.
+type Sent struct {
+	Message *events.Message
 }
 
 // Failure is what the Sender reports when a message ends failed: the session's converter turns

@@ -190,7 +190,7 @@ func TestAckThenStoreDown(t *testing.T) {
 		}
 		return nil
 	})
-	evt := r.events.evts[0].(*events.Message)
+	evt := r.events.evts[0].(Sent).Message
 	if evt.Info.ID != "m1" || !evt.Info.IsFromMe || evt.Info.Sender != ownJID || !evt.Info.Timestamp.Equal(epoch) || evt.Message.GetConversation() != "hello m1" {
 		t.Fatalf("message.sent event %+v", evt.Info)
 	}
@@ -433,7 +433,7 @@ func TestActions(t *testing.T) {
 			r.stop()
 			var messages int
 			for _, evt := range r.events.evts {
-				if _, ok := evt.(*events.Message); ok {
+				if _, ok := evt.(Sent); ok {
 					messages++
 				}
 			}
