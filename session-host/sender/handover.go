@@ -348,14 +348,14 @@ func (s *Sender) prepare(ctx context.Context, r *outbox.Record) (types.JID, *waE
 }
 
 // changeable returns the message an edit or revoke changes, once sure WhatsApp still lets it
-// be changed: sent through this outbox, not failed, within its window. The API checked the
-// same when it accepted the change, but the message may have been sent late since.
+// be changed (outbox.Message.Changeable).
 func (s *Sender) changeable(ctx context.Context, m *outbox.Message, now time.Time) (*outbox.Message, error) {
-	id, window := "", outbox.EditWindow
-	if m.Edit != nil {
+	var id string
+	switch {
+	case m.Edit != nil:
 		id = m.Edit.MessageID
-	} else if m.Revoke != nil {
-		id, window = m.Revoke.MessageID, outbox.RevokeWindow
+	case m.Revoke != nil:
+		id = m.Revoke.MessageID
 	}
 	target, err := s.store.Get(ctx, s.id, id)
 	switch {
@@ -363,10 +363,9 @@ func (s *Sender) changeable(ctx context.Context, m *outbox.Message, now time.Tim
 		return nil, permanent("message %s is not in this instance's outbox", id)
 	case err != nil:
 		return nil, err
-	case target.Status == outbox.StatusFailed:
-		return nil, permanent("message %s failed; there is nothing to %s", id, m.Type)
-	case target.SentAt != nil && now.After(target.SentAt.Add(window)):
-		return nil, permanent("message %s was sent more than %s ago; WhatsApp no longer lets it be changed", id, window)
+	}
+	if err := m.Changeable(target, now); err != nil {
+		return nil, permanent("%s", webhook.ErrorMessage(err))
 	}
 	return target.Message, nil
 }

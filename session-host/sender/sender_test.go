@@ -373,7 +373,7 @@ func TestActions(t *testing.T) {
 			}, ""},
 		{"edit after the window", sentAt(21 * time.Minute),
 			action(&outbox.Message{Type: outbox.TypeEdit, Edit: &outbox.Edit{MessageID: "target", Text: "fixed"}}),
-			nil, "no longer lets it be changed"},
+			nil, "WhatsApp lets a message be"},
 		{"edit of a message not in the outbox", nil,
 			action(&outbox.Message{Type: outbox.TypeEdit, Edit: &outbox.Edit{MessageID: "target", Text: "fixed"}}),
 			nil, "not in this instance's outbox"},
@@ -387,7 +387,7 @@ func TestActions(t *testing.T) {
 			}, ""},
 		{"revoke after the window", sentAt(49 * time.Hour),
 			action(&outbox.Message{Type: outbox.TypeRevoke, Revoke: &outbox.Revoke{MessageID: "target"}}),
-			nil, "no longer lets it be changed"},
+			nil, "WhatsApp lets a message be"},
 		{"read", nil,
 			action(&outbox.Message{Type: outbox.TypeRead, Read: &outbox.Read{MessageIDs: []string{"A1", "A2"}}}),
 			func(t *testing.T, r *rig) {

@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -143,6 +144,19 @@ func RevokeOf(target *Record, now time.Time) (*Message, error) {
 		return nil, err
 	}
 	return &Message{Chat: target.Message.Chat, Type: TypeRevoke, Revoke: &Revoke{MessageID: target.MessageID}}, nil
+}
+
+// Changeable checks that target can still take m, an edit or a revoke, as the API checked
+// when it accepted m: the host checks again when it sends m, since target may have been sent
+// late.
+func (m *Message) Changeable(target *Record, now time.Time) error {
+	switch {
+	case m.Edit != nil:
+		return changeable(target, "edited", EditWindow, now)
+	case m.Revoke != nil:
+		return changeable(target, "revoked", RevokeWindow, now)
+	}
+	return fmt.Errorf("outbox: a %s message changes no other", m.Type)
 }
 
 // changeable checks that target is a message this account can still edit or revoke: not an
