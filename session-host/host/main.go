@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/wagate/wagate/session-host/sender"
 	"github.com/wagate/wagate/shared/deliver"
@@ -67,7 +68,8 @@ func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Lo
 	m.Sessions = NewSessions(devices, instances, m.batcher, logger)
 	m.Sessions.UseOutbox(Outbox{
 		Store: messages, Paces: instancePaces{instances},
-		Media: sender.NewLinkFetcher(deliver.SenderOptions{Timeout: 30 * time.Second, AllowedPrefixes: cfg.MediaAllow, RootCAs: cfg.MediaRootCAs}),
+		Media:       sender.NewLinkFetcher(deliver.SenderOptions{Timeout: 30 * time.Second, AllowedPrefixes: cfg.MediaAllow, RootCAs: cfg.MediaRootCAs}),
+		MediaBudget: semaphore.NewWeighted(sender.MediaBudget),
 	})
 	m.pairing = NewPairingWatcher(cfg.HostID, instances, m.Sessions, time.Second, logger)
 	m.work = NewWorkWatcher(cfg.HostID, messages, m.Sessions, time.Second, logger)

@@ -13,6 +13,7 @@ import (
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 	waLog "go.mau.fi/whatsmeow/util/log"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/wagate/wagate/session-host/sender"
 	"github.com/wagate/wagate/shared/outbox"
@@ -56,7 +57,9 @@ type Outbox struct {
 	Store sender.Store
 	Paces sender.Paces
 	Media sender.Fetcher
-	Clock sender.Clock // nil for the real one
+	// MediaBudget bounds the media all the host's senders hold at once; nil for no bound.
+	MediaBudget *semaphore.Weighted
+	Clock       sender.Clock // nil for the real one
 }
 
 type session struct {
@@ -159,7 +162,7 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 	}
 	sess.sender = sender.New(sender.Config{
 		InstanceID: id, Client: sess.client, Store: s.outbox.Store, Paces: s.outbox.Paces, Events: sink,
-		Media: s.outbox.Media, Own: ownID, PollKey: pollKey, Logger: s.logger, Clock: s.outbox.Clock,
+		Media: s.outbox.Media, MediaBudget: s.outbox.MediaBudget, Own: ownID, PollKey: pollKey, Logger: s.logger, Clock: s.outbox.Clock,
 		Paced: outbox.Type.Paced,
 	})
 	return sess, nil

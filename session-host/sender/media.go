@@ -39,6 +39,10 @@ func mediaLimit(t outbox.Type) int64 {
 	return maxMedia
 }
 
+// MediaBudget is how many bytes of fetched media one host holds at once, by default: room for
+// one document at WhatsApp's limit with its encrypted copy, or several smaller files.
+const MediaBudget = 2 * maxDocument
+
 // FetchTimeout bounds one fetch of a media link, the body included.
 const FetchTimeout = 60 * time.Second
 
@@ -114,6 +118,13 @@ func (s *Sender) upload(ctx context.Context, m *outbox.Message) (*send.Upload, e
 	limit := mediaLimit(m.Type)
 	data, mimetype := m.Media.Data, m.Media.Mimetype
 	if data == nil {
+		if s.budget != nil {
+			// The file, then its encrypted copy while it uploads.
+			if err := s.budget.Acquire(ctx, 2*limit); err != nil {
+				return nil, fmt.Errorf("wait for room to fetch the %s: %w", m.Type, err)
+			}
+			defer s.budget.Release(2 * limit)
+		}
 		var linkType string
 		var err error
 		if data, linkType, err = s.media.Fetch(ctx, m.Media.Link, limit); err != nil {

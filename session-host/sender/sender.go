@@ -22,6 +22,7 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/wagate/wagate/session-host/send"
 	"github.com/wagate/wagate/shared/outbox"
@@ -92,6 +93,10 @@ type Config struct {
 	Paces      Paces
 	Events     Events
 	Media      Fetcher
+	// MediaBudget bounds the bytes of fetched media all the host's senders hold at once (a
+	// file and its encrypted copy while it uploads), so that a few large documents queue
+	// rather than run the host out of memory; nil for no bound.
+	MediaBudget *semaphore.Weighted
 	// Own returns the account's JID, empty while unpaired.
 	Own func() types.JID
 	// PollKey is the key poll secrets are derived from (see PollKey).
@@ -119,6 +124,7 @@ type Sender struct {
 	paces   Paces
 	events  Events
 	media   Fetcher
+	budget  *semaphore.Weighted
 	own     func() types.JID
 	pollKey []byte
 	builder *send.Builder
@@ -153,7 +159,7 @@ type Sender struct {
 // New returns the Sender of c.InstanceID.
 func New(c Config) *Sender {
 	s := &Sender{
-		id: c.InstanceID, client: c.Client, store: c.Store, paces: c.Paces, events: c.Events, media: c.Media,
+		id: c.InstanceID, client: c.Client, store: c.Store, paces: c.Paces, events: c.Events, media: c.Media, budget: c.MediaBudget,
 		own: c.Own, pollKey: c.PollKey, builder: send.NewBuilder(c.Client),
 		logger: c.Logger.With("instanceId", c.InstanceID), clock: c.Clock, random: c.Random, paced: c.Paced,
 		wake: make(chan struct{}, 1), receipts: make(chan receipt, receiptQueue),

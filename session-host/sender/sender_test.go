@@ -14,6 +14,7 @@ import (
 	"go.mau.fi/whatsmeow/proto/waE2E"
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/wagate/wagate/shared/outbox"
 	"github.com/wagate/wagate/shared/webhook"
@@ -460,5 +461,37 @@ func TestReadAndPresenceSkipTheQueue(t *testing.T) {
 	readAt, firstAt := r.store.get(t, "read").SentAt, r.store.get(t, "m0").SentAt
 	if readAt == nil || firstAt == nil || readAt.After(*firstAt) {
 		t.Fatalf("read receipt sent at %v, the chat's first message at %v; want the receipt first", readAt, firstAt)
+	}
+}
+
+// Fetched media counts against the host's budget: while other senders hold all of it, a link
+// message waits (and is not failed), and goes once room is made.
+func TestMediaWaitsForTheHostsBudget(t *testing.T) {
+	rec := text("img", chatJID(1), 1, 0)
+	rec.Message = &outbox.Message{Chat: chatJID(1), Type: outbox.TypeImage, Media: &outbox.Media{Link: "https://example.com/a.png"}}
+	r := newRig(t, noPace, rec)
+	budget := semaphore.NewWeighted(MediaBudget)
+	if err := budget.Acquire(context.Background(), MediaBudget); err != nil { // others hold it all
+		t.Fatal(err)
+	}
+	r.sender.budget = budget
+	r.run()
+	eventually(t, func() error {
+		if got := r.store.get(t, "img"); got.Status != outbox.StatusSending || got.Attempts != 1 {
+			return fmt.Errorf("image %s after %d attempts, want waiting in its first", got.Status, got.Attempts)
+		}
+		return nil
+	})
+	if n := len(r.client.sends()); n != 0 {
+		t.Fatalf("%d sends with no room for the file", n)
+	}
+	budget.Release(MediaBudget)
+	eventually(t, r.settled)
+	if got := r.store.get(t, "img"); got.Status != outbox.StatusSent || got.Attempts != 1 {
+		t.Fatalf("image %s after %d attempts, want sent at its first", got.Status, got.Attempts)
+	}
+	// Its room is given back.
+	if !budget.TryAcquire(MediaBudget) {
+		t.Fatal("the sender kept its share of the budget")
 	}
 }
