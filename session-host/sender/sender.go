@@ -110,8 +110,13 @@ type Config struct {
 }
 
 // pendingLimit is how many pending messages a Sender reads at a time: the oldest, enough for
-// the heads of as many chats.
-const pendingLimit = 100
+// the heads of as many chats. When a full read holds nothing that may go (one busy chat whose
+// head waits for its retry), the next read is twice as wide, up to maxPendingRead, so the
+// other chats' messages behind them are seen and sent meanwhile.
+const (
+	pendingLimit   = 100
+	maxPendingRead = 1600
+)
 
 // receiptQueue bounds the receipts waiting to be written; more are dropped (see Receipt).
 const receiptQueue = 256
@@ -145,6 +150,7 @@ type Sender struct {
 	pending []*outbox.Record // as last read, less those done since
 	stale   bool             // read the pending messages again before choosing
 	full    bool             // the last read held as many as it could
+	read    int              // how many the next read takes
 	// acked are messages WhatsApp acknowledged whose sent status is not written yet, or whose
 	// message.sent is not published yet: they are never handed over again.
 	acked map[string]*ack
@@ -163,7 +169,7 @@ func New(c Config) *Sender {
 		own: c.Own, pollKey: c.PollKey, builder: send.NewBuilder(c.Client),
 		logger: c.Logger.With("instanceId", c.InstanceID), clock: c.Clock, random: c.Random, paced: c.Paced,
 		wake: make(chan struct{}, 1), receipts: make(chan receipt, receiptQueue),
-		stale: true, acked: map[string]*ack{}, onWhatsApp: map[string]bool{},
+		stale: true, read: pendingLimit, acked: map[string]*ack{}, onWhatsApp: map[string]bool{},
 	}
 	if s.clock == nil {
 		s.clock = realClock{}
@@ -240,14 +246,17 @@ func (s *Sender) step(ctx context.Context) time.Duration {
 		return wait // the store is failing: nothing more goes until the acks are written
 	}
 	if s.stale {
-		recs, err := s.store.Pending(ctx, s.id, pendingLimit)
+		recs, err := s.store.Pending(ctx, s.id, s.read)
 		if err != nil {
 			if ctx.Err() == nil {
 				s.logger.Error("read pending messages; retrying", "error", err)
 			}
 			return storeRetry
 		}
-		s.pending, s.stale, s.full = recs, false, len(recs) == pendingLimit
+		s.pending, s.stale, s.full = recs, false, len(recs) == s.read
+		if !s.full {
+			s.read = pendingLimit // it all fit: the next read need not be wider
+		}
 		s.mu.Lock()
 		after := s.afterRead
 		s.afterRead = nil
@@ -329,6 +338,9 @@ func (s *Sender) choose(ctx context.Context, now time.Time) (next *outbox.Record
 	case len(live) == 0 && s.full:
 		// All sent or failed, and more may be pending than the read held: read again.
 		s.stale = true
+	case connected && s.full && s.read < maxPendingRead:
+		// Nothing that was read may go now, and more is pending: look further.
+		s.read, s.stale = min(2*s.read, maxPendingRead), true
 	}
 	return nil, false, wakeAt
 }

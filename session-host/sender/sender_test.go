@@ -495,3 +495,33 @@ func TestMediaWaitsForTheHostsBudget(t *testing.T) {
 		t.Fatal("the sender kept its share of the budget")
 	}
 }
+
+// One chat whose head waits for its retry holds back only that chat, even when it fills the
+// whole first read of pending messages: the sender reads further and sends the other chats'.
+func TestBusyChatDoesNotHoldTheOthers(t *testing.T) {
+	var recs []*outbox.Record
+	for i := range pendingLimit + 20 {
+		recs = append(recs, text(fmt.Sprintf("a%03d", i), chatJID(1), int64(i+1), time.Duration(i)))
+	}
+	recs = append(recs, text("b", chatJID(2), 1, time.Hour)) // accepted after all of chat 1
+	r := newRig(t, noPace, recs...)
+	r.clock.horizon = time.Minute // a000 fails every time: its retries soon wait longer than the test
+	r.client.sendErr = func(id string, _ int) error {
+		if id == "a000" {
+			return errors.New("connection reset") // transient: a000 waits for its retry
+		}
+		return nil
+	}
+	r.run()
+	eventually(t, func() error {
+		if got := r.store.get(t, "b"); got.Status != outbox.StatusSent {
+			return fmt.Errorf("chat 2's message is %s behind chat 1's stuck head", got.Status)
+		}
+		return nil
+	})
+	for _, s := range r.client.sends() {
+		if s.chat == chatJID(1) && s.id != "a000" {
+			t.Fatalf("chat 1's %s went before its head", s.id)
+		}
+	}
+}
