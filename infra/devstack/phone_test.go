@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -43,13 +44,25 @@ func (e *endpoint) delivered(t *testing.T, secret, id string) webhook.Envelope {
 	return env
 }
 
-// where delivers the first webhook of event whose data has the given fields.
+// where answers the data of the first webhook of event whose data has the given fields.
 func (e *endpoint) where(t *testing.T, event string, fields map[string]any) map[string]any {
 	t.Helper()
-	var found map[string]any
+	_, _, data := e.first(t, event, fields)
+	return data
+}
+
+// first waits for the first webhook of event whose data has the given fields, and answers its
+// headers, body and data.
+func (e *endpoint) first(t *testing.T, event string, fields map[string]any) (http.Header, []byte, map[string]any) {
+	t.Helper()
+	var (
+		header http.Header
+		body   []byte
+		found  map[string]any
+	)
 	eventually(t, fmt.Sprintf("a %s webhook with %v", event, fields), func() bool {
-		_, bodies := e.requests()
-		for _, b := range bodies {
+		headers, bodies := e.requests()
+		for i, b := range bodies {
 			var env struct {
 				Event string
 				Data  map[string]any
@@ -60,13 +73,13 @@ func (e *endpoint) where(t *testing.T, event string, fields map[string]any) map[
 				match = match && env.Data[k] == v
 			}
 			if match {
-				found = env.Data
+				header, body, found = headers[i], b, env.Data
 				return true
 			}
 		}
 		return false
 	})
-	return found
+	return header, body, found
 }
 
 func data(t *testing.T, env webhook.Envelope) map[string]any {

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -31,60 +30,15 @@ type phoneSent struct {
 	Data                     map[string]any
 }
 
-// callWith is client.call with request headers.
-func (c client) callWith(method, path, body string, header map[string]string) reply {
-	c.t.Helper()
-	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("X-API-Key", c.key)
-	req.Header.Set("Content-Type", "application/json")
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	r := reply{Status: resp.StatusCode, Raw: string(raw)}
-	if err := json.Unmarshal(raw, &r); err != nil {
-		c.t.Fatalf("%s %s: %q: %v", method, path, raw, err)
-	}
-	return r
-}
-
 // signed waits for a webhook of event whose data has the given fields, checks its Standard
 // Webhooks signature with secret and answers its data.
 func (e *endpoint) signed(t *testing.T, secret, event string, fields map[string]any) map[string]any {
 	t.Helper()
-	var found map[string]any
-	eventually(t, fmt.Sprintf("a signed %s webhook with %v", event, fields), func() bool {
-		headers, bodies := e.requests()
-		for i, b := range bodies {
-			var env struct {
-				Event string
-				Data  map[string]any
-			}
-			json.Unmarshal(b, &env)
-			match := env.Event == event
-			for k, v := range fields {
-				match = match && env.Data[k] == v
-			}
-			if !match {
-				continue
-			}
-			if err := webhook.Verify(secret, b, headers[i]); err != nil {
-				t.Fatalf("%s webhook %s: signature: %v", event, headers[i].Get("webhook-id"), err)
-			}
-			found = env.Data
-			return true
-		}
-		return false
-	})
-	return found
+	header, body, data := e.first(t, event, fields)
+	if err := webhook.Verify(secret, body, header); err != nil {
+		t.Fatalf("%s webhook %s: signature: %v", event, header.Get("webhook-id"), err)
+	}
+	return data
 }
 
 // phoneGot answers what the simulated WhatsApp accepted from the instance's account with the

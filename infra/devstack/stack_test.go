@@ -68,6 +68,12 @@ type reply struct {
 
 func (c client) call(method, path, body string) reply {
 	c.t.Helper()
+	return c.callWith(method, path, body, nil)
+}
+
+// callWith is call with request headers.
+func (c client) callWith(method, path, body string, header map[string]string) reply {
+	c.t.Helper()
 	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
 	if err != nil {
 		c.t.Fatal(err)
@@ -77,6 +83,9 @@ func (c client) call(method, path, body string) reply {
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
