@@ -112,6 +112,7 @@ FUNCTIONS := \
 	WebhookLogsFunction:webhook-logs \
 	WebhookRetryFunction:webhook-retry \
 	WebhookStatsFunction:webhook-stats \
+	WebhookCountFunction:webhook-count \
 	WebhookClearFunction:webhook-clear \
 	WebhookJobsFunction:webhook-jobs \
 	InstancesFunction:instances \

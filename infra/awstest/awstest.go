@@ -38,7 +38,7 @@ import (
 const EndpointEnv = "AWS_ENDPOINT_URL"
 
 // serviceEndpointEnvs are the endpoint settings of the services the tests use.
-var serviceEndpointEnvs = []string{EndpointEnv + "_DYNAMODB", EndpointEnv + "_SQS"}
+var serviceEndpointEnvs = []string{EndpointEnv + "_DYNAMODB", EndpointEnv + "_DYNAMODB_STREAMS", EndpointEnv + "_SQS"}
 
 // provisionTimeout bounds one Stack call; against moto it takes milliseconds.
 const provisionTimeout = 2 * time.Minute

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/infra/emulator"
@@ -224,10 +225,39 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 			es.Run(workCtx, lambdaemu.SQSHandler(h))
 		}()
 	}
+	if err := s.startStreamSources(tpl, handlers, cfg, o.Logger, workCtx); err != nil {
+		return err
+	}
 	if err := s.startSessionHost(ctx, o, cfg, sessionEnv, overrides, workCtx); err != nil {
 		return err
 	}
 	s.ready.Store(true)
+	return nil
+}
+
+// startStreamSources drives the functions fed by a table's stream, as Lambda's DynamoDB
+// event source mappings do.
+func (s *Stack) startStreamSources(tpl *samtemplate.Template, handlers map[string]lambdas.Handler, cfg aws.Config, logger *slog.Logger, workCtx context.Context) error {
+	sources, err := tpl.StreamSources()
+	if err != nil {
+		return err
+	}
+	streams := dynamodbstreams.NewFromConfig(cfg)
+	for _, src := range sources {
+		h := handlers[src.Function].Stream
+		if h == nil {
+			return fmt.Errorf("template.yaml: %s reads the stream of %s, but the functions' table gives it no stream handler", src.Function, src.Table)
+		}
+		es := &lambdaemu.StreamEventSource{
+			Streams: streams, StreamARN: s.Resources.StreamARN(src.Table), Region: cfg.Region,
+			BatchSize: src.BatchSize, Logger: logger,
+		}
+		s.workers.Add(1)
+		go func() {
+			defer s.workers.Done()
+			es.Run(workCtx, lambdaemu.StreamHandler(h))
+		}()
+	}
 	return nil
 }
 

@@ -114,7 +114,7 @@ func provisionTable(ctx context.Context, db DynamoDB, name string, spec *cfnddb.
 			return table{}, err
 		}
 	}
-	return table{name: name, arn: aws.ToString(out.Table.TableArn)}, nil
+	return table{name: name, arn: aws.ToString(out.Table.TableArn), streamARN: aws.ToString(out.Table.LatestStreamArn)}, nil
 }
 
 // createTableInput maps the properties that shape how code uses a table. Encryption, backups,
@@ -125,6 +125,11 @@ func createTableInput(name string, spec *cfnddb.Table) *dynamodb.CreateTableInpu
 		KeySchema:             keySchema(spec.KeySchema),
 		BillingMode:           ddbtypes.BillingMode(aws.ToString(spec.BillingMode)),
 		ProvisionedThroughput: throughput(spec.ProvisionedThroughput),
+	}
+	if st := spec.StreamSpecification; st != nil {
+		in.StreamSpecification = &ddbtypes.StreamSpecification{
+			StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(st.StreamViewType),
+		}
 	}
 	for _, a := range spec.AttributeDefinitions {
 		in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{

@@ -25,7 +25,7 @@ type Resources struct {
 }
 
 type table struct {
-	name, arn string
+	name, arn, streamARN string
 }
 
 // Queue is a provisioned queue with the settings it really has.
@@ -51,6 +51,16 @@ func (r *Resources) Table(logicalID string) string {
 		panic(fmt.Sprintf("samtemplate: no table %q in the template", logicalID))
 	}
 	return t.name
+}
+
+// StreamARN returns the ARN of the stream of the table with the given logical id ("" when
+// the template gives the table none); an unknown id panics as in Table.
+func (r *Resources) StreamARN(logicalID string) string {
+	t, ok := r.tables[logicalID]
+	if !ok {
+		panic(fmt.Sprintf("samtemplate: no table %q in the template", logicalID))
+	}
+	return t.streamARN
 }
 
 // Queue returns the queue with the given logical id; an unknown id panics as in Table.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 )
 
 // ConditionFailed reports whether err is a failed condition of a single write or of any item
@@ -31,4 +32,19 @@ func cancelledFor(err error, code string) bool {
 		}
 	}
 	return false
+}
+
+// Throttled reports whether DynamoDB refused a request for want of capacity (a table's,
+// an index's or the account's) or cancelled a transaction for a conflicting request: both
+// pass, and the request may be sent again after a wait. The SDK retries throttles a few
+// times on its own; callers whose writes must not be lost retry on top of that.
+func Throttled(err error) bool {
+	var (
+		pte *types.ProvisionedThroughputExceededException
+		rle *types.RequestLimitExceeded
+		api smithy.APIError
+	)
+	return errors.As(err, &pte) || errors.As(err, &rle) ||
+		(errors.As(err, &api) && api.ErrorCode() == "ThrottlingException") ||
+		TransactionConflict(err) || cancelledFor(err, "ThrottlingError")
 }

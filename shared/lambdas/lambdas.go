@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/shared/apigw"
+	"github.com/wagate/wagate/shared/counting"
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/env"
 	"github.com/wagate/wagate/shared/manage"
@@ -31,11 +32,16 @@ import (
 // SQSHandler handles a batch from an SQS event source mapping, reporting partial failures.
 type SQSHandler func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
 
-// Handler is what one function serves: API Gateway requests through a router, or batches
-// from a queue.
+// StreamHandler handles a batch of one shard of a DynamoDB stream, from a mapping with a
+// tumbling window (whose events name their shard).
+type StreamHandler func(context.Context, events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error)
+
+// Handler is what one function serves: API Gateway requests through a router, batches from
+// a queue, or batches from a table's stream.
 type Handler struct {
-	API *apigw.Router
-	SQS SQSHandler
+	API    *apigw.Router
+	SQS    SQSHandler
+	Stream StreamHandler
 }
 
 // Input is what a function is built from.
@@ -98,6 +104,9 @@ var Functions = []Function{
 	{ID: "WebhookStatsFunction", wire: func(in Input) Handler {
 		api := manage.NewWebhookAPI(manage.WebhookDeps{Logs: logStore(in.Env, dynamodb.NewFromConfig(in.AWS))})
 		return routes(in, api.RegisterStats)
+	}},
+	{ID: "WebhookCountFunction", wire: func(in Input) Handler {
+		return Handler{Stream: counting.NewHandler(logStore(in.Env, dynamodb.NewFromConfig(in.AWS)), in.Logger).Handle}
 	}},
 	{ID: "WebhookClearFunction", wire: func(in Input) Handler {
 		api := manage.NewWebhookAPI(manage.WebhookDeps{
@@ -182,9 +191,12 @@ func Start(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if h.API != nil {
+	switch {
+	case h.API != nil:
 		lambda.StartWithOptions(h.API.Serve, lambda.WithContext(ctx))
-	} else {
+	case h.Stream != nil:
+		lambda.StartWithOptions(h.Stream, lambda.WithContext(ctx))
+	default:
 		lambda.StartWithOptions(h.SQS, lambda.WithContext(ctx))
 	}
 	return nil

@@ -84,11 +84,12 @@ func stepLimit(page, items, n int) int {
 }
 
 func (a *WebhookAPI) clearStep(ctx context.Context, j Job, limit int) (int, error) {
-	logs, err := a.logs.Find(ctx, webhook.LogFilter{InstanceID: j.InstanceID}, webhook.IDRange{Before: j.Before}, limit)
-	if err != nil || len(logs) == 0 {
+	// The index's keys are all a clear needs: its filters, instance and age, never change.
+	ids, err := a.logs.FindIDs(ctx, webhook.LogFilter{InstanceID: j.InstanceID}, webhook.IDRange{Before: j.Before}, limit)
+	if err != nil || len(ids) == 0 {
 		return 0, err
 	}
-	deleted, err := a.logs.DeleteLogs(ctx, logs)
+	deleted, err := a.logs.DeleteLogs(ctx, ids)
 	if err == nil && deleted == 0 {
 		// Every log of the page went to another clear meanwhile; read the next page.
 		return a.clearStep(ctx, j, limit)

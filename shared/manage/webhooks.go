@@ -22,7 +22,8 @@ type LogStore interface {
 	Save(ctx context.Context, prev, next *webhook.Log) error
 	List(ctx context.Context, f webhook.LogFilter, limit int, before string, maxBytes int) (webhook.Page, error)
 	Find(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) ([]*webhook.Log, error)
-	DeleteLogs(ctx context.Context, logs []*webhook.Log) (int, error)
+	FindIDs(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) ([]string, error)
+	DeleteLogs(ctx context.Context, ids []string) (int, error)
 	Counters(ctx context.Context, instanceID string, from, to time.Time) ([]store.Counter, error)
 }
 

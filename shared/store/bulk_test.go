@@ -27,13 +27,17 @@ func TestConcurrentDeletesCountOnce(t *testing.T) {
 	if c := sum(t, s, "inst_b"); c.Total != 70 || c.Failed != 10 || c.Success != 60 {
 		t.Fatalf("counters after saving %+v", c)
 	}
+	ids := make([]string, len(logs))
+	for i, l := range logs {
+		ids[i] = l.WebhookID
+	}
 	var wg sync.WaitGroup
 	deleted := make([]int, 2)
 	for i := range deleted {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := s.DeleteLogs(ctx, logs)
+			n, err := s.DeleteLogs(ctx, ids)
 			if err != nil {
 				t.Error(err)
 			}

@@ -3,21 +3,20 @@ package store
 import (
 	"context"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/wagate/wagate/shared/webhook"
 )
 
 // List returns up to limit logs matching f, newest first, older than the webhook id before
 // (all when ""). A page also ends once its logs reach maxBytes, so a response stays small
-// whatever the payloads. It reads at most limit keys from each index shard and then only the
-// logs it returns: the cost depends on limit, never on how many logs exist.
+// whatever the payloads. It reads index keys in proportion to limit and the fixed number of
+// index partitions the filter spans, and then only the logs it returns: the cost never
+// depends on how many logs exist.
 func (s *LogStore) List(ctx context.Context, f webhook.LogFilter, limit int, before string, maxBytes int) (webhook.Page, error) {
 	ids, more, err := s.queryIDs(ctx, f, webhook.IDRange{Before: before}, limit)
 	if err != nil {
@@ -48,7 +47,7 @@ func (s *LogStore) List(ctx context.Context, f webhook.LogFilter, limit int, bef
 }
 
 // Find returns up to limit logs matching f with ids in r, newest first, read consistently.
-// Clears and recovers page through the logs with it: what they change leaves the range.
+// Recovers page through the logs with it: what they change leaves the range.
 func (s *LogStore) Find(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) ([]*webhook.Log, error) {
 	ids, _, err := s.queryIDs(ctx, f, r, limit)
 	if err != nil {
@@ -67,62 +66,144 @@ func (s *LogStore) Find(ctx context.Context, f webhook.LogFilter, r webhook.IDRa
 	return out, nil
 }
 
-// queryIDs reads up to limit ids from each shard of the index for f, merges them newest
-// first and keeps limit. more reports whether older matching ids may exist.
+// FindIDs returns the ids of up to limit logs matching f with ids in r, newest first, from
+// the listing indexes alone: what a clear needs, without reading a single log.
+func (s *LogStore) FindIDs(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) ([]string, error) {
+	ids, _, err := s.queryIDs(ctx, f, r, limit)
+	return ids, err
+}
+
+// partitions returns the index and its key attribute, and the partition keys whose union is
+// the logs matching f: one per status and event the filter leaves open (and per shard,
+// without an instance). At most 15 for an instance, 60 for all instances.
+func partitions(f webhook.LogFilter) (index, attr string, keys []string) {
+	statuses, events := webhook.Statuses, webhook.Events
+	if f.Status != "" {
+		statuses = []string{f.Status}
+	}
+	if f.Event != "" {
+		events = []string{f.Event}
+	}
+	for _, status := range statuses {
+		for _, event := range events {
+			if f.InstanceID != "" {
+				keys = append(keys, instanceLogsKey(f.InstanceID, status, event))
+				continue
+			}
+			for shard := range Shards {
+				keys = append(keys, stateKey(status, event, shard))
+			}
+		}
+	}
+	if f.InstanceID != "" {
+		return "byInstance", "gsiI", keys
+	}
+	return "byState", "gsiS", keys
+}
+
+// partitionCursor reads one index partition newest first, a page at a time.
+type partitionCursor struct {
+	key   string
+	ids   []string // read and not yet taken, newest first
+	start map[string]types.AttributeValue
+	read  bool // a page was read
+	step  int  // the next page's size
+	most  int  // the largest page: no listing takes more from one partition
+}
+
+func (c *partitionCursor) exhausted() bool { return c.read && c.start == nil }
+
+// queryIDs merges the index partitions of f, newest first, into up to limit ids. Each
+// partition is read in pages that start at limit/partitions+1 keys and double as the merge
+// keeps taking from it, so a listing reads about limit keys plus a few per partition. more
+// reports whether older matching ids may exist.
 func (s *LogStore) queryIDs(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) (ids []string, more bool, err error) {
-	for shard := range Shards {
-		index, attr, value := indexKey(f.InstanceID, f.Status, f.Event, shard)
-		cond := "#pk = :pk"
-		values := map[string]types.AttributeValue{":pk": &types.AttributeValueMemberS{Value: value}}
-		switch {
-		case r.Before != "":
-			cond += " AND webhookId < :before"
-			values[":before"] = &types.AttributeValueMemberS{Value: r.Before}
-		case r.From != "" && r.To != "":
-			cond += " AND webhookId BETWEEN :from AND :to"
-			values[":from"] = &types.AttributeValueMemberS{Value: r.From}
-			values[":to"] = &types.AttributeValueMemberS{Value: r.To}
-		case r.To != "":
-			cond += " AND webhookId <= :to"
-			values[":to"] = &types.AttributeValueMemberS{Value: r.To}
-		case r.From != "":
-			cond += " AND webhookId >= :from"
-			values[":from"] = &types.AttributeValueMemberS{Value: r.From}
+	index, attr, keys := partitions(f)
+	cursors := make([]*partitionCursor, len(keys))
+	for i, k := range keys {
+		cursors[i] = &partitionCursor{key: k, step: limit/len(keys) + 1, most: limit}
+	}
+	q := rangeQuery(s.logs, index, attr, r)
+	for len(ids) < limit {
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(16)
+		for _, c := range cursors {
+			if len(c.ids) == 0 && !c.exhausted() {
+				g.Go(func() error { return s.readPage(gctx, q, c) })
+			}
 		}
-		// A query page can end before limit (DynamoDB stops at 1 MB): follow it, or the merge
-		// below would skip this shard's ids between its last one and the others'.
-		var start map[string]types.AttributeValue
-		for got := 0; got < limit; {
-			out, err := s.db.Query(ctx, &dynamodb.QueryInput{
-				TableName:                 &s.logs,
-				IndexName:                 &index,
-				KeyConditionExpression:    &cond,
-				ExpressionAttributeNames:  map[string]string{"#pk": attr},
-				ExpressionAttributeValues: values,
-				ScanIndexForward:          aws.Bool(false),
-				Limit:                     aws.Int32(int32(limit - got)),
-				ExclusiveStartKey:         start,
-			})
-			if err != nil {
-				return nil, false, fmt.Errorf("query logs on %s: %w", index, err)
+		if err := g.Wait(); err != nil {
+			return nil, false, err
+		}
+		var newest *partitionCursor
+		for _, c := range cursors {
+			if len(c.ids) > 0 && (newest == nil || c.ids[0] > newest.ids[0]) {
+				newest = c
 			}
-			for _, item := range out.Items {
-				if v, ok := item["webhookId"].(*types.AttributeValueMemberS); ok {
-					ids = append(ids, v.Value)
-					got++
-				}
-			}
-			if start = out.LastEvaluatedKey; start == nil {
-				break
-			}
-			more = more || got == limit
+		}
+		if newest == nil {
+			return ids, false, nil
+		}
+		ids = append(ids, newest.ids[0])
+		newest.ids = newest.ids[1:]
+	}
+	for _, c := range cursors {
+		if len(c.ids) > 0 || !c.exhausted() {
+			return ids, true, nil
 		}
 	}
-	slices.SortFunc(ids, func(a, b string) int { return strings.Compare(b, a) })
-	if len(ids) > limit {
-		ids, more = ids[:limit], true
+	return ids, false, nil
+}
+
+// rangeQuery is the query of one partition of index for the ids in r, newest first; its
+// partition key value and page are set per read.
+func rangeQuery(table, index, attr string, r webhook.IDRange) dynamodb.QueryInput {
+	cond := "#pk = :pk"
+	values := map[string]types.AttributeValue{}
+	switch {
+	case r.Before != "":
+		cond += " AND webhookId < :before"
+		values[":before"] = &types.AttributeValueMemberS{Value: r.Before}
+	case r.From != "" && r.To != "":
+		cond += " AND webhookId BETWEEN :from AND :to"
+		values[":from"] = &types.AttributeValueMemberS{Value: r.From}
+		values[":to"] = &types.AttributeValueMemberS{Value: r.To}
+	case r.To != "":
+		cond += " AND webhookId <= :to"
+		values[":to"] = &types.AttributeValueMemberS{Value: r.To}
+	case r.From != "":
+		cond += " AND webhookId >= :from"
+		values[":from"] = &types.AttributeValueMemberS{Value: r.From}
 	}
-	return ids, more, nil
+	return dynamodb.QueryInput{
+		TableName: &table, IndexName: &index, KeyConditionExpression: &cond,
+		ExpressionAttributeNames: map[string]string{"#pk": attr}, ExpressionAttributeValues: values,
+		ScanIndexForward: aws.Bool(false),
+	}
+}
+
+// readPage reads c's next page of ids. A page may end early (DynamoDB stops at 1 MB); the
+// cursor then still has a start, and the merge reads on when it needs to.
+func (s *LogStore) readPage(ctx context.Context, q dynamodb.QueryInput, c *partitionCursor) error {
+	values := make(map[string]types.AttributeValue, len(q.ExpressionAttributeValues)+1)
+	for k, v := range q.ExpressionAttributeValues {
+		values[k] = v
+	}
+	values[":pk"] = &types.AttributeValueMemberS{Value: c.key}
+	q.ExpressionAttributeValues = values
+	q.Limit = aws.Int32(int32(c.step))
+	q.ExclusiveStartKey = c.start
+	out, err := s.db.Query(ctx, &q)
+	if err != nil {
+		return fmt.Errorf("query logs on %s: %w", aws.ToString(q.IndexName), err)
+	}
+	for _, item := range out.Items {
+		if v, ok := item["webhookId"].(*types.AttributeValueMemberS); ok {
+			c.ids = append(c.ids, v.Value)
+		}
+	}
+	c.read, c.start, c.step = true, out.LastEvaluatedKey, min(c.step*2, c.most)
+	return nil
 }
 
 // getMany reads logs by id.
@@ -133,11 +214,11 @@ func (s *LogStore) getMany(ctx context.Context, ids []string) (map[string]*webho
 	}
 	out := make(map[string]*webhook.Log, len(items))
 	for _, item := range items {
-		var it logItem
-		if err := attributevalue.UnmarshalMap(item, &it); err != nil {
-			return nil, fmt.Errorf("decode log: %w", err)
+		l, err := decodeLog(item)
+		if err != nil {
+			return nil, err
 		}
-		out[it.WebhookID] = it.toLog()
+		out[l.WebhookID] = l
 	}
 	return out, nil
 }

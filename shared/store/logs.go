@@ -1,17 +1,18 @@
 package store
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
-	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -19,11 +20,12 @@ import (
 	"github.com/wagate/wagate/shared/webhook"
 )
 
-// Shards is how many partitions each time-ordered index key is spread over, so that no single
-// key takes every write. Readers query every shard and merge.
+// Shards is how many partitions the all-instances listing index spreads each status and
+// event over, so that no single key takes every delivery's write. Readers merge them.
 const Shards = 4
 
-// LogStore keeps webhook logs and their daily counters.
+// LogStore keeps webhook logs and reads their daily counters. The counters are not written
+// here: the counting function derives them from the log table's stream (see CountChanges).
 type LogStore struct {
 	db        dynamo.Client
 	logs      string
@@ -31,24 +33,26 @@ type LogStore struct {
 	retention time.Duration
 }
 
-// NewLogStore returns a store over the given log and stats tables. Logs and counters expire
-// retention after they are created.
+// NewLogStore returns a store over the given log and stats tables. Logs expire retention
+// after they are created.
 func NewLogStore(db dynamo.Client, logTable, statsTable string, retention time.Duration) *LogStore {
 	return &LogStore{db: db, logs: logTable, stats: statsTable, retention: retention}
 }
 
-// logItem is a log as stored. Payload and response are JSON text, so they come back byte for
-// byte; the gsi* attributes are the keys of the listing indexes.
+// logItem is a log as stored. Payload and response are DEFLATE-compressed JSON text, so they
+// come back byte for byte and a typical log fits one write unit. GsiI and GsiS are the keys of
+// the two listing indexes: byInstance (instance, status and event) and byState (status,
+// event and a shard of the webhook id).
 type logItem struct {
 	WebhookID   string     `dynamodbav:"webhookId"`
 	ID          string     `dynamodbav:"id"`
 	InstanceID  string     `dynamodbav:"instanceId,omitempty"`
 	URL         string     `dynamodbav:"url"`
 	Event       string     `dynamodbav:"event"`
-	Payload     string     `dynamodbav:"payload"`
+	Payload     []byte     `dynamodbav:"payload"`
 	Status      string     `dynamodbav:"status"`
 	StatusCode  *int       `dynamodbav:"statusCode,omitempty"`
-	Response    string     `dynamodbav:"response,omitempty"`
+	Response    []byte     `dynamodbav:"response,omitempty"`
 	Error       *string    `dynamodbav:"error,omitempty"`
 	Attempts    int        `dynamodbav:"attempts"`
 	DurationMs  int64      `dynamodbav:"durationMs"`
@@ -58,88 +62,107 @@ type logItem struct {
 	Version     int        `dynamodbav:"version"`
 	ExpiresAt   int64      `dynamodbav:"expiresAt"`
 
-	GsiAll string `dynamodbav:"gsiAll"`
-	GsiI   string `dynamodbav:"gsiI,omitempty"`
-	GsiS   string `dynamodbav:"gsiS"`
-	GsiE   string `dynamodbav:"gsiE"`
-	GsiIS  string `dynamodbav:"gsiIS,omitempty"`
-	GsiIE  string `dynamodbav:"gsiIE,omitempty"`
-	GsiSE  string `dynamodbav:"gsiSE"`
-	GsiISE string `dynamodbav:"gsiISE,omitempty"`
+	GsiI string `dynamodbav:"gsiI,omitempty"`
+	GsiS string `dynamodbav:"gsiS"`
 }
 
-// shardOf spreads webhooks over the index shards by id.
+// shardOf spreads webhooks over the byState shards by id.
 func shardOf(webhookID string) int {
 	h := fnv.New32a()
 	h.Write([]byte(webhookID))
 	return int(h.Sum32() % Shards)
 }
 
-// indexKey returns the index, its partition-key attribute and the key value that list the logs
-// matching the filter in one shard. Every combination of filters has its own index, so a
-// listing reads only matching keys whatever the mix of logs.
-func indexKey(instanceID, status, event string, shard int) (index, attr, value string) {
-	name, value := "", ""
-	if instanceID != "" {
-		name += "I"
-		value += instanceID + "#"
-	}
-	if status != "" {
-		name += "S"
-		value += status + "#"
-	}
-	if event != "" {
-		name += "E"
-		value += event + "#"
-	}
-	if name == "" {
-		name, value = "All", "all#"
-	}
-	return "by" + name, "gsi" + name, value + strconv.Itoa(shard)
+// instanceLogsKey and stateKey are the partition keys of a log in byInstance and byState.
+func instanceLogsKey(instanceID, status, event string) string {
+	return instanceID + "#" + status + "#" + event
 }
 
-func toItem(l *webhook.Log, expiresAt time.Time) logItem {
+func stateKey(status, event string, shard int) string {
+	return status + "#" + event + "#" + strconv.Itoa(shard)
+}
+
+func toItem(l *webhook.Log, expiresAt time.Time) (logItem, error) {
+	payload, err := deflate(l.Payload)
+	if err != nil {
+		return logItem{}, err
+	}
+	var response []byte
+	if len(l.Response) > 0 {
+		if response, err = deflate(l.Response); err != nil {
+			return logItem{}, err
+		}
+	}
 	it := logItem{
 		WebhookID: l.WebhookID, ID: l.ID, InstanceID: l.InstanceID, URL: l.URL, Event: l.Event,
-		Payload: string(l.Payload), Status: l.Status, StatusCode: l.StatusCode,
-		Response: string(l.Response), Error: l.Error, Attempts: l.Attempts,
-		DurationMs: l.DurationMs, NextRetryAt: l.NextRetryAt, CreatedAt: l.CreatedAt.UTC(),
-		UpdatedAt: l.UpdatedAt.UTC(), Version: l.Version, ExpiresAt: expiresAt.Unix(),
+		Payload: payload, Status: l.Status, StatusCode: l.StatusCode, Response: response,
+		Error: l.Error, Attempts: l.Attempts, DurationMs: l.DurationMs, NextRetryAt: l.NextRetryAt,
+		CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Version: l.Version,
+		ExpiresAt: expiresAt.Unix(), GsiS: stateKey(l.Status, l.Event, shardOf(l.WebhookID)),
 	}
-	shard := shardOf(l.WebhookID)
-	_, _, it.GsiAll = indexKey("", "", "", shard)
-	_, _, it.GsiS = indexKey("", l.Status, "", shard)
-	_, _, it.GsiE = indexKey("", "", l.Event, shard)
-	_, _, it.GsiSE = indexKey("", l.Status, l.Event, shard)
 	if l.InstanceID != "" {
-		_, _, it.GsiI = indexKey(l.InstanceID, "", "", shard)
-		_, _, it.GsiIS = indexKey(l.InstanceID, l.Status, "", shard)
-		_, _, it.GsiIE = indexKey(l.InstanceID, "", l.Event, shard)
-		_, _, it.GsiISE = indexKey(l.InstanceID, l.Status, l.Event, shard)
+		it.GsiI = instanceLogsKey(l.InstanceID, l.Status, l.Event)
 	}
-	return it
+	return it, nil
 }
 
-func (it *logItem) toLog() *webhook.Log {
+func (it *logItem) toLog() (*webhook.Log, error) {
+	payload, err := inflate(it.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("payload of log %s: %w", it.WebhookID, err)
+	}
 	l := &webhook.Log{
 		ID: it.ID, WebhookID: it.WebhookID, InstanceID: it.InstanceID, URL: it.URL,
-		Event: it.Event, Payload: json.RawMessage(it.Payload), Status: it.Status,
+		Event: it.Event, Payload: payload, Status: it.Status,
 		StatusCode: it.StatusCode, Error: it.Error, Attempts: it.Attempts,
 		DurationMs: it.DurationMs, NextRetryAt: it.NextRetryAt, CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt, Version: it.Version,
 	}
-	if it.Response != "" {
-		l.Response = json.RawMessage(it.Response)
+	if len(it.Response) > 0 {
+		if l.Response, err = inflate(it.Response); err != nil {
+			return nil, fmt.Errorf("response of log %s: %w", it.WebhookID, err)
+		}
 	}
-	return l
+	return l, nil
+}
+
+// deflate compresses JSON text: an event's payload shrinks by a third or more, which is what
+// keeps a text message's log within one write unit.
+func deflate(b []byte) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := flate.NewWriter(&buf, flate.BestCompression)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(b); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func inflate(b []byte) (json.RawMessage, error) {
+	return io.ReadAll(flate.NewReader(bytes.NewReader(b)))
+}
+
+func decodeLog(item map[string]types.AttributeValue) (*webhook.Log, error) {
+	var it logItem
+	if err := attributevalue.UnmarshalMap(item, &it); err != nil {
+		return nil, fmt.Errorf("decode log: %w", err)
+	}
+	return it.toLog()
+}
+
+func logKey(webhookID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{"webhookId": &types.AttributeValueMemberS{Value: webhookID}}
 }
 
 // Get returns the log of a webhook, read consistently, or a not_found error.
 func (s *LogStore) Get(ctx context.Context, webhookID string) (*webhook.Log, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.logs,
-		Key:            map[string]types.AttributeValue{"webhookId": &types.AttributeValueMemberS{Value: webhookID}},
-		ConsistentRead: aws.Bool(true),
+		TableName: &s.logs, Key: logKey(webhookID), ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("get log %s: %w", webhookID, err)
@@ -147,17 +170,17 @@ func (s *LogStore) Get(ctx context.Context, webhookID string) (*webhook.Log, err
 	if out.Item == nil {
 		return nil, webhook.Errorf(webhook.ENotFound, "webhook log %s not found", webhookID)
 	}
-	var it logItem
-	if err := attributevalue.UnmarshalMap(out.Item, &it); err != nil {
-		return nil, fmt.Errorf("decode log %s: %w", webhookID, err)
-	}
-	return it.toLog(), nil
+	return decodeLog(out.Item)
 }
 
-// Save writes next over prev, the version of the log the caller read (nil for a new log), and
-// moves the counters from prev's state to next's in the same transaction. If the stored log is
-// no longer prev, nothing is written and a conflict error is returned: read again and redo.
-// On success next.Version is the stored version.
+// writeTries bounds how often a write DynamoDB throttled is sent again (beyond the SDK's own
+// retries): a delivery's log write comes after its POST, and giving up sends the webhook again.
+const writeTries = 8
+
+// Save writes next over prev, the version of the log the caller read (nil for a new log), in
+// one conditional put: the counters follow from the table's stream. If the stored log is no
+// longer prev, nothing is written and a conflict error is returned: read again and redo. A
+// throttled write is sent again, with backoff. On success next.Version is the stored version.
 func (s *LogStore) Save(ctx context.Context, prev, next *webhook.Log) error {
 	if prev != nil && (prev.WebhookID != next.WebhookID || !prev.CreatedAt.Equal(next.CreatedAt) ||
 		prev.InstanceID != next.InstanceID || prev.Event != next.Event) {
@@ -168,96 +191,44 @@ func (s *LogStore) Save(ctx context.Context, prev, next *webhook.Log) error {
 	if prev != nil {
 		next.Version = prev.Version + 1
 	}
-	item, err := attributevalue.MarshalMap(toItem(next, next.CreatedAt.Add(s.retention)))
+	err := s.put(ctx, prev, next)
 	if err != nil {
 		next.Version = version
+	}
+	return err
+}
+
+func (s *LogStore) put(ctx context.Context, prev, next *webhook.Log) error {
+	it, err := toItem(next, next.CreatedAt.Add(s.retention))
+	if err != nil {
 		return fmt.Errorf("encode log %s: %w", next.WebhookID, err)
 	}
-	put := &types.Put{TableName: &s.logs, Item: item}
-	if prev == nil {
-		put.ConditionExpression = aws.String("attribute_not_exists(webhookId)")
-	} else {
-		put.ConditionExpression = aws.String("version = :v")
-		put.ExpressionAttributeValues = map[string]types.AttributeValue{":v": number(int64(prev.Version))}
-	}
-
-	d := counterDeltas{}
-	if prev == nil {
-		d.add(next, "total", 1)
-		d.add(next, next.Status, 1)
-	} else if prev.Status != next.Status {
-		d.add(next, prev.Status, -1)
-		d.add(next, next.Status, 1)
-	}
-
-	if len(d) == 0 {
-		// Only the log changes: a conditional put costs half a transaction.
-		_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName: put.TableName, Item: put.Item, ConditionExpression: put.ConditionExpression,
-			ExpressionAttributeValues: put.ExpressionAttributeValues,
-		})
-	} else {
-		var counters []types.TransactWriteItem
-		if counters, err = s.counterItems(d); err == nil {
-			items := append([]types.TransactWriteItem{{Put: put}}, counters...)
-			_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		}
-	}
+	item, err := attributevalue.MarshalMap(it)
 	if err != nil {
-		next.Version = version
-		if dynamo.ConditionFailed(err) {
-			return webhook.Errorf(webhook.EConflict, "webhook log %s changed meanwhile", next.WebhookID)
+		return fmt.Errorf("encode log %s: %w", next.WebhookID, err)
+	}
+	in := &dynamodb.PutItemInput{TableName: &s.logs, Item: item, ConditionExpression: aws.String("attribute_not_exists(webhookId)")}
+	if prev != nil {
+		in.ConditionExpression = aws.String("version = :v")
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": number(int64(prev.Version))}
+	}
+	for try := 0; ; try++ {
+		_, err = s.db.PutItem(ctx, in)
+		if err == nil || !dynamo.Throttled(err) || try == writeTries-1 {
+			break
 		}
+		if werr := dynamo.DefaultBackoff.Wait(ctx, try); werr != nil {
+			break
+		}
+	}
+	switch {
+	case err == nil:
+		return nil
+	case dynamo.ConditionFailed(err):
+		return webhook.Errorf(webhook.EConflict, "webhook log %s changed meanwhile", next.WebhookID)
+	default:
 		return fmt.Errorf("save log %s: %w", next.WebhookID, err)
 	}
-	return nil
-}
-
-// counterPKs returns the counters a log counts in: one shard of the all-instances counter,
-// and its instance's.
-func counterPKs(l *webhook.Log) []string {
-	pks := []string{"a#" + strconv.Itoa(shardOf(l.WebhookID))}
-	if l.InstanceID != "" {
-		pks = append(pks, "i#"+l.InstanceID)
-	}
-	return pks
-}
-
-// counterItems returns one update per counter item that adds its deltas. A counter expires
-// with the last log of its day.
-func (s *LogStore) counterItems(d counterDeltas) ([]types.TransactWriteItem, error) {
-	var out []types.TransactWriteItem
-	for k, fields := range d {
-		day, _, _ := strings.Cut(k.sk, "#")
-		dayStart, _ := time.Parse(time.DateOnly, day)
-		expiresAt := expression.Name("expiresAt")
-		update := expression.Set(expiresAt, expression.IfNotExists(expiresAt,
-			expression.Value(number(dayStart.Add(24*time.Hour+s.retention).Unix()))))
-		changed := false
-		for field, n := range fields {
-			if n != 0 {
-				update, changed = update.Add(expression.Name(field), expression.Value(number(int64(n)))), true
-			}
-		}
-		if !changed {
-			continue
-		}
-		expr, err := expression.NewBuilder().WithUpdate(update).Build()
-		if err != nil {
-			return nil, fmt.Errorf("counter update of %s %s: %w", k.pk, k.sk, err)
-		}
-		out = append(out, types.TransactWriteItem{Update: &types.Update{
-			TableName: &s.stats,
-			Key: map[string]types.AttributeValue{
-				"pk": &types.AttributeValueMemberS{Value: k.pk},
-				"sk": &types.AttributeValueMemberS{Value: k.sk},
-			},
-			UpdateExpression:          expr.Update(),
-			ExpressionAttributeNames:  expr.Names(),
-			ExpressionAttributeValues: expr.Values(),
-		}})
-	}
-	return out, nil
 }
 
 func number(n int64) types.AttributeValue {

@@ -14,10 +14,19 @@ import (
 	"github.com/wagate/wagate/shared/webhook"
 )
 
-func newLogStore(t *testing.T) *store.LogStore {
+// logStore is a log store with the counting function over its table's stream.
+type logStore struct {
+	*store.LogStore
+	counting *awstest.Counting
+}
+
+func newLogStore(t *testing.T) *logStore {
 	res := awstest.Stack(t)
 	db := dynamodb.NewFromConfig(awstest.Config(t))
-	return store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), 30*24*time.Hour)
+	return &logStore{
+		LogStore: store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), 30*24*time.Hour),
+		counting: awstest.NewCounting(t, res),
+	}
 }
 
 func newLog(instanceID, status string) *webhook.Log {
@@ -33,8 +42,10 @@ func newLog(instanceID, status string) *webhook.Log {
 	}
 }
 
-func sum(t *testing.T, s *store.LogStore, instanceID string) store.Counter {
+// sum counts the log changes so far and returns the counters of the last day to the next.
+func sum(t *testing.T, s *logStore, instanceID string) store.Counter {
 	t.Helper()
+	s.counting.Count(t)
 	cs, err := s.Counters(context.Background(), instanceID, time.Now().Add(-24*time.Hour), time.Now().Add(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +83,7 @@ func TestSaveAndGetRoundTrip(t *testing.T) {
 	}
 }
 
-func TestSaveMovesCountersExactly(t *testing.T) {
+func TestCountersFollowSavesExactly(t *testing.T) {
 	s := newLogStore(t)
 	ctx := context.Background()
 	l := newLog("inst_c", webhook.StatusRetrying)
