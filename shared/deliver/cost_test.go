@@ -22,10 +22,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/infra/awstest"
 	"github.com/wagate/wagate/infra/lambdaemu"
+	"github.com/wagate/wagate/shared/counting"
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/metrics"
 	"github.com/wagate/wagate/shared/queue"
@@ -52,25 +54,26 @@ type costCase struct {
 //   - publishing: one SendMessageBatch per ten events (the session host's side);
 //   - each receive: one ReceiveMessage per batch, one DeleteMessageBatch for the records
 //     that are done, one ChangeMessageVisibility per record that fails (the retry delay);
-//   - each record: a consistent GetItem of the log (1 read unit, present or not), a
-//     consistent GetItem of the instance unless the cache has it (1 read unit), one
-//     TransactWriteItems when the log's state changes: the log put (2 × its KB) and one
-//     counter update per counter item (2 × 1 KB each, two items: the instance's and one
-//     all-instances shard);
-//   - index writes: a new log enters all eight keys-only indexes (8 units); a change of
-//     state moves it in the four whose key holds the status (2 units each, 8 in all).
+//   - each record: a consistent GetItem of the instance unless the cache has it (1 read
+//     unit); a retry's consistent GetItem of its log (a first receive reads none); one
+//     conditional PutItem of the log (1 unit per KB of the item);
+//   - index writes: a new log enters the two keys-only indexes (1 unit each); a change of
+//     state moves it in both, whose keys hold the status (2 units each);
+//   - counting: the counting function folds the stream's changes of the case into one
+//     UpdateItem per counter item: the instance's day and the all-instances day (1 unit
+//     each), once per stream batch (here the whole case is one batch).
 //
-// The log item is between 1 and 2 KB here (see costEventData), so a log put in a transaction
-// is 4 units. A change that adds a request, an index or a kilobyte fails the test.
+// The log item is under 1 KB here (see costEventData). A change that adds a request, an
+// index or a kilobyte fails the test.
 var costCases = []costCase{
 	{
 		name: "first attempt succeeds", events: 1, cacheTTL: 5 * time.Second,
 		want: usage{
 			Requests: map[string]int{
 				"SQS SendMessageBatch": 1, "SQS ReceiveMessage": 1, "SQS DeleteMessageBatch": 1,
-				"DynamoDB GetItem": 2, "DynamoDB TransactWriteItems": 1,
+				"DynamoDB GetItem": 1, "DynamoDB PutItem": 1, "DynamoDB UpdateItem": 2,
 			},
-			ReadUnits: 2, WriteUnits: 4 + 2*2 + 8, IndexWriteUnits: 8,
+			ReadUnits: 1, WriteUnits: 1 + 2 + 2, IndexWriteUnits: 2,
 		},
 	},
 	{
@@ -80,9 +83,9 @@ var costCases = []costCase{
 		want: usage{
 			Requests: map[string]int{
 				"SQS SendMessageBatch": 1, "SQS ReceiveMessage": 2, "SQS ChangeMessageVisibility": 1,
-				"SQS DeleteMessageBatch": 1, "DynamoDB GetItem": 4, "DynamoDB TransactWriteItems": 2,
+				"SQS DeleteMessageBatch": 1, "DynamoDB GetItem": 3, "DynamoDB PutItem": 2, "DynamoDB UpdateItem": 2,
 			},
-			ReadUnits: 4, WriteUnits: 2 * (4 + 2*2 + 8), IndexWriteUnits: 16,
+			ReadUnits: 3, WriteUnits: (1 + 2) + (1 + 4) + 2, IndexWriteUnits: 6,
 		},
 	},
 	{
@@ -91,9 +94,9 @@ var costCases = []costCase{
 		want: usage{
 			Requests: map[string]int{
 				"SQS SendMessageBatch": 1, "SQS ReceiveMessage": 1, "SQS DeleteMessageBatch": 1,
-				"DynamoDB GetItem": 10, "DynamoDB TransactWriteItems": 10,
+				"DynamoDB PutItem": 10, "DynamoDB UpdateItem": 2,
 			},
-			ReadUnits: 10, WriteUnits: 10 * (4 + 2*2 + 8), IndexWriteUnits: 80,
+			ReadUnits: 0, WriteUnits: 10*(1+2) + 2, IndexWriteUnits: 20,
 		},
 	},
 	{
@@ -103,9 +106,9 @@ var costCases = []costCase{
 		want: usage{
 			Requests: map[string]int{
 				"SQS SendMessageBatch": 1, "SQS ReceiveMessage": 1, "SQS DeleteMessageBatch": 1,
-				"DynamoDB GetItem": 11, "DynamoDB TransactWriteItems": 10,
+				"DynamoDB GetItem": 1, "DynamoDB PutItem": 10, "DynamoDB UpdateItem": 2,
 			},
-			ReadUnits: 11, WriteUnits: 10 * (4 + 2*2 + 8), IndexWriteUnits: 80,
+			ReadUnits: 1, WriteUnits: 10*(1+2) + 2, IndexWriteUnits: 20,
 		},
 	},
 }
@@ -150,17 +153,18 @@ func bothKeys(a, b map[string]int) map[string]int {
 
 // costRun is what one case measured.
 type costRun struct {
-	deliveries  int
-	usage       usage
-	invocations int           // handler invocations, one per batch received
-	records     int           // records handed to the handler, over all invocations
-	handlerTime time.Duration // summed over invocations, on the emulator
-	logLines    int           // JSON log lines the handler wrote (application log and metrics)
-	logBytes    int           // their bytes, newlines included
-	storage     int           // bytes each log is stored as (item, indexes, overheads)
-	logItem     int           // bytes of the log item alone, as reads and writes bill it
-	payload     int           // bytes of the event, which the log item holds
-	postBytes   int           // bytes of the HTTP requests the receiver got, per delivery
+	deliveries       int
+	usage            usage
+	invocations      int           // handler invocations, one per batch received
+	countInvocations int           // the counting function's invocations
+	records          int           // records handed to the handler, over all invocations
+	handlerTime      time.Duration // summed over invocations, on the emulator
+	logLines         int           // JSON log lines the handler wrote (application log and metrics)
+	logBytes         int           // their bytes, newlines included
+	storage          int           // bytes each log is stored as (item, indexes, overheads)
+	logItem          int           // bytes of the log item alone, as reads and writes bill it
+	payload          int           // bytes of the event, which the log item holds
+	postBytes        int           // bytes of the HTTP requests the receiver got, per delivery
 }
 
 func runCostCase(t *testing.T, c costCase) costRun {
@@ -239,6 +243,21 @@ func runCostCase(t *testing.T, c costCase) costRun {
 		}
 	}
 
+	// The counting function, as its mapping hands it the stream's changes: its writes are
+	// counted with the deliveries'. (Lambda reads a stream for free.)
+	counter := counting.NewHandler(store.NewLogStore(db, logTable, statsTable, 30*24*time.Hour), slog.New(slog.DiscardHandler))
+	stream := &lambdaemu.StreamEventSource{
+		Streams: dynamodbstreams.NewFromConfig(awstest.Config(t)), StreamARN: res.StreamARN("WebhookLogTable"),
+		Region: "us-east-1", BatchSize: 1000,
+	}
+	err := stream.Drain(ctx, func(ctx context.Context, ev events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error) {
+		run.countInvocations++
+		return counter.Handle(ctx, ev)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	calls, sent := rec.take()
 	perCall := map[string]int{}
 	for _, call := range calls {
@@ -260,7 +279,6 @@ func runCostCase(t *testing.T, c costCase) costRun {
 			return itemSize(out.Item), nil
 		},
 	}
-	var err error
 	if run.usage, err = b.bill(calls); err != nil {
 		t.Fatal(err)
 	}
@@ -446,6 +464,8 @@ func (r costRun) estimate() []costLine {
 		r.usage.Requests["DynamoDB PutItem"]+r.usage.Requests["SQS ChangeMessageVisibility"]) / float64(r.records)
 	invocations := float64(r.invocations) / n
 	billedMs := receiverMs + awsCallMs*handlerCalls
+	countInvocations := float64(r.countInvocations) / n
+	countMs := awsCallMs * float64(r.usage.Requests["DynamoDB UpdateItem"]) / max(float64(r.countInvocations), 1)
 	return []costLine{
 		{"SQS, session host: SendMessageBatch", req("SQS SendMessageBatch"), "requests", priceSQSRequest},
 		{"SQS, delivery: receive, delete, visibility", req("SQS ReceiveMessage") + req("SQS DeleteMessageBatch") + req("SQS ChangeMessageVisibility"), "requests", priceSQSRequest},
@@ -453,8 +473,10 @@ func (r costRun) estimate() []costLine {
 		{"DynamoDB reads", r.usage.ReadUnits / n, "read units", priceReadUnit},
 		{"Lambda invocations", invocations, "invocations", priceLambdaRequest},
 		{"Lambda duration (256 MB; 100 ms receiver + 10 ms per AWS call)", invocations * billedMs / 1000 * lambdaMemoryGB, "GB-s", priceLambdaGBs},
+		{"Lambda, counting: invocations", countInvocations, "invocations", priceLambdaRequest},
+		{"Lambda, counting: duration (10 ms per counter update)", countInvocations * countMs / 1000 * lambdaMemoryGB, "GB-s", priceLambdaGBs},
 		{"CloudWatch Logs ingestion", (float64(r.logBytes)/n + float64(len(platformLogLines))*invocations) / gb, "GB", priceLogsGB},
-		{"DynamoDB storage, 30 days (the log and its 8 index entries)", float64(r.storage) / gb, "GB-month", priceStorageGB},
+		{"DynamoDB storage, 30 days (the log and its 2 index entries)", float64(r.storage) / gb, "GB-month", priceStorageGB},
 		{"DynamoDB point-in-time recovery, 30 days (the log)", float64(r.logItem+100) / gb, "GB-month", pricePITRGB},
 		{"Data transfer out (the POSTs)", float64(r.postBytes) / gb, "GB", priceTransferGB},
 	}

@@ -137,22 +137,31 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage) (again
 	}
 	log = log.With("webhookId", env.WebhookID, "event", env.Event, "instanceId", env.InstanceID)
 
-	prev, err := h.logs.Get(ctx, env.WebhookID)
-	switch {
-	case webhook.ErrorCode(err) == webhook.ENotFound:
-		prev = nil
-	case err != nil:
-		log.ErrorContext(ctx, "read log; the event comes back", "error", err)
-		return true, true
-	case prev.Status != webhook.StatusRetrying:
-		// Already final: a duplicate SQS delivery, or a retry that was queued before another
-		// copy succeeded. Never send it again.
-		log.InfoContext(ctx, "webhook already final; dropping this copy", "status", prev.Status)
-		return false, false
+	// A message's first receive goes straight to its attempt: its log rarely exists yet, and
+	// the conditional create finds out when it does (a recovered webhook, a second copy of
+	// an event), after which the attempt is recorded over the stored log, which a failure
+	// never reopens. A retry reads the log first and is never sent once the log is final.
+	var prev *webhook.Log
+	if rec.Attributes["ApproximateReceiveCount"] != "1" {
+		var err error
+		prev, err = h.logs.Get(ctx, env.WebhookID)
+		switch {
+		case webhook.ErrorCode(err) == webhook.ENotFound:
+			prev = nil
+		case err != nil:
+			log.ErrorContext(ctx, "read log; the event comes back", "error", err)
+			return true, true
+		case prev.Status != webhook.StatusRetrying:
+			// Already final: a duplicate SQS delivery, or a retry that was queued before another
+			// copy succeeded. Never send it again.
+			log.InfoContext(ctx, "webhook already final; dropping this copy", "status", prev.Status)
+			return false, false
+		}
 	}
 
 	var in *webhook.Instance
 	if env.InstanceID != "" {
+		var err error
 		in, err = h.instances.Get(ctx, env.InstanceID)
 		if err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
 			log.ErrorContext(ctx, "read instance; the event comes back", "error", err)
@@ -160,7 +169,15 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage) (again
 		}
 	}
 	if in == nil || in.WebhookURL == "" || !in.Subscribes(env.Event) {
-		if prev == nil {
+		if prev == nil && rec.Attributes["ApproximateReceiveCount"] == "1" {
+			// Not read yet: a recovered webhook has a log, which must not stay retrying.
+			var err error
+			if prev, err = h.logs.Get(ctx, env.WebhookID); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
+				log.ErrorContext(ctx, "read log; the event comes back", "error", err)
+				return true, true
+			}
+		}
+		if prev == nil || prev.Status != webhook.StatusRetrying {
 			log.DebugContext(ctx, "instance takes no webhook for this event; skipped")
 			return false, false
 		}
