@@ -31,7 +31,7 @@ import (
 const (
 	isoInstances = 50
 	isoHanging   = 5
-	isoEvents    = 20 // per instance and phase
+	isoEvents    = 4 // per instance and phase
 	isoTimeout   = time.Second
 )
 
