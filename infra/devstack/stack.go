@@ -153,18 +153,21 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 		"API_CURSOR_KEY":      rand.Text() + rand.Text(),
 	}
 	maps.Copy(overrides, o.Env)
-	handlers := map[string]lambdas.Handler{}
-	for _, f := range lambdas.Functions {
+	build := func(f lambdas.Function) (lambdas.Handler, error) {
 		vars, err := s.Resources.Env(f.ID)
 		if err != nil {
-			return fmt.Errorf("template.yaml: %w", err)
+			return lambdas.Handler{}, fmt.Errorf("template.yaml: %w", err)
 		}
 		for k, v := range overrides {
 			if _, ok := vars[k]; ok {
 				vars[k] = v
 			}
 		}
-		if handlers[f.ID], err = f.Build(lambdas.Input{AWS: cfg, Env: env.Map(vars), Logger: o.Logger, Metrics: o.Metrics}); err != nil {
+		return f.Build(lambdas.Input{AWS: cfg, Env: env.Map(vars), Logger: o.Logger, Metrics: o.Metrics})
+	}
+	handlers := map[string]lambdas.Handler{}
+	for _, f := range lambdas.Functions {
+		if handlers[f.ID], err = build(f); err != nil {
 			return err
 		}
 	}
@@ -208,21 +211,32 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 	s.cancel = cancel
 	client := sqs.NewFromConfig(cfg)
 	for _, src := range sources {
-		h := handlers[src.Function].SQS
-		if h == nil {
+		if handlers[src.Function].SQS == nil {
 			return fmt.Errorf("template.yaml: %s reads %s, but the functions' table gives it no SQS handler", src.Function, src.Queue)
 		}
+		// As many pollers as Lambda runs invocations, each a warm container with a handler
+		// (and so an instance cache and circuit breakers) of its own.
+		f, _ := lambdas.Lookup(src.Function)
+		containers := make([]lambdaemu.SQSHandler, src.MaxConcurrency)
+		for i := range containers {
+			h, err := build(f)
+			if err != nil {
+				return err
+			}
+			containers[i] = lambdaemu.SQSHandler(h.SQS)
+		}
+		var started atomic.Int32
 		q := s.Resources.Queue(src.Queue)
 		es := &lambdaemu.SQSEventSource{
 			SQS: client, QueueURL: q.URL, QueueARN: q.ARN, Region: cfg.Region,
 			// Long polls shorter than Lambda's 20 s: stopping the stack waits for the one in
 			// flight (see PollOnce), and a stack should stop within a few seconds.
-			BatchSize: src.BatchSize, WaitTime: 2 * time.Second, Logger: o.Logger,
+			BatchSize: src.BatchSize, WaitTime: 2 * time.Second, Concurrency: src.MaxConcurrency, Logger: o.Logger,
 		}
 		s.workers.Add(1)
 		go func() {
 			defer s.workers.Done()
-			es.Run(workCtx, lambdaemu.SQSHandler(h))
+			es.Run(workCtx, func() lambdaemu.SQSHandler { return containers[started.Add(1)-1] })
 		}()
 	}
 	if err := s.startStreamSources(tpl, handlers, cfg, o.Logger, workCtx); err != nil {

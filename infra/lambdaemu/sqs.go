@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -35,7 +36,10 @@ type SQSEventSource struct {
 	Region    string
 	BatchSize int           // 1 to 10
 	WaitTime  time.Duration // long polling, up to 20 s
-	Logger    *slog.Logger
+	// Concurrency is how many batches Run handles at once, as Lambda runs up to the mapping's
+	// MaximumConcurrency invocations; 1 when 0.
+	Concurrency int
+	Logger      *slog.Logger
 }
 
 // PollOnce receives one batch and handles it. It returns how many messages it received.
@@ -113,8 +117,23 @@ func (s *SQSEventSource) release(ctx context.Context, msgs []types.Message) erro
 	return nil
 }
 
-// Run polls until ctx ends. Receive errors are logged and retried after a pause.
-func (s *SQSEventSource) Run(ctx context.Context, h SQSHandler) error {
+// Run polls with Concurrency pollers until ctx ends. Each poller stands for one warm Lambda
+// container: it calls container once for the handler it then invokes, so what a handler
+// keeps in memory (caches, circuit breakers) is per container, as on Lambda. Receive errors
+// are logged and retried after a pause.
+func (s *SQSEventSource) Run(ctx context.Context, container func() SQSHandler) {
+	var wg sync.WaitGroup
+	for range max(s.Concurrency, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.poll(ctx, container())
+		}()
+	}
+	wg.Wait()
+}
+
+func (s *SQSEventSource) poll(ctx context.Context, h SQSHandler) {
 	for ctx.Err() == nil {
 		if _, err := s.PollOnce(ctx, h); err != nil && ctx.Err() == nil {
 			s.logger().Error("poll events queue", "error", err)
@@ -124,7 +143,6 @@ func (s *SQSEventSource) Run(ctx context.Context, h SQSHandler) error {
 			}
 		}
 	}
-	return nil
 }
 
 func (s *SQSEventSource) logger() *slog.Logger {

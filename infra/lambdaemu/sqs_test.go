@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -111,5 +112,63 @@ func TestSQSEventSourceStoppingStrandsNothing(t *testing.T) {
 		return events.SQSEventResponse{}, nil
 	}); err != nil || got != 1 {
 		t.Fatalf("the next poller got %d messages (%v), want the one sent while the first stopped", got, err)
+	}
+}
+
+// Run hands out Concurrency batches at once, each to the handler of a container of its own.
+func TestSQSEventSourceRunsConcurrentBatches(t *testing.T) {
+	const pollers = 4
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	res := awstest.Stack(t)
+	client := sqs.NewFromConfig(awstest.Config(t))
+	url := res.QueueURL("EventsQueue")
+	envs := make([]*webhook.Envelope, pollers)
+	for i := range envs {
+		envs[i] = &webhook.Envelope{Event: webhook.EventMessageReceived, InstanceID: "inst_1", Data: json.RawMessage(`{}`)}
+	}
+	if err := queue.NewPublisher(client, url).Publish(ctx, envs); err != nil {
+		t.Fatal(err)
+	}
+	src := &lambdaemu.SQSEventSource{SQS: client, QueueURL: url, BatchSize: 1, WaitTime: time.Second, Concurrency: pollers}
+
+	// Each handler holds its batch until all four are in hand at once; with fewer pollers
+	// the fourth batch never comes and the test gives up.
+	var (
+		mu         sync.Mutex
+		inHand     int
+		containers int
+		allInHand  = make(chan struct{})
+	)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		src.Run(ctx, func() lambdaemu.SQSHandler {
+			mu.Lock()
+			containers++
+			mu.Unlock()
+			return func(_ context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+				mu.Lock()
+				inHand += len(ev.Records)
+				if inHand == pollers {
+					close(allInHand)
+				}
+				mu.Unlock()
+				<-allInHand
+				return events.SQSEventResponse{}, nil
+			}
+		})
+	}()
+	select {
+	case <-allInHand:
+	case <-time.After(20 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("%d of %d batches in hand at once", inHand, pollers)
+	}
+	stop()
+	<-done
+	if containers != pollers {
+		t.Fatalf("%d containers for %d pollers", containers, pollers)
 	}
 }

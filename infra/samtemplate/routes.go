@@ -3,7 +3,9 @@ package samtemplate
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -49,7 +51,14 @@ type SQSSource struct {
 	Function  string // logical id of the function
 	Queue     string // logical id of the queue
 	BatchSize int
+	// MaxConcurrency is ScalingConfig.MaximumConcurrency: the most invocations Lambda runs
+	// for the source at once (2 to 1,000). Without it Lambda starts with 5 and scales on up.
+	MaxConcurrency int
 }
+
+// defaultSQSConcurrency is what a source without MaximumConcurrency gets: the five
+// concurrent batches Lambda's SQS pollers start with.
+const defaultSQSConcurrency = 5
 
 // SQSSources returns every SQS event of the template's functions.
 func (t *Template) SQSSources() ([]SQSSource, error) {
@@ -60,8 +69,12 @@ func (t *Template) SQSSources() ([]SQSSource, error) {
 				Events map[string]struct {
 					Type       string
 					Properties struct {
-						Queue     string
-						BatchSize *int
+						Queue         string
+						BatchSize     *int
+						ScalingConfig struct {
+							// A number, or a parameter's value as a string (see refHandler).
+							MaximumConcurrency any
+						}
 					}
 				}
 			}
@@ -87,9 +100,37 @@ func (t *Template) SQSSources() ([]SQSSource, error) {
 			if src.Properties.BatchSize != nil {
 				size = *src.Properties.BatchSize
 			}
-			out = append(out, SQSSource{Function: name, Queue: queue, BatchSize: size})
+			conc, err := maxConcurrency(src.Properties.ScalingConfig.MaximumConcurrency)
+			if err != nil {
+				return nil, fmt.Errorf("%s.Events.%s.ScalingConfig.MaximumConcurrency: %w", name, event, err)
+			}
+			out = append(out, SQSSource{Function: name, Queue: queue, BatchSize: size, MaxConcurrency: conc})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Function < out[j].Function })
 	return out, nil
+}
+
+// maxConcurrency reads MaximumConcurrency as CloudFormation would take it: 2 to 1,000, or the
+// default when it is absent.
+func maxConcurrency(v any) (int, error) {
+	var n float64
+	switch v := v.(type) {
+	case nil:
+		return defaultSQSConcurrency, nil
+	case float64:
+		n = v
+	case string:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a number", v)
+		}
+		n = f
+	default:
+		return 0, fmt.Errorf("%v is not a number (a reference to a resource?)", v)
+	}
+	if n != math.Trunc(n) || n < 2 || n > 1000 {
+		return 0, fmt.Errorf("%v is not a whole number from 2 to 1,000", n)
+	}
+	return int(n), nil
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -348,25 +349,71 @@ func TestRefusedDestinationIsAFailedAttempt(t *testing.T) {
 	}
 }
 
-func TestMetricsEmitted(t *testing.T) {
-	var out bytes.Buffer
-	r := newRig(t, rigOptions{metricsOut: &out})
-	rc := newReceiver(t, answerStatus(http.StatusOK))
-	in := r.instance(rc.URL)
-	r.publish(in.ID, 2)
-	r.drain(10)
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 2 {
-		t.Fatalf("want 2 metric lines, got %d: %s", len(lines), out.String())
+// Each invocation writes one metrics line, whatever its batch holds, and the application log
+// only what needs a look: a success is in the log table alone.
+func TestOneMetricsLinePerInvocation(t *testing.T) {
+	tests := []struct {
+		name      string
+		answer    int
+		events    int
+		delivered float64
+		retried   float64
+		logLines  int
+	}{
+		{"one success", http.StatusOK, 1, 1, 0, 0},
+		{"ten successes", http.StatusOK, 10, 10, 0, 0},
+		{"one failure retried", http.StatusBadGateway, 1, 0, 1, 1},
 	}
-	for _, line := range lines {
-		var rec map[string]any
-		if err := json.Unmarshal([]byte(line), &rec); err != nil {
-			t.Fatal(err)
-		}
-		if rec["Delivered"] != 1.0 || rec["Event"] != webhook.EventMessageReceived || rec["_aws"] == nil || rec["AttemptLatency"] == nil {
-			t.Fatalf("metric line %s", line)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var metricsOut, logOut bytes.Buffer
+			r := newRig(t, rigOptions{metricsOut: &metricsOut, logOut: &logOut})
+			rc := newReceiver(t, answerStatus(tt.answer))
+			in := r.instance(rc.URL)
+			r.publish(in.ID, tt.events)
+			invocations := 0
+			var handled int
+			for handled < tt.events {
+				n, err := r.source.PollOnce(r.ctx, func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+					invocations++
+					return r.handler.Handle(ctx, ev)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				handled += n
+			}
+			lines := strings.Split(strings.TrimSpace(metricsOut.String()), "\n")
+			if len(lines) != invocations {
+				t.Fatalf("%d metric lines for %d invocations: %s", len(lines), invocations, metricsOut.String())
+			}
+			var delivered, retried, attempts float64
+			latencies := 0
+			for _, line := range lines {
+				var rec struct {
+					Delivered, Retried, Attempts float64
+					AttemptLatency               []float64
+					Event                        *string
+					AWS                          any `json:"_aws"`
+				}
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatal(err)
+				}
+				if rec.AWS == nil || rec.Event != nil {
+					t.Fatalf("metric line %s", line)
+				}
+				delivered += rec.Delivered
+				retried += rec.Retried
+				attempts += rec.Attempts
+				latencies += len(rec.AttemptLatency)
+			}
+			if delivered != tt.delivered || retried != tt.retried || attempts != float64(tt.events) || latencies != tt.events {
+				t.Fatalf("delivered %v retried %v attempts %v latencies %d: %s", delivered, retried, attempts, latencies, metricsOut.String())
+			}
+			if got := strings.Count(logOut.String(), "\n"); got != tt.logLines {
+				t.Fatalf("%d log lines, want %d: %s", got, tt.logLines, logOut.String())
+			}
+		})
 	}
 }
 

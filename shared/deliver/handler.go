@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -39,6 +40,7 @@ type Handler struct {
 	policy    webhook.RetryPolicy
 	metrics   *metrics.Emitter
 	logger    *slog.Logger
+	circuits  *Circuits
 	now       func() time.Time
 }
 
@@ -52,31 +54,41 @@ type Config struct {
 	Policy    webhook.RetryPolicy
 	Metrics   *metrics.Emitter
 	Logger    *slog.Logger
+	// Circuits are the endpoints' circuit breakers; nil gets the defaults. One Handler lives
+	// as long as its warm container, and so do they.
+	Circuits *Circuits
 }
 
 // NewHandler returns a Handler.
 func NewHandler(c Config) *Handler {
+	if c.Circuits == nil {
+		c.Circuits = NewCircuits(CircuitOptions{})
+	}
 	return &Handler{
 		logs: c.Logs, instances: c.Instances, queue: c.Queue, queueURL: c.QueueURL,
-		sender: c.Sender, policy: c.Policy, metrics: c.Metrics, logger: c.Logger, now: time.Now,
+		sender: c.Sender, policy: c.Policy, metrics: c.Metrics, logger: c.Logger, circuits: c.Circuits, now: time.Now,
 	}
 }
 
 // Handle delivers every record of the batch concurrently. A record comes back in
 // BatchItemFailures when it must be seen again: a retry is scheduled (its visibility already
 // set to the delay), or something it needs (the store, the queue) failed. Every other record
-// is done with and may be deleted.
+// is done with and may be deleted. The batch's metrics go out as one line when all are done.
+//
+// The invocation lasts as long as its slowest record: an endpoint that hangs holds the
+// others' answers until its timeout. Circuits keep that to the first few attempts.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var (
 		mu   sync.Mutex
 		resp events.SQSEventResponse
 		wg   sync.WaitGroup
+		sum  tally
 	)
 	for _, rec := range ev.Records {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if h.deliver(ctx, rec) {
+			if h.deliver(ctx, rec, &sum) {
 				mu.Lock()
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 				mu.Unlock()
@@ -84,12 +96,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}()
 	}
 	wg.Wait()
+	h.emit(ctx, &sum)
 	return resp, nil
 }
 
 // deliver handles one record and reports whether it must come back.
-func (h *Handler) deliver(ctx context.Context, rec events.SQSMessage) (again bool) {
-	again, backoff := h.deliverOnce(ctx, rec)
+func (h *Handler) deliver(ctx context.Context, rec events.SQSMessage, sum *tally) (again bool) {
+	again, backoff := h.deliverOnce(ctx, rec, sum)
 	if backoff {
 		// Something wagate depends on failed: bring the message back soon rather than after
 		// the queue's whole visibility timeout, a little later each time.
@@ -101,11 +114,16 @@ func (h *Handler) deliver(ctx context.Context, rec events.SQSMessage) (again boo
 // infraBackoff is how long a message waits after an infrastructure failure: 10 s per receive
 // so far, at most two minutes.
 func infraBackoff(rec events.SQSMessage) time.Duration {
+	return min(time.Duration(receives(rec))*10*time.Second, 2*time.Minute)
+}
+
+// receives is how often SQS has handed the message out, this time included.
+func receives(rec events.SQSMessage) int {
 	n, err := strconv.Atoi(rec.Attributes["ApproximateReceiveCount"])
 	if err != nil || n < 1 {
-		n = 1
+		return 1
 	}
-	return min(time.Duration(n)*10*time.Second, 2*time.Minute)
+	return n
 }
 
 // hide makes a received message invisible for d. If that fails the message still comes back,
@@ -124,7 +142,7 @@ func (h *Handler) hide(ctx context.Context, rec events.SQSMessage, d time.Durati
 // deliverOnce handles one record. It reports whether the record must come back, and whether
 // it should come back soon: after an infrastructure failure, or for a message no attempt can
 // read, which then reaches the dead-letter queue after maxReceiveCount receives.
-func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage) (again, infra bool) {
+func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *tally) (again, infra bool) {
 	log := h.logger.With("messageId", rec.MessageId)
 	var env webhook.Envelope
 	if err := json.Unmarshal([]byte(rec.Body), &env); err != nil {
@@ -182,34 +200,66 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage) (again
 			return false, false
 		}
 		// Webhooks were turned off while this one was being retried: close its log.
-		return h.record(ctx, log, rec, &env, prev, "", webhook.Result{Err: errors.New("webhooks were turned off for the instance")}, 0)
+		return h.record(ctx, log, rec, sum, &env, prev, "", webhook.Result{Err: errors.New("webhooks were turned off for the instance")}, 0, closeLog)
 	}
 
-	attempt := 1
+	attempts := 0
 	if prev != nil {
-		attempt = prev.Attempts + 1
+		attempts = prev.Attempts
 	}
-	res := h.sender.Send(ctx, Request{
-		URL: in.WebhookURL, WebhookID: env.WebhookID, Event: env.Event, Attempt: attempt,
+	res, open := h.circuits.send(ctx, h.sender, Request{
+		URL: in.WebhookURL, WebhookID: env.WebhookID, Event: env.Event, Attempt: attempts + 1,
 		Body: []byte(rec.Body), Secrets: in.SigningSecrets(h.now()),
 	})
-	return h.record(ctx, log, rec, &env, prev, in.WebhookURL, res, 1)
+	if open != nil {
+		return h.deferAttempt(ctx, log, rec, sum, &env, prev, in.WebhookURL, open, attempts)
+	}
+	return h.record(ctx, log, rec, sum, &env, prev, in.WebhookURL, res, 1, func(_ *webhook.Log, o webhook.Outcome, n int) webhook.Decision {
+		return h.policy.Decide(o, n)
+	})
 }
 
-// record stores the outcome of an attempt (attempts is 1, or 0 when none was made) and schedules
-// the next one. It reports whether the record must come back, and whether because of an
-// infrastructure failure.
-func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMessage, env *webhook.Envelope,
-	prev *webhook.Log, url string, res webhook.Result, attempts int) (again, infra bool) {
-	var decide webhook.Decider = func(_ *webhook.Log, o webhook.Outcome, n int) webhook.Decision {
-		return h.policy.Decide(o, n)
+// closeLog ends a log for which no request was made.
+func closeLog(*webhook.Log, webhook.Outcome, int) webhook.Decision {
+	return webhook.Decision{Status: webhook.StatusFailed}
+}
+
+// maxDeferrals is how many times one message is put back, unsent, because its endpoint's
+// circuit is open. A deferral is no HTTP attempt, so it neither counts in the log's attempts
+// nor spends the retry schedule; but it is a receive, and the events queue sends a message to
+// the dead-letter queue at its 10th. The default schedule's 4 attempts and 3 deferrals leave 3
+// receives for infrastructure failures. A message whose circuit is still open after that
+// ends failed, with the circuit's error, rather than in the dead-letter queue: the endpoint
+// has been unreachable for longer than the schedule would have waited.
+const maxDeferrals = 3
+
+// deferAttempt records that no request was made because the endpoint's circuit is open, and
+// hides the message until the circuit lets a probe go, or closes the log when the message was
+// deferred maxDeferrals times already. attempts is the log's count so far: every receive
+// beyond those was a deferral (or an infrastructure failure, which counts against the same
+// redrive limit).
+func (h *Handler) deferAttempt(ctx context.Context, log *slog.Logger, rec events.SQSMessage, sum *tally, env *webhook.Envelope,
+	prev *webhook.Log, url string, open *OpenError, attempts int) (again, infra bool) {
+	if receives(rec)-1-attempts >= maxDeferrals {
+		err := fmt.Errorf("%w; gave up after %d deferrals", open, maxDeferrals)
+		return h.record(ctx, log, rec, sum, env, prev, url, webhook.Result{Err: err}, 0, closeLog)
 	}
-	if attempts == 0 { // no request was made: the log closes
-		decide = func(*webhook.Log, webhook.Outcome, int) webhook.Decision {
-			return webhook.Decision{Status: webhook.StatusFailed}
-		}
+	// SQS hides in whole seconds: round up, so the message does not come back just before.
+	wait := max(open.Wait.Round(time.Second), time.Second)
+	if wait < open.Wait {
+		wait += time.Second
 	}
-	a := webhook.Attempt{Envelope: env, Body: []byte(rec.Body), URL: url, Result: res, Count: attempts}
+	return h.record(ctx, log, rec, sum, env, prev, url, webhook.Result{Err: open}, 0, func(*webhook.Log, webhook.Outcome, int) webhook.Decision {
+		return webhook.Decision{Status: webhook.StatusRetrying, Delay: wait}
+	})
+}
+
+// record stores the outcome of an attempt (count is 1, or 0 when no request was made) in the
+// state decide picks, and schedules the next one. It reports whether the record must come
+// back, and whether because of an infrastructure failure.
+func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMessage, sum *tally, env *webhook.Envelope,
+	prev *webhook.Log, url string, res webhook.Result, count int, decide webhook.Decider) (again, infra bool) {
+	a := webhook.Attempt{Envelope: env, Body: []byte(rec.Body), URL: url, Result: res, Count: count}
 	next, dec, err := webhook.RecordAttempt(ctx, h.logs, prev, a, decide, h.now)
 	if err != nil {
 		// The attempt happened but is not recorded; the message comes back and the webhook
@@ -217,13 +267,20 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMe
 		log.ErrorContext(ctx, "record attempt; the event comes back", "error", err)
 		return true, true
 	}
-	h.emit(ctx, env.Event, next.Status, res, attempts)
-	errText := ""
-	if next.Error != nil {
-		errText = *next.Error
+	sum.add(next.Status, count, res.Duration)
+	// A success is in the log table; the function's log keeps what needs a look.
+	level := slog.LevelInfo
+	if next.Status == webhook.StatusSuccess {
+		level = slog.LevelDebug
 	}
-	log.InfoContext(ctx, "webhook attempt", "status", next.Status, "attempts", next.Attempts, "statusCode", res.StatusCode,
-		"durationMs", res.Duration.Milliseconds(), "error", errText)
+	if log.Enabled(ctx, level) {
+		errText := ""
+		if next.Error != nil {
+			errText = *next.Error
+		}
+		log.Log(ctx, level, "webhook attempt", "status", next.Status, "attempts", next.Attempts, "statusCode", res.StatusCode,
+			"durationMs", res.Duration.Milliseconds(), "error", errText)
+	}
 
 	if next.Status != webhook.StatusRetrying {
 		return false, false
@@ -232,29 +289,51 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMe
 	return true, false
 }
 
-func (h *Handler) emit(ctx context.Context, event, status string, res webhook.Result, attempts int) {
+// tally adds up one invocation's metrics.
+type tally struct {
+	mu                                             sync.Mutex
+	attempts, delivered, failed, retried, deferred float64
+	latencies                                      []float64 // ms, one per HTTP attempt
+}
+
+// add counts a recorded outcome: count HTTP attempts (0 or 1) that took d.
+func (t *tally) add(status string, count int, d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.attempts += float64(count)
+	switch {
+	case status == webhook.StatusSuccess:
+		t.delivered++
+	case status == webhook.StatusFailed:
+		t.failed++
+	case count == 0:
+		t.deferred++
+	default:
+		t.retried++
+	}
+	if count > 0 {
+		t.latencies = append(t.latencies, float64(d.Milliseconds()))
+	}
+}
+
+// emit writes the invocation's metrics as one EMF line: counts summed, every attempt's latency
+// as a list of values (at most 10 per batch, under EMF's 100), so percentiles stay exact.
+// A batch mixes events, and an EMF line has one value per dimension, so the line has none.
+func (h *Handler) emit(ctx context.Context, t *tally) {
 	if h.metrics == nil {
 		return
 	}
-	var delivered, failed, retried float64
-	switch status {
-	case webhook.StatusSuccess:
-		delivered = 1
-	case webhook.StatusFailed:
-		failed = 1
-	case webhook.StatusRetrying:
-		retried = 1
-	}
 	ms := []metrics.Metric{
-		{Name: "Attempts", Unit: metrics.UnitCount, Value: float64(attempts)},
-		{Name: "Delivered", Unit: metrics.UnitCount, Value: delivered},
-		{Name: "Failed", Unit: metrics.UnitCount, Value: failed},
-		{Name: "Retried", Unit: metrics.UnitCount, Value: retried},
+		{Name: "Attempts", Unit: metrics.UnitCount, Value: t.attempts},
+		{Name: "Delivered", Unit: metrics.UnitCount, Value: t.delivered},
+		{Name: "Failed", Unit: metrics.UnitCount, Value: t.failed},
+		{Name: "Retried", Unit: metrics.UnitCount, Value: t.retried},
+		{Name: "Deferred", Unit: metrics.UnitCount, Value: t.deferred},
 	}
-	if attempts > 0 {
-		ms = append(ms, metrics.Metric{Name: "AttemptLatency", Unit: metrics.UnitMilliseconds, Value: float64(res.Duration.Milliseconds())})
+	if len(t.latencies) > 0 {
+		ms = append(ms, metrics.Metric{Name: "AttemptLatency", Unit: metrics.UnitMilliseconds, Values: t.latencies})
 	}
-	if err := h.metrics.Emit(map[string]string{"Event": event}, ms...); err != nil {
+	if err := h.metrics.Emit(nil, ms...); err != nil {
 		h.logger.WarnContext(ctx, "emit metrics", "error", err)
 	}
 }

@@ -51,6 +51,8 @@ type rigOptions struct {
 	wrapLogs   func(deliver.LogStore) deliver.LogStore
 	wrapInsts  func(deliver.InstanceGetter) deliver.InstanceGetter
 	metricsOut io.Writer
+	logOut     io.Writer // the handler's log, at INFO
+	circuits   *deliver.Circuits
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -72,6 +74,9 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	if o.metricsOut == nil {
 		o.metricsOut = io.Discard
 	}
+	if o.logOut == nil {
+		o.logOut = io.Discard
+	}
 	r := &rig{
 		t: t, ctx: ctx, res: res, sqs: sq, queueURL: res.QueueURL("EventsQueue"),
 		logs:      store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), 30*24*time.Hour),
@@ -91,7 +96,8 @@ func newRig(t *testing.T, o rigOptions) *rig {
 	r.handler = deliver.NewHandler(deliver.Config{
 		Logs: r.logStore, Instances: insts, Queue: r.vis, QueueURL: r.queueURL,
 		Sender: deliver.NewSender(o.sender), Policy: o.policy,
-		Metrics: metrics.NewEmitter(o.metricsOut, "wagate"), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Metrics: metrics.NewEmitter(o.metricsOut, "wagate"), Logger: slog.New(slog.NewJSONHandler(o.logOut, nil)),
+		Circuits: o.circuits,
 	})
 	return r
 }

@@ -153,7 +153,7 @@ func describe(err error) error {
 		}
 		return fmt.Errorf("destination refused: %w", err)
 	case errors.Is(err, context.DeadlineExceeded) || isTimeout(err):
-		return errors.New("timed out waiting for the endpoint")
+		return errTimeout
 	case errors.As(err, &urlErr):
 		return urlErr.Unwrap()
 	}

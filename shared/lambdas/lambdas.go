@@ -175,6 +175,11 @@ func (f Function) Build(in Input) (Handler, error) {
 	return h, nil
 }
 
+// lambdaLogger logs JSON (AWS_LAMBDA_LOG_FORMAT) with the request id, at the level Lambda
+// passes from the template's ApplicationLogLevel (AWS_LAMBDA_LOG_LEVEL; INFO when unset), so
+// lines below it are never formatted.
+func lambdaLogger() *slog.Logger { return lambdacontext.NewLogger() }
+
 // Start runs the function with the given logical id on Lambda: its environment from the
 // process, AWS's default config, JSON logs with the request id, metrics on stdout. It returns
 // only when the function cannot be built.
@@ -187,7 +192,7 @@ func Start(ctx context.Context, id string) error {
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}
-	h, err := f.Build(Input{AWS: cfg, Env: env.New(os.Getenv), Logger: lambdacontext.NewLogger(), Metrics: os.Stdout})
+	h, err := f.Build(Input{AWS: cfg, Env: env.New(os.Getenv), Logger: lambdaLogger(), Metrics: os.Stdout})
 	if err != nil {
 		return err
 	}

@@ -16,11 +16,13 @@ const (
 	UnitMilliseconds = "Milliseconds"
 )
 
-// Metric is one value to record.
+// Metric is one value to record, or several: Values, when set, are separate observations of
+// the metric (at most 100, EMF's limit), and Value is not used.
 type Metric struct {
-	Name  string
-	Unit  string
-	Value float64
+	Name   string
+	Unit   string
+	Value  float64
+	Values []float64
 }
 
 // Emitter writes EMF records to w, one JSON line each.
@@ -63,7 +65,11 @@ func (e *Emitter) Emit(dims map[string]string, ms ...Metric) error {
 	defs := make([]metricDef, len(ms))
 	for i, m := range ms {
 		defs[i] = metricDef{Name: m.Name, Unit: m.Unit}
-		rec[m.Name] = m.Value
+		if m.Values != nil {
+			rec[m.Name] = m.Values
+		} else {
+			rec[m.Name] = m.Value
+		}
 	}
 	for k, v := range dims {
 		rec[k] = v

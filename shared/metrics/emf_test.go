@@ -13,10 +13,11 @@ func TestEmitWritesEMF(t *testing.T) {
 	e := NewEmitter(&buf, "wagate")
 	e.now = func() time.Time { return time.UnixMilli(1700000000123) }
 	if err := e.Emit(map[string]string{"Event": "message.received"},
-		Metric{"Delivered", UnitCount, 1}, Metric{"AttemptLatency", UnitMilliseconds, 42}); err != nil {
+		Metric{Name: "Delivered", Unit: UnitCount, Value: 1},
+		Metric{Name: "AttemptLatency", Unit: UnitMilliseconds, Values: []float64{42, 7}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.Emit(nil, Metric{"Failed", UnitCount, 1}); err != nil {
+	if err := e.Emit(nil, Metric{Name: "Failed", Unit: UnitCount, Value: 1}); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
@@ -34,14 +35,14 @@ func TestEmitWritesEMF(t *testing.T) {
 		} `json:"_aws"`
 		Event          string
 		Delivered      float64
-		AttemptLatency float64
+		AttemptLatency []float64
 	}
 	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
 		t.Fatal(err)
 	}
 	d := rec.AWS.CloudWatchMetrics[0]
 	if rec.AWS.Timestamp != 1700000000123 || d.Namespace != "wagate" || rec.Event != "message.received" ||
-		rec.Delivered != 1 || rec.AttemptLatency != 42 || len(d.Metrics) != 2 ||
+		rec.Delivered != 1 || len(rec.AttemptLatency) != 2 || rec.AttemptLatency[0] != 42 || rec.AttemptLatency[1] != 7 || len(d.Metrics) != 2 ||
 		len(d.Dimensions) != 2 || d.Dimensions[0][0] != "Event" || len(d.Dimensions[1]) != 0 {
 		t.Fatalf("unexpected record: %s", lines[0])
 	}

@@ -1,0 +1,173 @@
+package deliver_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/lambdaemu"
+	"github.com/wagate/wagate/infra/samtemplate"
+	"github.com/wagate/wagate/shared/deliver"
+	"github.com/wagate/wagate/shared/metrics"
+	"github.com/wagate/wagate/shared/queue"
+	"github.com/wagate/wagate/shared/store"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// Isolation benchmark settings: 50 instances, 5 of whose endpoints hang past the timeout.
+// The timeout is 1 s instead of the deployed 10 s so a run takes seconds; what is compared is
+// the other 45 instances' throughput with and without the hanging ones, in the same run.
+const (
+	isoInstances = 50
+	isoHanging   = 5
+	isoEvents    = 4 // per instance and phase
+	isoTimeout   = time.Second
+)
+
+// BenchmarkIsolation delivers the same mixed workload twice on the emulator (a real SQS queue,
+// the tables of template.yaml, one HTTP receiver per instance) with as many concurrent pollers
+// as the template's MaximumConcurrency, each a container with its own handler: first with
+// every endpoint answering, then with five of them hanging. It reports the 45 healthy
+// instances' deliveries per second in both phases and their ratio, which must be at least
+// 0.8. The sub-benchmark without circuits is the control: the same run with breakers that
+// never open.
+func BenchmarkIsolation(b *testing.B) {
+	for _, tt := range []struct {
+		name    string
+		circuit deliver.CircuitOptions
+		check   bool
+	}{
+		{"circuits", deliver.CircuitOptions{}, true},
+		{"no-circuits", deliver.CircuitOptions{Threshold: 1 << 30}, false},
+	} {
+		b.Run(tt.name, func(b *testing.B) {
+			for range b.N {
+				healthy, hung := isolationRun(b, tt.circuit)
+				ratio := hung / healthy
+				b.ReportMetric(healthy, "healthy-deliveries/s")
+				b.ReportMetric(hung, "with-hangs-deliveries/s")
+				b.ReportMetric(ratio, "ratio")
+				if tt.check && ratio < 0.8 {
+					b.Errorf("the 45 healthy instances kept %.0f%% of their throughput (%.1f/s of %.1f/s), want at least 80%%", ratio*100, hung, healthy)
+				}
+			}
+		})
+	}
+}
+
+// isolationRun returns the 45 instances' deliveries per second without and with hangs.
+func isolationRun(b *testing.B, circuit deliver.CircuitOptions) (healthy, hung float64) {
+	ctx := context.Background()
+	res := awstest.Stack(b)
+	cfg := awstest.Config(b)
+	db, sq := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	tpl, err := samtemplate.LoadRepo()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sources, err := tpl.SQSSources()
+	if err != nil {
+		b.Fatal(err)
+	}
+	pollers := 0
+	for _, s := range sources {
+		if s.Function == "WebhookDeliveryFunction" {
+			pollers = s.MaxConcurrency
+		}
+	}
+
+	var hanging atomic.Bool
+	var delivered atomic.Int64 // 2xx answers of the healthy endpoints
+	instances := store.NewInstanceStore(db, res.Table("InstancesTable"))
+	ids := make([]string, isoInstances)
+	for i := range ids {
+		hangs := i < isoHanging
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			if hangs && hanging.Load() {
+				<-r.Context().Done() // past the timeout: the sender hangs up
+				return
+			}
+			if !hangs {
+				delivered.Add(1)
+			}
+			w.WriteHeader(http.StatusNoContent)
+		}))
+		b.Cleanup(srv.Close)
+		now := time.Now()
+		in := &webhook.Instance{
+			ID: "inst_" + webhook.NewWebhookID(now)[3:], WebhookURL: srv.URL + "/hook",
+			WebhookSecret: webhook.NewSecret(), CreatedAt: now, UpdatedAt: now,
+		}
+		if err := instances.Create(ctx, in); err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = in.ID
+	}
+
+	queueURL := res.QueueURL("EventsQueue")
+	logs := store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), 24*time.Hour)
+	container := func() lambdaemu.SQSHandler {
+		h := deliver.NewHandler(deliver.Config{
+			Logs: logs, Instances: deliver.NewInstanceCache(instances, 5*time.Second), Queue: sq, QueueURL: queueURL,
+			Sender: deliver.NewSender(deliver.SenderOptions{
+				Timeout: isoTimeout, AllowHTTP: true, AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+			}),
+			Policy:  webhook.RetryPolicy{Schedule: webhook.DefaultRetryDelays, MaxRetryAfter: time.Hour},
+			Metrics: metrics.NewEmitter(io.Discard, "wagate"), Logger: slog.New(slog.DiscardHandler),
+			Circuits: deliver.NewCircuits(circuit),
+		})
+		return h.Handle
+	}
+	pub := queue.NewPublisher(sq, queueURL)
+
+	// phase publishes every instance's events, interleaved, then runs the pollers until the
+	// healthy instances' events are all delivered, and returns their rate.
+	phase := func() float64 {
+		envs := make([]*webhook.Envelope, 0, isoInstances*isoEvents)
+		for range isoEvents {
+			for _, id := range ids {
+				envs = append(envs, &webhook.Envelope{Event: webhook.EventMessageReceived, InstanceID: id, Data: json.RawMessage(costEventData)})
+			}
+		}
+		if err := pub.Publish(ctx, envs); err != nil {
+			b.Fatal(err)
+		}
+		delivered.Store(0)
+		want := int64((isoInstances - isoHanging) * isoEvents)
+		src := &lambdaemu.SQSEventSource{SQS: sq, QueueURL: queueURL, BatchSize: 10, WaitTime: time.Second, Concurrency: pollers}
+		run, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		start := time.Now()
+		go func() {
+			defer close(done)
+			src.Run(run, container)
+		}()
+		for delivered.Load() < want {
+			if time.Since(start) > 5*time.Minute {
+				b.Fatalf("%d of %d webhooks delivered after 5 minutes", delivered.Load(), want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		elapsed := time.Since(start)
+		stop()
+		<-done
+		return float64(want) / elapsed.Seconds()
+	}
+	b.ResetTimer()
+	healthy = phase()
+	hanging.Store(true)
+	hung = phase()
+	return healthy, hung
+}
