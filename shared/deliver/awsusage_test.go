@@ -85,8 +85,9 @@ type usage struct {
 	Requests map[string]int
 	// ReadUnits and WriteUnits are DynamoDB on-demand read and write request units.
 	ReadUnits, WriteUnits float64
-	// IndexWriteUnits is the part of WriteUnits spent keeping global secondary indexes.
-	IndexWriteUnits float64
+	// IndexWriteUnits is the part of WriteUnits spent keeping global secondary indexes, and
+	// UpdateWriteUnits the part spent by updates (the counting function's, here).
+	IndexWriteUnits, UpdateWriteUnits float64
 }
 
 // tableSchema is what billing needs to know of a table: its key and its global secondary
@@ -236,6 +237,7 @@ func (b *biller) billUpdate(u *usage, table string, key map[string]ddbtypes.Attr
 		return err
 	}
 	u.WriteUnits += factor * writeUnits(size)
+	u.UpdateWriteUnits += factor * writeUnits(size)
 	return nil
 }
 

@@ -160,7 +160,7 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 	// an event), after which the attempt is recorded over the stored log, which a failure
 	// never reopens. A retry reads the log first and is never sent once the log is final.
 	var prev *webhook.Log
-	if rec.Attributes["ApproximateReceiveCount"] != "1" {
+	if receives(rec) > 1 {
 		var err error
 		prev, err = h.logs.Get(ctx, env.WebhookID)
 		switch {
@@ -187,7 +187,7 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 		}
 	}
 	if in == nil || in.WebhookURL == "" || !in.Subscribes(env.Event) {
-		if prev == nil && rec.Attributes["ApproximateReceiveCount"] == "1" {
+		if prev == nil && receives(rec) == 1 {
 			// Not read yet: a recovered webhook has a log, which must not stay retrying.
 			var err error
 			if prev, err = h.logs.Get(ctx, env.WebhookID); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
