@@ -171,31 +171,49 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	}
 }
 
-func TestDuplicateMessageAfterSuccessIsNoOp(t *testing.T) {
-	r := newRig(t, rigOptions{})
-	rc := newReceiver(t, answerStatus(http.StatusOK))
-	in := r.instance(rc.URL)
-	env := r.publish(in.ID, 1)[0]
+// A message handled again after its webhook succeeded: as a retry (a later receive), it is
+// dropped unsent; as a second copy of a first receive, which reads no log, it is sent again
+// (delivery is at least once) and counted as an attempt, and the log stays a success.
+func TestDuplicateMessageAfterSuccess(t *testing.T) {
+	tests := []struct {
+		name         string
+		receiveCount string
+		requests     int
+	}{
+		{"a retry still queued", "2", 1},
+		{"a second copy of the first receive", "1", 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRig(t, rigOptions{})
+			rc := newReceiver(t, answerStatus(http.StatusOK))
+			in := r.instance(rc.URL)
+			env := r.publish(in.ID, 1)[0]
 
-	batch := r.receiveBatch()
-	if len(batch.Records) != 1 {
-		t.Fatalf("received %d records", len(batch.Records))
-	}
-	for round := 1; round <= 2; round++ {
-		resp, err := r.handler.Handle(r.ctx, batch)
-		if err != nil || len(resp.BatchItemFailures) != 0 {
-			t.Fatalf("round %d: %v %+v", round, err, resp)
-		}
-	}
-	if n := len(rc.got()); n != 1 {
-		t.Fatalf("receiver got %d requests, want 1", n)
-	}
-	l := r.log(env.WebhookID)
-	if l.Status != webhook.StatusSuccess || l.Attempts != 1 {
-		t.Fatalf("status %s attempts %d", l.Status, l.Attempts)
-	}
-	if c := r.counters(in.ID); c.Total != 1 || c.Success != 1 {
-		t.Fatalf("counters %+v", c)
+			batch := r.receiveBatch()
+			if len(batch.Records) != 1 {
+				t.Fatalf("received %d records", len(batch.Records))
+			}
+			for round := 1; round <= 2; round++ {
+				if round == 2 {
+					batch.Records[0].Attributes["ApproximateReceiveCount"] = tt.receiveCount
+				}
+				resp, err := r.handler.Handle(r.ctx, batch)
+				if err != nil || len(resp.BatchItemFailures) != 0 {
+					t.Fatalf("round %d: %v %+v", round, err, resp)
+				}
+			}
+			if n := len(rc.got()); n != tt.requests {
+				t.Fatalf("receiver got %d requests, want %d", n, tt.requests)
+			}
+			l := r.log(env.WebhookID)
+			if l.Status != webhook.StatusSuccess || l.Attempts != tt.requests {
+				t.Fatalf("status %s attempts %d", l.Status, l.Attempts)
+			}
+			if c := r.counters(in.ID); c.Total != 1 || c.Success != 1 {
+				t.Fatalf("counters %+v", c)
+			}
+		})
 	}
 }
 

@@ -41,6 +41,7 @@ type rig struct {
 	source    *lambdaemu.SQSEventSource
 	vis       *visibilityRecorder
 	handler   *deliver.Handler
+	counting  *awstest.Counting
 	// logStore is what the handler writes through; tests may wrap it to inject failures.
 	logStore deliver.LogStore
 }
@@ -53,6 +54,7 @@ type rigOptions struct {
 	metricsOut io.Writer
 	logOut     io.Writer // the handler's log, at INFO
 	circuits   *deliver.Circuits
+	dbOptions  func(*dynamodb.Options) // the handler's DynamoDB client, e.g. to inject faults
 }
 
 func newRig(t *testing.T, o rigOptions) *rig {
@@ -81,12 +83,19 @@ func newRig(t *testing.T, o rigOptions) *rig {
 		t: t, ctx: ctx, res: res, sqs: sq, queueURL: res.QueueURL("EventsQueue"),
 		logs:      store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), 30*24*time.Hour),
 		instances: store.NewInstanceStore(db, res.Table("InstancesTable")),
+		counting:  awstest.NewCounting(t, res),
 	}
 	r.logStore = r.logs
-	if o.wrapLogs != nil {
-		r.logStore = o.wrapLogs(r.logs)
-	}
 	var insts deliver.InstanceGetter = r.instances
+	if o.dbOptions != nil {
+		// The handler's client only: the test reads what was stored through clean ones.
+		db := dynamodb.NewFromConfig(cfg, o.dbOptions)
+		r.logStore = store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), 30*24*time.Hour)
+		insts = store.NewInstanceStore(db, res.Table("InstancesTable"))
+	}
+	if o.wrapLogs != nil {
+		r.logStore = o.wrapLogs(r.logStore)
+	}
 	if o.wrapInsts != nil {
 		insts = o.wrapInsts(insts)
 	}
@@ -187,9 +196,11 @@ func (r *rig) log(webhookID string) *webhook.Log {
 	return l
 }
 
-// counters sums the instance's counters over today.
+// counters counts the log changes so far, as the counting function does, and sums the
+// instance's counters over today.
 func (r *rig) counters(instanceID string) store.Counter {
 	r.t.Helper()
+	r.counting.Count(r.t)
 	cs, err := r.logs.Counters(r.ctx, instanceID, time.Now().Add(-24*time.Hour), time.Now().Add(24*time.Hour))
 	if err != nil {
 		r.t.Fatal(err)

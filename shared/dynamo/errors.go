@@ -35,16 +35,18 @@ func cancelledFor(err error, code string) bool {
 }
 
 // Throttled reports whether DynamoDB refused a request for want of capacity (a table's,
-// an index's or the account's) or cancelled a transaction for a conflicting request: both
-// pass, and the request may be sent again after a wait. The SDK retries throttles a few
+// an index's or the account's), or because a transaction was changing the item at the same
+// moment (a single write's TransactionConflictException, a transaction's TransactionConflict):
+// both pass, and the request may be sent again after a wait. The SDK retries throttles a few
 // times on its own; callers whose writes must not be lost retry on top of that.
 func Throttled(err error) bool {
 	var (
 		pte *types.ProvisionedThroughputExceededException
 		rle *types.RequestLimitExceeded
+		tce *types.TransactionConflictException
 		api smithy.APIError
 	)
-	return errors.As(err, &pte) || errors.As(err, &rle) ||
+	return errors.As(err, &pte) || errors.As(err, &rle) || errors.As(err, &tce) ||
 		(errors.As(err, &api) && api.ErrorCode() == "ThrottlingException") ||
 		TransactionConflict(err) || cancelledFor(err, "ThrottlingError")
 }

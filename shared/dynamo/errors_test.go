@@ -30,6 +30,7 @@ func TestClassify(t *testing.T) {
 		{"throttled transaction item", cancelled("None", "ThrottlingError"), false, false, true},
 		{"table throughput", fmt.Errorf("put: %w", &types.ProvisionedThroughputExceededException{}), false, false, true},
 		{"account request limit", fmt.Errorf("put: %w", &types.RequestLimitExceeded{}), false, false, true},
+		{"single write meeting a transaction", fmt.Errorf("put: %w", &types.TransactionConflictException{}), false, false, true},
 		{"on-demand throttling", &smithy.GenericAPIError{Code: "ThrottlingException"}, false, false, true},
 		{"other cancellation", cancelled("ValidationError"), false, false, false},
 		{"other error", errors.New("timeout"), false, false, false},
