@@ -290,3 +290,26 @@ func parseMarker(s string) (id, attr string, ok bool) {
 	}
 	return "", "", false
 }
+
+// Resource decodes the resource with the given logical id, as the template declares it
+// (Type, Properties, ...), into out, for tests of resources this package does not type, such
+// as IAM roles. Ref and GetAtt of resources are placeholders (see Load); a resource named
+// inside a Fn::Sub string is lost, leaving the rest of the string.
+func (t *Template) Resource(logicalID string, out any) error {
+	var doc struct{ Resources map[string]json.RawMessage }
+	if err := json.Unmarshal(t.raw, &doc); err != nil {
+		return fmt.Errorf("read resources: %w", err)
+	}
+	raw, ok := doc.Resources[logicalID]
+	if !ok {
+		return fmt.Errorf("no resource %s in the template", logicalID)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("decode %s: %w", logicalID, err)
+	}
+	return nil
+}
+
+// GetAttMarker is what Fn::GetAtt of a template resource's attribute becomes in what Resource
+// returns, e.g. GetAttMarker("InstancesTable", "Arn").
+func GetAttMarker(logicalID, attr string) string { return getAttMarker + logicalID + "." + attr }

@@ -1,6 +1,7 @@
 package lambdas
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -81,11 +82,18 @@ func senderOptions(v *env.Vars) deliver.SenderOptions {
 	}
 }
 
-// retryPolicy reads WEBHOOK_RETRY_DELAYS (default 5s,10s,15s) and WEBHOOK_MAX_RETRY_AFTER
-// (default 1 h, the longest wait a Retry-After answer can ask for).
+// retryPolicy reads WEBHOOK_RETRY_DELAYS (default 5s,10s,15s), WEBHOOK_MAX_RETRY_AFTER
+// (default 1 h, the longest wait a Retry-After answer can ask for) and
+// EVENTS_MAX_RECEIVE_COUNT (default 10), the events queue's redrive limit, which the schedule
+// must fit: CloudFormation cannot derive the limit from the schedule, so a schedule that
+// does not fit is refused here, at cold start, rather than found in the dead-letter queue.
 func retryPolicy(v *env.Vars) webhook.RetryPolicy {
-	return webhook.RetryPolicy{
+	p := webhook.RetryPolicy{
 		Schedule:      env.Parse(v, "WEBHOOK_RETRY_DELAYS", webhook.DefaultRetryDelays, webhook.ParseRetrySchedule),
 		MaxRetryAfter: v.Duration("WEBHOOK_MAX_RETRY_AFTER", time.Hour),
 	}
+	if err := p.Schedule.FitRedrive(v.Int("EVENTS_MAX_RECEIVE_COUNT", 10, 1)); err != nil {
+		v.Fail(fmt.Errorf("WEBHOOK_RETRY_DELAYS and EVENTS_MAX_RECEIVE_COUNT: %w: shorten the schedule (the template's WebhookRetryDelays) or raise the limit (EventsMaxReceiveCount)", err))
+	}
+	return p
 }

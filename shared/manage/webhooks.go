@@ -354,7 +354,7 @@ func (a *WebhookAPI) retry(ctx context.Context, r *apigw.Request) (apigw.Respons
 		url, secrets = inst.WebhookURL, inst.SigningSecrets(a.now())
 	}
 	res := a.sender.Send(ctx, deliver.Request{URL: url, WebhookID: id, Event: prev.Event, Attempt: prev.Attempts + 1, Body: prev.Payload, Secrets: secrets})
-	attempt := webhook.Attempt{Envelope: &env, Body: prev.Payload, URL: url, Result: res, Count: 1}
+	attempt := webhook.Attempt{Envelope: &env, Body: prev.Payload, URL: url, Result: res, Count: 1, Manual: true}
 	next, _, err := webhook.RecordAttempt(ctx, a.logs, prev, attempt, a.manualDecision, a.now)
 	if err != nil {
 		return apigw.Response{}, err

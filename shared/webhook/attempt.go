@@ -46,11 +46,18 @@ type Attempt struct {
 	URL      string    // "" keeps the log's URL
 	Result   Result
 	Count    int // 1, or 0 when no request was made
+	// Manual marks an attempt of a manual retry, which Log.ManualAttempts counts apart.
+	Manual bool
 }
 
+// AutomaticAttempts is how many of the log's attempts the automatic schedule made: the number
+// the retry policy decides on.
+func (l *Log) AutomaticAttempts() int { return l.Attempts - l.ManualAttempts }
+
 // Decider picks the state of a log after an attempt, from the log as it was before (nil for a
-// webhook's first attempt), the attempt's outcome and the number of attempts the log then
-// counts. RetryPolicy.Decide, with prev ignored, is the delivery function's.
+// webhook's first attempt), the attempt's outcome and the number of automatic attempts the log
+// then counts (Log.AutomaticAttempts). RetryPolicy.Decide, with prev ignored, is the delivery
+// function's.
 type Decider func(prev *Log, o Outcome, attempts int) Decision
 
 // NextLog returns the log after attempt a over prev (nil for a webhook's first attempt), in
@@ -76,10 +83,13 @@ func NextLog(prev *Log, a Attempt, decide Decider, now time.Time) (*Log, Decisio
 		next.URL = a.URL
 	}
 	next.Attempts += a.Count
+	if a.Manual {
+		next.ManualAttempts += a.Count
+	}
 	next.UpdatedAt = now
 	next.NextRetryAt = nil
 
-	dec := decide(prev, a.Result.Outcome(), next.Attempts)
+	dec := decide(prev, a.Result.Outcome(), next.AutomaticAttempts())
 	if prev != nil && prev.Status != StatusRetrying && dec.Status != StatusSuccess {
 		// Already final: a failure doesn't reopen it, nor overwrite the answer of a success.
 		dec = Decision{Status: prev.Status}

@@ -439,3 +439,58 @@ func TestRecordAttemptReadsTheClockEachTry(t *testing.T) {
 		t.Fatalf("clock read %d times, log updated at %v", ticks, next.UpdatedAt)
 	}
 }
+
+// A manual retry is an attempt of its own: it counts in Attempts but spends none of the
+// automatic schedule, whose decisions see only the automatic attempts.
+func TestManualAttemptsSpendNoSchedule(t *testing.T) {
+	auto := policyDecider(RetryPolicy{Schedule: RetrySchedule{5 * time.Second, 10 * time.Second}})
+	// The manual route's decision: a failure leaves a webhook on its schedule as it was.
+	manual := func(prev *Log, o Outcome, _ int) Decision {
+		switch {
+		case o.Succeeded():
+			return Decision{Status: StatusSuccess}
+		case prev.Status == StatusRetrying && prev.NextRetryAt != nil:
+			return Decision{Status: StatusRetrying, Delay: max(prev.NextRetryAt.Sub(t0), 0)}
+		}
+		return Decision{Status: StatusFailed}
+	}
+	ok, down := Result{StatusCode: 200}, Result{StatusCode: 500}
+	type step struct {
+		manual bool
+		result Result
+	}
+	tests := []struct {
+		name         string
+		steps        []step
+		wantStatus   string // after the last step
+		wantAttempts int
+		wantManual   int
+	}{
+		{"automatic only: three attempts end it", []step{{false, down}, {false, down}, {false, down}}, StatusFailed, 3, 0},
+		{"a manual failure between automatic ones leaves the schedule whole",
+			[]step{{false, down}, {true, down}, {false, down}}, StatusRetrying, 3, 1},
+		{"the schedule still ends after its own three attempts",
+			[]step{{false, down}, {true, down}, {true, down}, {false, down}, {false, down}}, StatusFailed, 5, 2},
+		{"manual retries of a failed webhook", []step{{false, down}, {false, down}, {false, down}, {true, down}, {true, down}}, StatusFailed, 5, 2},
+		{"a manual success ends it", []step{{false, down}, {true, ok}}, StatusSuccess, 2, 1},
+		{"an automatic success after manual failures", []step{{false, down}, {true, down}, {true, down}, {false, ok}}, StatusSuccess, 4, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := testEnvelope()
+			var l *Log
+			for i, s := range tt.steps {
+				decide := auto
+				if s.manual {
+					decide = manual
+				}
+				next, _ := NextLog(l, Attempt{Envelope: env, Body: []byte(`{}`), Result: s.result, Count: 1, Manual: s.manual}, decide, t0.Add(time.Duration(i)*time.Second))
+				l = next
+			}
+			if l.Status != tt.wantStatus || l.Attempts != tt.wantAttempts || l.ManualAttempts != tt.wantManual {
+				t.Fatalf("log %s with %d attempts (%d manual), want %s with %d (%d manual)",
+					l.Status, l.Attempts, l.ManualAttempts, tt.wantStatus, tt.wantAttempts, tt.wantManual)
+			}
+		})
+	}
+}

@@ -48,6 +48,9 @@ type Log struct {
 	// Version counts the writes of the log; a store writes only over the version it read, so
 	// two deliveries of one message can't both move the counters.
 	Version int `json:"-"`
+	// ManualAttempts is how many of Attempts manual retries made. The automatic schedule
+	// decides on the rest, so a manual retry never shortens it.
+	ManualAttempts int `json:"-"`
 }
 
 // MarshalJSON writes times in the contract's layout.

@@ -44,6 +44,24 @@ func ParseRetrySchedule(s string) (RetrySchedule, error) {
 	return out, nil
 }
 
+// InfraReceives is how many receives of an event the events queue's redrive limit must leave
+// beside the schedule's attempts: every attempt is one receive, and every infrastructure
+// failure (a table or the queue unreachable, a crash, a throttled invocation) spends one more.
+// Five is AWS's advice for the redrive limit of a Lambda function's SQS source.
+const InfraReceives = 5
+
+// FitRedrive reports an error when the schedule's attempts and InfraReceives take more than
+// maxReceives, the events queue's maxReceiveCount: a webhook could reach the dead-letter queue
+// before its schedule ends, its log left retrying.
+func (s RetrySchedule) FitRedrive(maxReceives int) error {
+	attempts := len(s) + 1
+	if need := attempts + InfraReceives; need > maxReceives {
+		return fmt.Errorf("%d retries make %d attempts, which with %d receives kept for infrastructure failures need a redrive limit of at least %d; the events queue's is %d",
+			len(s), attempts, InfraReceives, need, maxReceives)
+	}
+	return nil
+}
+
 // Outcome is what one HTTP attempt came to.
 type Outcome struct {
 	StatusCode int // 0 when no answer came

@@ -101,3 +101,29 @@ func TestDecideStaysWithinWhatSQSCanHide(t *testing.T) {
 		t.Fatalf("Decide = %+v, want a retry after %s, under SQS's 12 h", got, MaxRetryDelay)
 	}
 }
+
+func TestFitRedrive(t *testing.T) {
+	long := RetrySchedule{time.Second, time.Second, time.Second, time.Second, time.Second}
+	tests := []struct {
+		name        string
+		schedule    RetrySchedule
+		maxReceives int
+		wantErr     bool
+	}{
+		{"default schedule, default limit", DefaultRetryDelays, 10, false},
+		{"default schedule, the least limit it fits", DefaultRetryDelays, 9, false},
+		{"default schedule, one receive short", DefaultRetryDelays, 8, true},
+		{"no retries", RetrySchedule{}, 6, false},
+		{"no retries, no room for failures", RetrySchedule{}, 5, true},
+		{"five retries, default limit", long, 10, true},
+		{"five retries, raised limit", long, 11, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.schedule.FitRedrive(tt.maxReceives)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("FitRedrive(%d) = %v, wantErr %v", tt.maxReceives, err, tt.wantErr)
+			}
+		})
+	}
+}
