@@ -55,6 +55,7 @@ type logItem struct {
 	Response    []byte     `dynamodbav:"response,omitempty"`
 	Error       *string    `dynamodbav:"error,omitempty"`
 	Attempts    int        `dynamodbav:"attempts"`
+	Manual      int        `dynamodbav:"manualAttempts,omitempty"`
 	DurationMs  int64      `dynamodbav:"durationMs"`
 	NextRetryAt *time.Time `dynamodbav:"nextRetryAt,omitempty"`
 	CreatedAt   time.Time  `dynamodbav:"createdAt"`
@@ -96,7 +97,7 @@ func toItem(l *webhook.Log, expiresAt time.Time) (logItem, error) {
 	it := logItem{
 		WebhookID: l.WebhookID, ID: l.ID, InstanceID: l.InstanceID, URL: l.URL, Event: l.Event,
 		Payload: payload, Status: l.Status, StatusCode: l.StatusCode, Response: response,
-		Error: l.Error, Attempts: l.Attempts, DurationMs: l.DurationMs, NextRetryAt: l.NextRetryAt,
+		Error: l.Error, Attempts: l.Attempts, Manual: l.ManualAttempts, DurationMs: l.DurationMs, NextRetryAt: l.NextRetryAt,
 		CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Version: l.Version,
 		ExpiresAt: expiresAt.Unix(), GsiS: stateKey(l.Status, l.Event, shardOf(l.WebhookID)),
 	}
@@ -114,7 +115,7 @@ func (it *logItem) toLog() (*webhook.Log, error) {
 	l := &webhook.Log{
 		ID: it.ID, WebhookID: it.WebhookID, InstanceID: it.InstanceID, URL: it.URL,
 		Event: it.Event, Payload: payload, Status: it.Status,
-		StatusCode: it.StatusCode, Error: it.Error, Attempts: it.Attempts,
+		StatusCode: it.StatusCode, Error: it.Error, Attempts: it.Attempts, ManualAttempts: it.Manual,
 		DurationMs: it.DurationMs, NextRetryAt: it.NextRetryAt, CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt, Version: it.Version,
 	}

@@ -66,6 +66,7 @@ func TestSaveAndGetRoundTrip(t *testing.T) {
 	l := newLog("inst_a", webhook.StatusRetrying)
 	next := l.CreatedAt.Add(5 * time.Second)
 	l.NextRetryAt = &next
+	l.Attempts, l.ManualAttempts = 3, 1
 	if err := s.Save(ctx, nil, l); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestSaveAndGetRoundTrip(t *testing.T) {
 	}
 	a, _ := json.Marshal(l)
 	b, _ := json.Marshal(got)
-	if string(a) != string(b) || got.Version != 1 {
+	if string(a) != string(b) || got.Version != 1 || got.ManualAttempts != 1 {
 		t.Fatalf("round trip:\n got %s (v%d)\nwant %s", b, got.Version, a)
 	}
 	if _, err := s.Get(ctx, "wh_missing"); webhook.ErrorCode(err) != webhook.ENotFound {
