@@ -207,7 +207,7 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 	if prev != nil {
 		attempts = prev.Attempts
 	}
-	res, open := h.circuits.send(ctx, h.sender, Request{
+	res, open := h.circuits.send(ctx, log, h.sender, in, Request{
 		URL: in.WebhookURL, WebhookID: env.WebhookID, Event: env.Event, Attempt: attempts + 1,
 		Body: []byte(rec.Body), Secrets: in.SigningSecrets(h.now()),
 	})

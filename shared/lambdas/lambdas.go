@@ -66,15 +66,19 @@ const jobsBudget = 90 * time.Second
 var Functions = []Function{
 	{ID: "WebhookDeliveryFunction", wire: func(in Input) Handler {
 		db := dynamodb.NewFromConfig(in.AWS)
+		instances, sender := instanceStore(in.Env, db), senderOptions(in.Env)
 		h := deliver.NewHandler(deliver.Config{
 			Logs:      logStore(in.Env, db),
-			Instances: deliver.NewInstanceCache(instanceStore(in.Env, db), instanceCacheTTL(in.Env)),
+			Instances: deliver.NewInstanceCache(instances, instanceCacheTTL(in.Env)),
 			Queue:     sqs.NewFromConfig(in.AWS),
 			QueueURL:  eventsQueueURL(in.Env),
-			Sender:    deliver.NewSender(senderOptions(in.Env)),
+			Sender:    deliver.NewSender(sender),
 			Policy:    retryPolicy(in.Env),
 			Metrics:   metrics.NewEmitter(in.Metrics, "wagate"),
 			Logger:    in.Logger,
+			// Circuits shared through the instances' items: a probe holds the others off for
+			// its timeout and 5 s more.
+			Circuits: deliver.NewCircuits(deliver.CircuitOptions{Shared: instances, ProbeHold: sender.Timeout + 5*time.Second}),
 		})
 		return Handler{SQS: h.Handle}
 	}},

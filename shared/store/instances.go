@@ -44,6 +44,12 @@ type instanceItem struct {
 	PreviousSecretExpiresAt *time.Time `dynamodbav:"previousSecretExpiresAt,omitempty"`
 	CreatedAt               time.Time  `dynamodbav:"createdAt"`
 	UpdatedAt               time.Time  `dynamodbav:"updatedAt"`
+
+	// The webhook URL's circuit breaker, shared by the delivery functions (see circuits.go).
+	CircuitURL       string `dynamodbav:"circuitUrl,omitempty"`
+	CircuitFailures  int    `dynamodbav:"circuitFailures,omitempty"`
+	CircuitOpenUntil int64  `dynamodbav:"circuitOpenUntil,omitempty"` // Unix ms
+	CircuitPeriod    int64  `dynamodbav:"circuitPeriod,omitempty"`    // ms
 }
 
 func (it *instanceItem) toInstance() *webhook.Instance {
@@ -55,7 +61,19 @@ func (it *instanceItem) toInstance() *webhook.Instance {
 	if it.PreviousSecretExpiresAt != nil {
 		in.PreviousSecretExpiresAt = *it.PreviousSecretExpiresAt
 	}
+	in.Circuit = it.circuit()
 	return in
+}
+
+func (it *instanceItem) circuit() webhook.Circuit {
+	if it.CircuitURL == "" {
+		return webhook.Circuit{}
+	}
+	c := webhook.Circuit{URL: it.CircuitURL, Failures: it.CircuitFailures, Period: time.Duration(it.CircuitPeriod) * time.Millisecond}
+	if it.CircuitOpenUntil > 0 {
+		c.OpenUntil = time.UnixMilli(it.CircuitOpenUntil)
+	}
+	return c
 }
 
 func decodeInstance(id string, item map[string]types.AttributeValue) (*webhook.Instance, error) {

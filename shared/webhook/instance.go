@@ -17,6 +17,25 @@ type Instance struct {
 	PreviousSecretExpiresAt time.Time
 	CreatedAt               time.Time
 	UpdatedAt               time.Time
+	// Circuit is the shared state of the circuit breaker of the webhook URL, kept by the
+	// delivery functions; never shown by the API.
+	Circuit Circuit
+}
+
+// Circuit is what every delivery function knows of one webhook URL's circuit breaker.
+type Circuit struct {
+	URL       string    // the URL it is about: another URL's state is void
+	Failures  int       // consecutive attempts that got no answer, from any function
+	OpenUntil time.Time // zero while closed
+	Period    time.Duration
+}
+
+// For reports the circuit of url: the zero Circuit when the state is another URL's.
+func (c Circuit) For(url string) Circuit {
+	if c.URL != url {
+		return Circuit{URL: url}
+	}
+	return c
 }
 
 // Subscribes reports whether the instance wants event.
