@@ -11,6 +11,11 @@ of the transaction, so a transaction costs time in proportion to the table's siz
 a large table is quadratic. Here a transaction instead remembers only the items it touches
 and puts those back when it is cancelled, which is all the backup is for.
 
+moto also answers a query on a global secondary index by sorting the whole table and testing
+every item, so a listing that merges many index partitions costs the table's size many times
+over. Here the items are grouped by the index key's value once per state of the tables (any
+write starts a new one; requests are serialised), and a query looks only at its group.
+
 Usage: python serve.py -H 127.0.0.1 -p 5000
 """
 
@@ -78,6 +83,45 @@ def _transact_with_item_backup(original):
     return transact_write_items
 
 
+# Bumped by every DynamoDB request that may write: cached index groups of an older state are
+# rebuilt. Guarded by the DynamoDB lock in main.
+_state = {"generation": 0}
+_groups: dict = {}
+
+_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems",
+           "CreateTable", "DeleteTable", "UpdateTable", "RestoreTableFromBackup")
+
+
+def _value_key(value):
+    return (value.type, repr(value.value))
+
+
+def _query_by_group(original):
+    def query(self, *args, **kwargs):
+        index_name = kwargs.get("index_name", args[7] if len(args) > 7 else None)
+        conditions = kwargs.get("hash_key_conditions") or []
+        if not index_name or len(conditions) != 1:
+            return original(self, *args, **kwargs)
+        attr, value = conditions[0]
+        cache_key = (id(self), attr)
+        generation, groups = _groups.get(cache_key, (-1, None))
+        if generation != _state["generation"]:
+            groups = {}
+            for item in Table.all_items(self):
+                v = item.attrs.get(attr)
+                if v is not None:
+                    groups.setdefault(_value_key(v), []).append(item)
+            _groups[cache_key] = (_state["generation"], groups)
+        candidates = groups.get(_value_key(value), [])
+        self.all_items = lambda: list(candidates)
+        try:
+            return original(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return query
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -91,13 +135,17 @@ def main() -> None:
     DynamoDBBackend.transact_write_items = _transact_with_item_backup(
         DynamoDBBackend.transact_write_items
     )
+    Table.query = _query_by_group(Table.query)
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     dynamodb_lock = threading.Lock()
 
     def app(environ, start_response):
-        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith("DynamoDB_"):
             with dynamodb_lock:
+                if target.split(".")[-1] in _WRITES:
+                    _state["generation"] += 1
                 # Build the whole response inside the lock: the write happens while it is made.
                 return list(moto_app(environ, start_response))
         return moto_app(environ, start_response)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/shared/apigw"
+	"github.com/wagate/wagate/shared/dynamo"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -85,16 +86,22 @@ func stepLimit(page, items, n int) int {
 
 func (a *WebhookAPI) clearStep(ctx context.Context, j Job, limit int) (int, error) {
 	// The index's keys are all a clear needs: its filters, instance and age, never change.
-	ids, err := a.logs.FindIDs(ctx, webhook.LogFilter{InstanceID: j.InstanceID}, webhook.IDRange{Before: j.Before}, limit)
-	if err != nil || len(ids) == 0 {
-		return 0, err
+	// A page whose logs all went to another clear meanwhile (or that the index still lists
+	// for a moment after their delete) is read again, a few times at most.
+	for try := 0; try < 5; try++ {
+		ids, err := a.logs.FindIDs(ctx, webhook.LogFilter{InstanceID: j.InstanceID}, webhook.IDRange{Before: j.Before}, limit)
+		if err != nil || len(ids) == 0 {
+			return 0, err
+		}
+		deleted, err := a.logs.DeleteLogs(ctx, ids)
+		if err != nil || deleted > 0 {
+			return deleted, err
+		}
+		if err := dynamo.DefaultBackoff.Wait(ctx, try); err != nil {
+			return 0, err
+		}
 	}
-	deleted, err := a.logs.DeleteLogs(ctx, ids)
-	if err == nil && deleted == 0 {
-		// Every log of the page went to another clear meanwhile; read the next page.
-		return a.clearStep(ctx, j, limit)
-	}
-	return deleted, err
+	return 0, nil
 }
 
 // recoverStep turns the newest page (of at most limit) of failed webhooks left in j's window back into retrying

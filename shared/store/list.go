@@ -66,11 +66,29 @@ func (s *LogStore) Find(ctx context.Context, f webhook.LogFilter, r webhook.IDRa
 	return out, nil
 }
 
-// FindIDs returns the ids of up to limit logs matching f with ids in r, newest first, from
-// the listing indexes alone: what a clear needs, without reading a single log.
+// FindIDs returns the ids of up to limit logs matching f with ids in r, in no order, from
+// the listing indexes alone: what a clear needs, without reading a single log. It reads the
+// filter's index partitions one after the other, so a page costs about one query while the
+// first partitions have logs, rather than one per partition.
 func (s *LogStore) FindIDs(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) ([]string, error) {
-	ids, _, err := s.queryIDs(ctx, f, r, limit)
-	return ids, err
+	index, attr, keys := partitions(f)
+	q := rangeQuery(s.logs, index, attr, r)
+	var ids []string
+	for _, k := range keys {
+		c := &partitionCursor{key: k}
+		for len(ids) < limit && !c.exhausted() {
+			c.step, c.most = limit-len(ids), limit-len(ids)
+			if err := s.readPage(ctx, q, c); err != nil {
+				return nil, err
+			}
+			ids = append(ids, c.ids...)
+			c.ids = nil
+		}
+		if len(ids) == limit {
+			break
+		}
+	}
+	return ids, nil
 }
 
 // partitions returns the index and its key attribute, and the partition keys whose union is

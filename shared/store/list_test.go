@@ -45,7 +45,7 @@ func TestListMergesPartitionsExactly(t *testing.T) {
 			}
 		}
 		slices.Reverse(want)
-		for _, limit := range []int{9, 100} {
+		for _, limit := range []int{30, 100} {
 			t.Run(fmt.Sprintf("%+v limit %d", f, limit), func(t *testing.T) {
 				var got []string
 				before := ""
