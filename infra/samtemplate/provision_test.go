@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,6 +82,11 @@ func TestProvisionTables(t *testing.T) {
 			}
 			if got.BillingModeSummary == nil || string(got.BillingModeSummary.BillingMode) != aws.ToString(spec.BillingMode) {
 				t.Errorf("billing mode = %+v, want %s", got.BillingModeSummary, aws.ToString(spec.BillingMode))
+			}
+			// The template's defaults (TableCapacityMode=on-demand) are what the local stack and
+			// the tests get: every table on demand.
+			if b := aws.ToString(spec.BillingMode); b != string(ddbtypes.BillingModePayPerRequest) {
+				t.Errorf("template billing mode = %q, want PAY_PER_REQUEST with the default parameters", b)
 			}
 
 			gotIndexes := map[string]ddbtypes.GlobalSecondaryIndexDescription{}
@@ -316,6 +323,46 @@ func TestProvisionRejectsBadPrefix(t *testing.T) {
 	for _, prefix := range []string{"", "has space", strings.Repeat("x", 60)} {
 		if _, err := tpl.Provision(context.Background(), c.db, c.q, prefix); err == nil {
 			t.Errorf("Provision(%q) succeeded, want an error", prefix)
+		}
+	}
+}
+
+// The template with TableCapacityMode=provisioned still provisions: the log table and its
+// indexes get the minimum capacities as their throughput (auto scaling is left to AWS).
+func TestProvisionProvisionedMode(t *testing.T) {
+	t.Parallel()
+	path, err := samtemplate.TemplatePath()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	provisioned := filepath.Join(t.TempDir(), "template.yaml")
+	yaml := strings.Replace(string(data), "    Default: on-demand\n", "    Default: provisioned\n", 1)
+	if err := os.WriteFile(provisioned, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := samtemplate.Load(provisioned)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, c := setup(t)
+	res := provision(t, tpl, c, awstest.Prefix(t))
+	out, err := c.db.DescribeTable(context.Background(), &dynamodb.DescribeTableInput{TableName: aws.String(res.Table("WebhookLogTable"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Table.BillingModeSummary != nil && out.Table.BillingModeSummary.BillingMode != ddbtypes.BillingModeProvisioned {
+		t.Errorf("billing mode = %s, want PROVISIONED", out.Table.BillingModeSummary.BillingMode)
+	}
+	if pt := out.Table.ProvisionedThroughput; pt == nil || aws.ToInt64(pt.WriteCapacityUnits) != 5 || aws.ToInt64(pt.ReadCapacityUnits) != 5 {
+		t.Errorf("table throughput = %+v, want 5 reads and 5 writes (the minimums' defaults)", pt)
+	}
+	for _, g := range out.Table.GlobalSecondaryIndexes {
+		if pt := g.ProvisionedThroughput; pt == nil || aws.ToInt64(pt.WriteCapacityUnits) != 5 {
+			t.Errorf("index %s throughput = %+v, want 5 writes", aws.ToString(g.IndexName), pt)
 		}
 	}
 }

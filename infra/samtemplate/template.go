@@ -96,6 +96,7 @@ func Load(path string) (*Template, error) {
 		IntrinsicHandlerOverrides: map[string]intrinsics.IntrinsicHandler{
 			"Ref":        refHandler,
 			"Fn::GetAtt": getAttHandler,
+			"Fn::If":     ifHandler,
 		},
 	}
 	data, err := os.ReadFile(path)
@@ -104,6 +105,9 @@ func Load(path string) (*Template, error) {
 	}
 	raw, err := intrinsics.ProcessYAML(data, opts)
 	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if err := checkConditionsYAML(data); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", path, err)
 	}
 	typed, err := withoutUnknownProperties(raw)
@@ -158,10 +162,36 @@ func withoutUnknownProperties(raw []byte) ([]byte, error) {
 		for _, name := range unknownProperties[typ] {
 			delete(props, name)
 		}
+		if typ == "AWS::DynamoDB::Table" {
+			throughputNumbers(props)
+		}
 	}
 	// Outputs refer to any resource and are not read here.
 	delete(doc, "Outputs")
 	return json.Marshal(doc)
+}
+
+// throughputNumbers turns the capacity units of a table and its indexes back into numbers:
+// a Ref of a Number parameter gives a string (see refHandler), where goformation's
+// ProvisionedThroughput has ints.
+func throughputNumbers(props map[string]any) {
+	fix := func(m map[string]any) {
+		pt, _ := m["ProvisionedThroughput"].(map[string]any)
+		for _, k := range []string{"ReadCapacityUnits", "WriteCapacityUnits"} {
+			if s, ok := pt[k].(string); ok {
+				if n, err := strconv.ParseFloat(s, 64); err == nil {
+					pt[k] = n
+				}
+			}
+		}
+	}
+	fix(props)
+	gsis, _ := props["GlobalSecondaryIndexes"].([]any)
+	for _, g := range gsis {
+		if g, ok := g.(map[string]any); ok {
+			fix(g)
+		}
+	}
 }
 
 // CloudFormation returns the parsed template, e.g. for a local runner that needs the
