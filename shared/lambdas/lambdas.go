@@ -36,12 +36,16 @@ type SQSHandler func(context.Context, events.SQSEvent) (events.SQSEventResponse,
 // tumbling window (whose events name their shard).
 type StreamHandler func(context.Context, events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error)
 
+// ScheduleHandler handles the event of an EventBridge schedule.
+type ScheduleHandler func(context.Context, events.EventBridgeEvent) error
+
 // Handler is what one function serves: API Gateway requests through a router, batches from
-// a queue, or batches from a table's stream.
+// a queue, batches from a table's stream, or a schedule's events.
 type Handler struct {
-	API    *apigw.Router
-	SQS    SQSHandler
-	Stream StreamHandler
+	API      *apigw.Router
+	SQS      SQSHandler
+	Stream   StreamHandler
+	Schedule ScheduleHandler
 }
 
 // Input is what a function is built from.
@@ -201,6 +205,8 @@ func Start(ctx context.Context, id string) error {
 		lambda.StartWithOptions(h.API.Serve, lambda.WithContext(ctx))
 	case h.Stream != nil:
 		lambda.StartWithOptions(h.Stream, lambda.WithContext(ctx))
+	case h.Schedule != nil:
+		lambda.StartWithOptions(h.Schedule, lambda.WithContext(ctx))
 	default:
 		lambda.StartWithOptions(h.SQS, lambda.WithContext(ctx))
 	}
