@@ -200,11 +200,12 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 				return true, true
 			}
 		}
-		if prev == nil || prev.Status != webhook.StatusRetrying {
+		if prev == nil || (prev.Status != webhook.StatusRetrying && !prev.Orphaned()) {
 			log.DebugContext(ctx, "instance takes no webhook for this event; skipped")
 			return false, false
 		}
-		// Webhooks were turned off while this one was being retried: close its log.
+		// Webhooks were turned off while this one was being retried: close its log, with the
+		// reason (also over an orphaned log, which this message shows was not lost).
 		return h.record(ctx, log, rec, sum, &env, prev, "", webhook.Result{Err: errors.New("webhooks were turned off for the instance")}, 0, closeLog)
 	}
 

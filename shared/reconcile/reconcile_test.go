@@ -130,13 +130,16 @@ func TestOrphanedLogCarriesOn(t *testing.T) {
 		name         string
 		answer       func(int) (int, http.Header)
 		redrive      bool // the event went to the dead-letter queue, and comes back
+		off          bool // the instance's webhooks are turned off before it does
 		want         string
 		wantAttempts int
+		wantError    string // "" for none, or the last attempt's
 	}{
-		{"redriven from the dead-letter queue, delivered", answers(http.StatusInternalServerError, http.StatusOK), true, webhook.StatusSuccess, 2},
-		{"redriven from the dead-letter queue, refused again: retried on the schedule", answers(http.StatusInternalServerError), true, webhook.StatusRetrying, 2},
-		{"a retry late from a backlog, delivered", answers(http.StatusInternalServerError, http.StatusOK), false, webhook.StatusSuccess, 2},
-		{"a retry late from a backlog, refused again: retried on the schedule", answers(http.StatusInternalServerError), false, webhook.StatusRetrying, 2},
+		{"redriven from the dead-letter queue, delivered", answers(http.StatusInternalServerError, http.StatusOK), true, false, webhook.StatusSuccess, 2, ""},
+		{"redriven from the dead-letter queue, refused again: retried on the schedule", answers(http.StatusInternalServerError), true, false, webhook.StatusRetrying, 2, ""},
+		{"a retry late from a backlog, delivered", answers(http.StatusInternalServerError, http.StatusOK), false, false, webhook.StatusSuccess, 2, ""},
+		{"a retry late from a backlog, refused again: retried on the schedule", answers(http.StatusInternalServerError), false, false, webhook.StatusRetrying, 2, ""},
+		{"a retry late from a backlog, webhooks turned off meanwhile", answers(http.StatusInternalServerError), false, true, webhook.StatusFailed, 1, "webhooks were turned off for the instance"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -156,6 +159,9 @@ func TestOrphanedLogCarriesOn(t *testing.T) {
 			if tt.redrive {
 				r.redrive()
 			}
+			if tt.off {
+				r.turnOff()
+			}
 			r.deliverOnce()
 
 			l := r.log(id)
@@ -165,9 +171,17 @@ func TestOrphanedLogCarriesOn(t *testing.T) {
 			if tt.want == webhook.StatusRetrying && (l.NextRetryAt == nil || strings.HasPrefix(deref(l.Error), webhook.NoDeliveryLeft)) {
 				t.Errorf("retrying with nextRetryAt %v and error %q, want the schedule's next delay and the attempt's error", l.NextRetryAt, deref(l.Error))
 			}
-			want := store.Counter{Total: 1, Success: 1}
-			if tt.want == webhook.StatusRetrying {
-				want = store.Counter{Total: 1, Retrying: 1}
+			if tt.wantError != "" && deref(l.Error) != tt.wantError {
+				t.Errorf("error %q, want %q", deref(l.Error), tt.wantError)
+			}
+			want := store.Counter{Total: 1}
+			switch tt.want {
+			case webhook.StatusSuccess:
+				want.Success = 1
+			case webhook.StatusRetrying:
+				want.Retrying = 1
+			default:
+				want.Failed = 1
 			}
 			if got := r.counters(); got != want {
 				t.Errorf("counters %+v, want %+v", got, want)

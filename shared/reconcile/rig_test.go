@@ -49,6 +49,7 @@ type rig struct {
 	handler   *deliver.Handler
 	counting  *awstest.Counting
 	instance  string
+	instances *store.InstanceStore
 	requests  atomic.Int32
 	storeDown atomic.Bool // the handler's log store fails every call
 }
@@ -84,7 +85,7 @@ func newRig(t *testing.T, answer func(n int) (status int, header http.Header)) *
 	if err := instances.Create(r.ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	r.instance = in.ID
+	r.instance, r.instances = in.ID, instances
 	r.source = &lambdaemu.SQSEventSource{SQS: sq, QueueURL: r.queueURL, QueueARN: res.Queue("EventsQueue").ARN, Region: cfg.Region, BatchSize: 10}
 	r.handler = deliver.NewHandler(deliver.Config{
 		Logs: failingStore{r.logs, &r.storeDown}, Instances: instances, Queue: visibleAtOnce{sq}, QueueURL: r.queueURL,
@@ -152,6 +153,14 @@ func (r *rig) forceIntoDLQ() {
 		time.Sleep(20 * time.Millisecond)
 	}
 	r.t.Fatalf("not in the dead-letter queue after 100 polls (queue %d, dead-letter queue %d)", r.depth(r.queueURL), r.depth(r.dlqURL))
+}
+
+// turnOff turns the instance's webhooks off.
+func (r *rig) turnOff() {
+	r.t.Helper()
+	if _, err := r.instances.Update(r.ctx, r.instance, store.UpdateInstance{WebhookURL: new("")}, time.Now()); err != nil {
+		r.t.Fatal(err)
+	}
 }
 
 // redrive moves the dead-letter queue's one message back to the events queue, as
