@@ -53,7 +53,8 @@ type Config struct {
 	Queue    QueueAttributes
 	QueueURL string // the events queue
 	Logger   *slog.Logger
-	// Budget bounds the time a run spends reading; what it did not reach, the next run does.
+	// Budget bounds the time a run spends reading (at least one page); what it did not
+	// reach, the next run does.
 	Budget time.Duration
 	// Now is the clock logs are judged by; time.Now when nil.
 	Now func() time.Time
@@ -104,7 +105,7 @@ func (r *Reconciler) Run(ctx context.Context) (Result, error) {
 	res := Result{Grace: grace}
 	cutoff := r.c.Now().Add(-grace)
 	before := webhook.FirstWebhookID(cutoff)
-	for time.Since(started) < r.c.Budget {
+	for {
 		logs, last, err := r.c.Logs.FindPage(ctx, webhook.LogFilter{Status: webhook.StatusRetrying}, webhook.IDRange{Before: before}, pageSize)
 		if err != nil {
 			return res, err
@@ -126,9 +127,11 @@ func (r *Reconciler) Run(ctx context.Context) (Result, error) {
 				res.Closed++
 			}
 		}
+		if time.Since(started) >= r.c.Budget {
+			return res, nil
+		}
 		before = last
 	}
-	return res, nil
 }
 
 // overdue reports whether a retrying log's next attempt was due before cutoff.
