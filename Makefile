@@ -115,6 +115,7 @@ FUNCTIONS := \
 	WebhookCountFunction:webhook-count \
 	WebhookClearFunction:webhook-clear \
 	WebhookJobsFunction:webhook-jobs \
+	WebhookReconcileFunction:webhook-reconcile \
 	InstancesFunction:instances \
 	MessagesFunction:messages
 FUNCTION_IDS := $(foreach f,$(FUNCTIONS),$(word 1,$(subst :, ,$(f))))

@@ -1,9 +1,9 @@
 // Package devstack runs the whole gateway on one machine with no AWS account: the AWS
 // emulator (moto, or LocalStack at an endpoint given), the tables and queues of template.yaml,
 // the management API behind an emulation of API Gateway, the delivery and jobs functions
-// driven as Lambda's SQS event source drives them, the session host over a simulated WhatsApp
-// network (infra/wasim), and the dev-only routes that trigger events and drive the simulated
-// phones.
+// driven as Lambda's SQS event source drives them, the scheduled functions at their rate, the
+// session host over a simulated WhatsApp network (infra/wasim), and the dev-only routes that
+// trigger events and drive the simulated phones.
 package devstack
 
 import (
@@ -242,6 +242,9 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 	if err := s.startStreamSources(tpl, handlers, cfg, o.Logger, workCtx); err != nil {
 		return err
 	}
+	if err := s.startSchedules(tpl, handlers, cfg.Region, o.Logger, workCtx); err != nil {
+		return err
+	}
 	if err := s.startSessionHost(ctx, o, cfg, sessionEnv, overrides, workCtx); err != nil {
 		return err
 	}
@@ -270,6 +273,28 @@ func (s *Stack) startStreamSources(tpl *samtemplate.Template, handlers map[strin
 		go func() {
 			defer s.workers.Done()
 			es.Run(workCtx, lambdaemu.StreamHandler(h))
+		}()
+	}
+	return nil
+}
+
+// startSchedules invokes the functions with a Schedule event at their rate, as EventBridge
+// does.
+func (s *Stack) startSchedules(tpl *samtemplate.Template, handlers map[string]lambdas.Handler, region string, logger *slog.Logger, workCtx context.Context) error {
+	sources, err := tpl.ScheduleSources()
+	if err != nil {
+		return err
+	}
+	for _, src := range sources {
+		h := handlers[src.Function].Schedule
+		if h == nil {
+			return fmt.Errorf("template.yaml: %s runs on a schedule, but the functions' table gives it no schedule handler", src.Function)
+		}
+		sched := &lambdaemu.Schedule{Every: src.Every, Region: region, Logger: logger}
+		s.workers.Add(1)
+		go func() {
+			defer s.workers.Done()
+			sched.Run(workCtx, lambdaemu.ScheduleHandler(h))
 		}()
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func loadString(t *testing.T, yaml string) *Template {
@@ -242,5 +243,48 @@ Outputs:
 		if !strings.Contains(string(tpl.raw), want) {
 			t.Errorf("raw template lost %s", want)
 		}
+	}
+}
+
+func TestScheduleSources(t *testing.T) {
+	const head = `
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Events:
+        Tick:
+          Type: Schedule
+          Properties:
+            Schedule: `
+	tests := []struct {
+		expr    string
+		want    time.Duration
+		wantErr bool
+	}{
+		{"rate(5 minutes)", 5 * time.Minute, false},
+		{"rate(1 minute)", time.Minute, false},
+		{"rate(2 hours)", 2 * time.Hour, false},
+		{"rate(1 day)", 24 * time.Hour, false},
+		{"rate(1 minutes)", 0, true},
+		{"rate(5 minute)", 0, true},
+		{"rate(0 minutes)", 0, true},
+		{"rate(5 weeks)", 0, true},
+		{"cron(0/5 * * * ? *)", 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			got, err := loadString(t, head+`"`+tt.expr+`"`+"\n").ScheduleSources()
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("got %v, want an error", got)
+				}
+				return
+			}
+			if err != nil || len(got) != 1 || got[0] != (ScheduleSource{Function: "Fn", Every: tt.want}) {
+				t.Fatalf("got %v, %v; want Fn every %v", got, err, tt.want)
+			}
+		})
 	}
 }

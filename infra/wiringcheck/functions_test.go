@@ -78,6 +78,10 @@ func TestFunctionsServeTheTemplatesEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	schedules, err := tpl.ScheduleSources()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range lambdas.Functions {
 		t.Run(f.ID, func(t *testing.T) {
 			h, _ := build(t, f)
@@ -106,8 +110,18 @@ func TestFunctionsServeTheTemplatesEvents(t *testing.T) {
 			if (queues > 0) != (h.SQS != nil) {
 				t.Errorf("has an SQS handler: %v; template.yaml gives it %d SQS events", h.SQS != nil, queues)
 			}
-			if h.API != nil && h.SQS != nil {
-				t.Error("serves both API routes and a queue")
+			scheduled := slices.ContainsFunc(schedules, func(s samtemplate.ScheduleSource) bool { return s.Function == f.ID })
+			if scheduled != (h.Schedule != nil) {
+				t.Errorf("has a schedule handler: %v; template.yaml gives it a Schedule event: %v", h.Schedule != nil, scheduled)
+			}
+			served := 0
+			for _, has := range []bool{h.API != nil, h.SQS != nil, h.Stream != nil, h.Schedule != nil} {
+				if has {
+					served++
+				}
+			}
+			if served != 1 {
+				t.Errorf("serves %d kinds of event, want one (lambdas.Start starts one handler)", served)
 			}
 		})
 	}

@@ -111,10 +111,14 @@ func (h *Handler) deliver(ctx context.Context, rec events.SQSMessage, sum *tally
 	return again
 }
 
+// MaxInfraBackoff is the longest a message waits after an infrastructure failure, its log
+// unchanged: a log's nextRetryAt may be that far past with its message still alive.
+const MaxInfraBackoff = 2 * time.Minute
+
 // infraBackoff is how long a message waits after an infrastructure failure: 10 s per receive
-// so far, at most two minutes.
+// so far, at most MaxInfraBackoff.
 func infraBackoff(rec events.SQSMessage) time.Duration {
-	return min(time.Duration(receives(rec))*10*time.Second, 2*time.Minute)
+	return min(time.Duration(receives(rec))*10*time.Second, MaxInfraBackoff)
 }
 
 // receives is how often SQS has handed the message out, this time included.
@@ -169,9 +173,10 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 		case err != nil:
 			log.ErrorContext(ctx, "read log; the event comes back", "error", err)
 			return true, true
-		case prev.Status != webhook.StatusRetrying:
+		case prev.Status != webhook.StatusRetrying && !prev.Orphaned():
 			// Already final: a duplicate SQS delivery, or a retry that was queued before another
-			// copy succeeded. Never send it again.
+			// copy succeeded. Never send it again. An orphaned log was closed because no message
+			// seemed left; this is one (redriven, or late), so it carries on.
 			log.InfoContext(ctx, "webhook already final; dropping this copy", "status", prev.Status)
 			return false, false
 		}
@@ -195,11 +200,12 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 				return true, true
 			}
 		}
-		if prev == nil || prev.Status != webhook.StatusRetrying {
+		if prev == nil || (prev.Status != webhook.StatusRetrying && !prev.Orphaned()) {
 			log.DebugContext(ctx, "instance takes no webhook for this event; skipped")
 			return false, false
 		}
-		// Webhooks were turned off while this one was being retried: close its log.
+		// Webhooks were turned off while this one was being retried: close its log, with the
+		// reason (also over an orphaned log, which this message shows was not lost).
 		return h.record(ctx, log, rec, sum, &env, prev, "", webhook.Result{Err: errors.New("webhooks were turned off for the instance")}, 0, closeLog)
 	}
 

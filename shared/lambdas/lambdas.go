@@ -27,6 +27,7 @@ import (
 	"github.com/wagate/wagate/shared/env"
 	"github.com/wagate/wagate/shared/manage"
 	"github.com/wagate/wagate/shared/metrics"
+	"github.com/wagate/wagate/shared/reconcile"
 )
 
 // SQSHandler handles a batch from an SQS event source mapping, reporting partial failures.
@@ -36,12 +37,16 @@ type SQSHandler func(context.Context, events.SQSEvent) (events.SQSEventResponse,
 // tumbling window (whose events name their shard).
 type StreamHandler func(context.Context, events.DynamoDBTimeWindowEvent) (events.DynamoDBTimeWindowEventResponse, error)
 
+// ScheduleHandler handles the event of an EventBridge schedule.
+type ScheduleHandler func(context.Context, events.EventBridgeEvent) error
+
 // Handler is what one function serves: API Gateway requests through a router, batches from
-// a queue, or batches from a table's stream.
+// a queue, batches from a table's stream, or a schedule's events.
 type Handler struct {
-	API    *apigw.Router
-	SQS    SQSHandler
-	Stream StreamHandler
+	API      *apigw.Router
+	SQS      SQSHandler
+	Stream   StreamHandler
+	Schedule ScheduleHandler
 }
 
 // Input is what a function is built from.
@@ -61,6 +66,10 @@ type Function struct {
 // jobsBudget is how long the jobs function works on one job message: it leaves room under
 // the function's 120 s timeout to queue the rest of the job.
 const jobsBudget = 90 * time.Second
+
+// reconcileBudget is how long a reconcile run reads retrying logs, under the function's 60 s
+// timeout; the next run, minutes later, reads what it did not reach.
+const reconcileBudget = 45 * time.Second
 
 // Functions lists every function of template.yaml.
 var Functions = []Function{
@@ -124,6 +133,13 @@ var Functions = []Function{
 			Logs: logStore(in.Env, dynamodb.NewFromConfig(in.AWS)), Publisher: publisher(in.Env, q), Jobs: jobs(in.Env, q),
 		})
 		return Handler{SQS: api.HandleJobs(jobsBudget)}
+	}},
+	{ID: "WebhookReconcileFunction", wire: func(in Input) Handler {
+		r := reconcile.New(reconcile.Config{
+			Logs: logStore(in.Env, dynamodb.NewFromConfig(in.AWS)), Queue: sqs.NewFromConfig(in.AWS), QueueURL: eventsQueueURL(in.Env),
+			Logger: in.Logger, Budget: reconcileBudget,
+		})
+		return Handler{Schedule: r.Handle}
 	}},
 	{ID: "InstancesFunction", wire: func(in Input) Handler {
 		api := manage.NewInstanceAPI(manage.InstanceDeps{
@@ -205,6 +221,8 @@ func Start(ctx context.Context, id string) error {
 		lambda.StartWithOptions(h.API.Serve, lambda.WithContext(ctx))
 	case h.Stream != nil:
 		lambda.StartWithOptions(h.Stream, lambda.WithContext(ctx))
+	case h.Schedule != nil:
+		lambda.StartWithOptions(h.Schedule, lambda.WithContext(ctx))
 	default:
 		lambda.StartWithOptions(h.SQS, lambda.WithContext(ctx))
 	}

@@ -49,21 +49,29 @@ func (s *LogStore) List(ctx context.Context, f webhook.LogFilter, limit int, bef
 // Find returns up to limit logs matching f with ids in r, newest first, read consistently.
 // Recovers page through the logs with it: what they change leaves the range.
 func (s *LogStore) Find(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) ([]*webhook.Log, error) {
+	logs, _, err := s.FindPage(ctx, f, r, limit)
+	return logs, err
+}
+
+// FindPage is Find for readers that page by id through logs that stay in the range: it also
+// returns the oldest id it read from the indexes ("" when none), the Before of the next page,
+// which moves on even when every log of this page had changed since the index was written.
+func (s *LogStore) FindPage(ctx context.Context, f webhook.LogFilter, r webhook.IDRange, limit int) (logs []*webhook.Log, last string, err error) {
 	ids, _, err := s.queryIDs(ctx, f, r, limit)
-	if err != nil {
-		return nil, err
+	if err != nil || len(ids) == 0 {
+		return nil, "", err
 	}
-	logs, err := s.getMany(ctx, ids)
+	byID, err := s.getMany(ctx, ids)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	out := make([]*webhook.Log, 0, len(ids))
+	logs = make([]*webhook.Log, 0, len(ids))
 	for _, id := range ids {
-		if l, ok := logs[id]; ok && f.Matches(l) {
-			out = append(out, l)
+		if l, ok := byID[id]; ok && f.Matches(l) {
+			logs = append(logs, l)
 		}
 	}
-	return out, nil
+	return logs, ids[len(ids)-1], nil
 }
 
 // FindIDs returns the ids of up to limit logs matching f with ids in r, in no order, from

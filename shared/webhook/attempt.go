@@ -62,7 +62,8 @@ type Decider func(prev *Log, o Outcome, attempts int) Decision
 
 // NextLog returns the log after attempt a over prev (nil for a webhook's first attempt), in
 // the state decide picks, and that decision. A log that is already final is never reopened by
-// a failure.
+// a failure; an orphaned one (Log.Orphaned) is not final, as the attempt is the message its
+// reconciliation found missing.
 func NextLog(prev *Log, a Attempt, decide Decider, now time.Time) (*Log, Decision) {
 	now = now.UTC()
 	var next *Log
@@ -90,7 +91,7 @@ func NextLog(prev *Log, a Attempt, decide Decider, now time.Time) (*Log, Decisio
 	next.NextRetryAt = nil
 
 	dec := decide(prev, a.Result.Outcome(), next.AutomaticAttempts())
-	if prev != nil && prev.Status != StatusRetrying && dec.Status != StatusSuccess {
+	if prev != nil && prev.Status != StatusRetrying && !prev.Orphaned() && dec.Status != StatusSuccess {
 		// Already final: a failure doesn't reopen it, nor overwrite the answer of a success.
 		dec = Decision{Status: prev.Status}
 		if prev.Status == StatusSuccess {

@@ -61,6 +61,11 @@ func TestNextLog(t *testing.T) {
 			Attempts: attempts, NextRetryAt: &retryAt, CreatedAt: created, UpdatedAt: t0, Version: 3,
 		}
 	}
+	orphaned := func(attempts int) *Log {
+		l := stored(StatusFailed, attempts)
+		l.NextRetryAt, l.Error = nil, new(NoDeliveryLeft)
+		return l
+	}
 	ok := Result{StatusCode: 200, Body: []byte(`{"ok":true}`), Duration: 40 * time.Millisecond}
 	down := Result{StatusCode: 500, Body: []byte("down"), Duration: 7 * time.Millisecond}
 	refused := Result{Err: errors.New("connection refused")}
@@ -111,6 +116,18 @@ func TestNextLog(t *testing.T) {
 			attempt: Attempt{URL: "https://new.example.com", Result: ok, Count: 1}, decide: policy,
 			wantStatus: StatusSuccess, wantAttempts: 5, wantCode: intPtr(200), wantURL: "https://new.example.com",
 			wantResponse: `{"ok":true}`,
+		},
+		{
+			name: "an orphaned log's late message carries on with the schedule", prev: orphaned(1),
+			attempt: Attempt{Result: down, Count: 1}, decide: policy,
+			wantStatus: StatusRetrying, wantAttempts: 2, wantCode: intPtr(500), wantURL: "https://old.example.com/hook",
+			wantResponse: `"down"`, wantError: "HTTP 500 Internal Server Error",
+			wantRetryAt: func() *time.Time { at := now.Add(10 * time.Second); return &at }(),
+		},
+		{
+			name: "an orphaned log fails with the attempt's error once the schedule is spent", prev: orphaned(2),
+			attempt: Attempt{Result: refused, Count: 1}, decide: policy,
+			wantStatus: StatusFailed, wantAttempts: 3, wantURL: "https://old.example.com/hook", wantError: "connection refused",
 		},
 		{
 			name: "no request made: attempts unchanged", prev: stored(StatusRetrying, 2),

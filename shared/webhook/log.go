@@ -2,6 +2,7 @@ package webhook
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -22,6 +23,18 @@ var Statuses = []string{StatusRetrying, StatusSuccess, StatusFailed}
 // IsStatus reports whether s is a log state.
 func IsStatus(s string) bool {
 	return s == StatusRetrying || s == StatusSuccess || s == StatusFailed
+}
+
+// NoDeliveryLeft begins the error of a log closed because no message was left to deliver it: its
+// event went to the dead-letter queue, or a recover marked it retrying and was cut off before
+// queueing it. Such a log is failed but not final for its event: a message of it that still
+// arrives (a redrive, a retry that waited in a backlog) carries on with the log's schedule.
+const NoDeliveryLeft = "no delivery left: the event reached the dead-letter queue or was never queued"
+
+// Orphaned reports whether the log was closed for want of a message (see NoDeliveryLeft) and
+// has not been attempted since.
+func (l *Log) Orphaned() bool {
+	return l.Status == StatusFailed && l.Error != nil && strings.HasPrefix(*l.Error, NoDeliveryLeft)
 }
 
 // MaxResponseBytes bounds how much of an endpoint's answer a log keeps.
