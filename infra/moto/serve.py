@@ -16,6 +16,9 @@ every item, so a listing that merges many index partitions costs the table's siz
 over. Here the items are grouped by the index key's value once per state of the tables (any
 write starts a new one; requests are serialised), and a query looks only at its group.
 
+moto sizes each stream record by serialising it to JSON, on every write of a table with a
+stream; nothing here reads the size, so that step is skipped.
+
 Usage: python serve.py -H 127.0.0.1 -p 5000
 """
 
@@ -28,6 +31,7 @@ import copy
 
 from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models import table as dynamodb_table
 from moto.dynamodb.models.table import Table
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -136,6 +140,7 @@ def main() -> None:
         DynamoDBBackend.transact_write_items
     )
     Table.query = _query_by_group(Table.query)
+    dynamodb_table.dynamo_json_dump = lambda _record: ""  # only a stream record's SizeBytes
 
     moto_app = DomainDispatcherApplication(create_backend_app)
     dynamodb_lock = threading.Lock()
