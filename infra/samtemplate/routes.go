@@ -62,53 +62,35 @@ const defaultSQSConcurrency = 5
 
 // SQSSources returns every SQS event of the template's functions.
 func (t *Template) SQSSources() ([]SQSSource, error) {
-	var doc struct {
-		Resources map[string]struct {
-			Type       string
-			Properties struct {
-				Events map[string]struct {
-					Type       string
-					Properties struct {
-						Queue         string
-						BatchSize     *int
-						ScalingConfig struct {
-							// A number, or a parameter's value as a string (see refHandler).
-							MaximumConcurrency any
-						}
-					}
-				}
-			}
-		}
-	}
-	if err := json.Unmarshal(t.raw, &doc); err != nil {
-		return nil, fmt.Errorf("read functions' events: %w", err)
-	}
 	var out []SQSSource
-	for name, res := range doc.Resources {
-		if res.Type != "AWS::Serverless::Function" {
-			continue
+	err := eventsOfType(t, "SQS", func(e functionEvent) error {
+		var p struct {
+			Queue         string
+			BatchSize     *int
+			ScalingConfig struct {
+				// A number, or a parameter's value as a string (see refHandler).
+				MaximumConcurrency any
+			}
 		}
-		for event, src := range res.Properties.Events {
-			if src.Type != "SQS" {
-				continue
-			}
-			queue, _, ok := parseMarker(src.Properties.Queue)
-			if !ok {
-				return nil, fmt.Errorf("%s.Events.%s: Queue must be !GetAtt <queue>.Arn", name, event)
-			}
-			size := 10 // Lambda's default for standard queues
-			if src.Properties.BatchSize != nil {
-				size = *src.Properties.BatchSize
-			}
-			conc, err := maxConcurrency(src.Properties.ScalingConfig.MaximumConcurrency)
-			if err != nil {
-				return nil, fmt.Errorf("%s.Events.%s.ScalingConfig.MaximumConcurrency: %w", name, event, err)
-			}
-			out = append(out, SQSSource{Function: name, Queue: queue, BatchSize: size, MaxConcurrency: conc})
+		if err := json.Unmarshal(e.Properties, &p); err != nil {
+			return fmt.Errorf("%s.Events.%s: %w", e.Function, e.Name, err)
 		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Function < out[j].Function })
-	return out, nil
+		queue, _, ok := parseMarker(p.Queue)
+		if !ok {
+			return fmt.Errorf("%s.Events.%s: Queue must be !GetAtt <queue>.Arn", e.Function, e.Name)
+		}
+		size := 10 // Lambda's default for standard queues
+		if p.BatchSize != nil {
+			size = *p.BatchSize
+		}
+		conc, err := maxConcurrency(p.ScalingConfig.MaximumConcurrency)
+		if err != nil {
+			return fmt.Errorf("%s.Events.%s.ScalingConfig.MaximumConcurrency: %w", e.Function, e.Name, err)
+		}
+		out = append(out, SQSSource{Function: e.Function, Queue: queue, BatchSize: size, MaxConcurrency: conc})
+		return nil
+	})
+	return out, err
 }
 
 // maxConcurrency reads MaximumConcurrency as CloudFormation would take it: 2 to 1,000, or the

@@ -3,7 +3,6 @@ package samtemplate
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,38 +17,20 @@ type ScheduleSource struct {
 // ScheduleSources returns every Schedule event of the template's functions. Only rate
 // expressions are read: a cron expression has no fixed period to drive locally.
 func (t *Template) ScheduleSources() ([]ScheduleSource, error) {
-	var doc struct {
-		Resources map[string]struct {
-			Type       string
-			Properties struct {
-				Events map[string]struct {
-					Type       string
-					Properties struct{ Schedule string }
-				}
-			}
-		}
-	}
-	if err := json.Unmarshal(t.raw, &doc); err != nil {
-		return nil, fmt.Errorf("read functions' events: %w", err)
-	}
 	var out []ScheduleSource
-	for name, res := range doc.Resources {
-		if res.Type != "AWS::Serverless::Function" {
-			continue
+	err := eventsOfType(t, "Schedule", func(e functionEvent) error {
+		var p struct{ Schedule string }
+		if err := json.Unmarshal(e.Properties, &p); err != nil {
+			return fmt.Errorf("%s.Events.%s: %w", e.Function, e.Name, err)
 		}
-		for event, src := range res.Properties.Events {
-			if src.Type != "Schedule" {
-				continue
-			}
-			every, err := parseRate(src.Properties.Schedule)
-			if err != nil {
-				return nil, fmt.Errorf("%s.Events.%s: %w", name, event, err)
-			}
-			out = append(out, ScheduleSource{Function: name, Every: every})
+		every, err := parseRate(p.Schedule)
+		if err != nil {
+			return fmt.Errorf("%s.Events.%s: %w", e.Function, e.Name, err)
 		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Function < out[j].Function })
-	return out, nil
+		out = append(out, ScheduleSource{Function: e.Function, Every: every})
+		return nil
+	})
+	return out, err
 }
 
 // parseRate reads an EventBridge rate expression: "rate(<n> <unit>)", the unit minute(s),

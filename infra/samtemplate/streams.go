@@ -3,7 +3,6 @@ package samtemplate
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 )
 
 // StreamSource is one DynamoDB event of a function: a table's stream that Lambda's event
@@ -16,43 +15,25 @@ type StreamSource struct {
 
 // StreamSources returns every DynamoDB stream event of the template's functions.
 func (t *Template) StreamSources() ([]StreamSource, error) {
-	var doc struct {
-		Resources map[string]struct {
-			Type       string
-			Properties struct {
-				Events map[string]struct {
-					Type       string
-					Properties struct {
-						Stream    string
-						BatchSize *int
-					}
-				}
-			}
-		}
-	}
-	if err := json.Unmarshal(t.raw, &doc); err != nil {
-		return nil, fmt.Errorf("read functions' events: %w", err)
-	}
 	var out []StreamSource
-	for name, res := range doc.Resources {
-		if res.Type != "AWS::Serverless::Function" {
-			continue
+	err := eventsOfType(t, "DynamoDB", func(e functionEvent) error {
+		var p struct {
+			Stream    string
+			BatchSize *int
 		}
-		for event, src := range res.Properties.Events {
-			if src.Type != "DynamoDB" {
-				continue
-			}
-			table, attr, ok := parseMarker(src.Properties.Stream)
-			if !ok || attr != "StreamArn" {
-				return nil, fmt.Errorf("%s.Events.%s: Stream must be !GetAtt <table>.StreamArn", name, event)
-			}
-			size := 100 // Lambda's default for DynamoDB streams
-			if src.Properties.BatchSize != nil {
-				size = *src.Properties.BatchSize
-			}
-			out = append(out, StreamSource{Function: name, Table: table, BatchSize: size})
+		if err := json.Unmarshal(e.Properties, &p); err != nil {
+			return fmt.Errorf("%s.Events.%s: %w", e.Function, e.Name, err)
 		}
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Function < out[j].Function })
-	return out, nil
+		table, attr, ok := parseMarker(p.Stream)
+		if !ok || attr != "StreamArn" {
+			return fmt.Errorf("%s.Events.%s: Stream must be !GetAtt <table>.StreamArn", e.Function, e.Name)
+		}
+		size := 100 // Lambda's default for DynamoDB streams
+		if p.BatchSize != nil {
+			size = *p.BatchSize
+		}
+		out = append(out, StreamSource{Function: e.Function, Table: table, BatchSize: size})
+		return nil
+	})
+	return out, err
 }
