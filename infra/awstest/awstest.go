@@ -37,9 +37,6 @@ import (
 // starting moto.
 const EndpointEnv = "AWS_ENDPOINT_URL"
 
-// serviceEndpointEnvs are the endpoint settings of the services the tests use.
-var serviceEndpointEnvs = []string{EndpointEnv + "_DYNAMODB", EndpointEnv + "_DYNAMODB_STREAMS", EndpointEnv + "_SQS"}
-
 // provisionTimeout bounds one Stack call; against moto it takes milliseconds.
 const provisionTimeout = 2 * time.Minute
 
@@ -101,15 +98,7 @@ func startEmulator() error {
 
 // endpointsSet reports whether every service the tests use has an endpoint in the environment.
 func endpointsSet() bool {
-	if os.Getenv(EndpointEnv) != "" {
-		return true
-	}
-	for _, env := range serviceEndpointEnvs {
-		if os.Getenv(env) == "" {
-			return false
-		}
-	}
-	return true
+	return os.Getenv(EndpointEnv) != "" || emulator.ServiceEndpointsSet()
 }
 
 // stopEmulator stops moto if a test started it. Once it has run, no test starts moto again.

@@ -119,7 +119,8 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 	s.server = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go s.server.Serve(listener)
 
-	if s.Endpoint == "" {
+	perService := s.Endpoint == "" && emulator.ServiceEndpointsSet()
+	if s.Endpoint == "" && !perService {
 		python, script, err := emulator.FindMoto()
 		if err != nil {
 			return err
@@ -129,10 +130,17 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 		}
 		s.Endpoint = s.moto.URL
 	}
-	cfg, err := config.LoadDefaultConfig(ctx, config.WithBaseEndpoint(s.Endpoint),
-		config.WithHTTPClient(emulator.HTTPClient()),
+	// A service's own endpoint setting (AWS_ENDPOINT_URL_SQS, ...) wins over this one in the
+	// SDK, so services can be mixed.
+	opts := []func(*config.LoadOptions) error{config.WithHTTPClient(emulator.HTTPClient())}
+	if perService {
+		s.Endpoint = "each service's own (AWS_ENDPOINT_URL_<SERVICE>)"
+	} else {
+		opts = append(opts, config.WithBaseEndpoint(s.Endpoint))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, append(opts,
 		config.WithRegion(regionOr("us-east-1")),
-		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")))...)
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}
