@@ -82,6 +82,7 @@ func (s *LogStore) FindIDs(ctx context.Context, f webhook.LogFilter, r webhook.I
 	index, attr, keys := partitions(f)
 	q := rangeQuery(s.logs, index, attr, r)
 	var ids []string
+	seen := map[string]bool{} // a log that changed state meanwhile is in two partitions
 	for _, k := range keys {
 		c := &partitionCursor{key: k}
 		for len(ids) < limit && !c.exhausted() {
@@ -89,7 +90,12 @@ func (s *LogStore) FindIDs(ctx context.Context, f webhook.LogFilter, r webhook.I
 			if err := s.readPage(ctx, q, c); err != nil {
 				return nil, err
 			}
-			ids = append(ids, c.ids...)
+			for _, id := range c.ids {
+				if !seen[id] {
+					seen[id] = true
+					ids = append(ids, id)
+				}
+			}
 			c.ids = nil
 		}
 		if len(ids) == limit {
@@ -170,7 +176,11 @@ func (s *LogStore) queryIDs(ctx context.Context, f webhook.LogFilter, r webhook.
 		if newest == nil {
 			return ids, false, nil
 		}
-		ids = append(ids, newest.ids[0])
+		// A log that changed state while the partitions were read is in two of them; the
+		// merge brings its two entries together.
+		if len(ids) == 0 || ids[len(ids)-1] != newest.ids[0] {
+			ids = append(ids, newest.ids[0])
+		}
 		newest.ids = newest.ids[1:]
 	}
 	for _, c := range cursors {
