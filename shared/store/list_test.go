@@ -3,12 +3,19 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
 	"github.com/wagate/wagate/infra/storetest"
+	"github.com/wagate/wagate/shared/dynamo"
+	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -73,5 +80,59 @@ func TestListMergesPartitionsExactly(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// staleIndex answers queries of one index partition with its own keys and those of another,
+// as a GSI does for a moment after an item's key moved from one to the other.
+type staleIndex struct {
+	dynamo.Client
+	partition, alsoFrom string
+}
+
+func (s staleIndex) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	out, err := s.Client.Query(ctx, in, opts...)
+	pk, _ := in.ExpressionAttributeValues[":pk"].(*ddbtypes.AttributeValueMemberS)
+	if err != nil || pk == nil || pk.Value != s.partition {
+		return out, err
+	}
+	moved := *in
+	moved.ExpressionAttributeValues = maps.Clone(in.ExpressionAttributeValues)
+	moved.ExpressionAttributeValues[":pk"] = &ddbtypes.AttributeValueMemberS{Value: s.alsoFrom}
+	more, err := s.Client.Query(ctx, &moved, opts...)
+	if err != nil {
+		return nil, err
+	}
+	out.Items = append(out.Items, more.Items...)
+	slices.SortFunc(out.Items, func(a, b map[string]ddbtypes.AttributeValue) int {
+		return strings.Compare(b["webhookId"].(*ddbtypes.AttributeValueMemberS).Value, a["webhookId"].(*ddbtypes.AttributeValueMemberS).Value)
+	})
+	return out, nil
+}
+
+// A log whose state changed while a listing read the index sits, for a moment, in both of
+// its partitions: listed, and handed to a clear, once.
+func TestLogInTwoPartitionsListedOnce(t *testing.T) {
+	s := newLogStore(t)
+	ctx := context.Background()
+	logs := []*webhook.Log{newLog("inst_d", webhook.StatusSuccess), newLog("inst_d", webhook.StatusSuccess)}
+	if err := storetest.SaveNew(ctx, s, logs); err != nil {
+		t.Fatal(err)
+	}
+	stale := store.NewLogStore(staleIndex{Client: s.db, partition: "inst_d#retrying#message.received", alsoFrom: "inst_d#success#message.received"},
+		s.logTable, s.statsTable, 30*24*time.Hour)
+	page, err := stale.List(ctx, webhook.LogFilter{InstanceID: "inst_d"}, 10, "", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Logs) != 2 || page.Logs[0].WebhookID == page.Logs[1].WebhookID {
+		t.Fatalf("listed %d logs, want the 2 once each", len(page.Logs))
+	}
+	ids, err := stale.FindIDs(ctx, webhook.LogFilter{InstanceID: "inst_d"}, webhook.IDRange{}, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 2 {
+		t.Fatalf("found %v, want the 2 ids once each", ids)
 	}
 }

@@ -17,7 +17,9 @@ import (
 // logStore is a log store with the counting function over its table's stream.
 type logStore struct {
 	*store.LogStore
-	counting *awstest.Counting
+	counting             *awstest.Counting
+	db                   *dynamodb.Client
+	logTable, statsTable string
 }
 
 func newLogStore(t *testing.T) *logStore {
@@ -25,7 +27,8 @@ func newLogStore(t *testing.T) *logStore {
 	db := dynamodb.NewFromConfig(awstest.Config(t))
 	return &logStore{
 		LogStore: store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), 30*24*time.Hour),
-		counting: awstest.NewCounting(t, res),
+		counting: awstest.NewCounting(t, res), db: db,
+		logTable: res.Table("WebhookLogTable"), statsTable: res.Table("WebhookStatsTable"),
 	}
 }
 
