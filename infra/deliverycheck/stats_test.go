@@ -218,8 +218,8 @@ func TestStatsExact(t *testing.T) {
 	var clears []string
 	for i, inst := range clearedInstances {
 		for rc.seen() < total*(i+2)/4 {
-			if time.Since(start) > 5*time.Minute {
-				t.Fatalf("only %d requests after 5 minutes", rc.seen())
+			if time.Since(start) > 10*time.Minute {
+				t.Fatalf("only %d requests after 10 minutes", rc.seen())
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
@@ -231,7 +231,8 @@ func TestStatsExact(t *testing.T) {
 	}
 
 	manual.Wait()
-	r.waitIdle(5*time.Minute, finished.Load, r.eventsURL, jobsURL)
+	// Generous: the whole suite runs beside it under the race detector on two cores.
+	r.waitIdle(10*time.Minute, finished.Load, r.eventsURL, jobsURL)
 	p.stop()
 	stopJobs()
 	<-jobsDone

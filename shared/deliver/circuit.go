@@ -14,7 +14,7 @@ import (
 
 // CircuitOptions configures Circuits. Zero fields take the defaults.
 type CircuitOptions struct {
-	Threshold int           // consecutive unreachable attempts that open a circuit; 3
+	Threshold int           // consecutive unreachable attempts that open a circuit; 5
 	Open      time.Duration // how long a circuit first stays open; 30 s
 	MaxOpen   time.Duration // the longest it stays open after failed probes; 5 min
 	// Shared, when set, shares each URL's circuit with every other delivery function
@@ -73,7 +73,7 @@ func NewCircuits(o CircuitOptions) *Circuits {
 		c.probeHold = 15 * time.Second
 	}
 	if c.threshold <= 0 {
-		c.threshold = 3 // counted across every container when shared
+		c.threshold = 5 // counted across every container when shared
 	}
 	if c.open <= 0 {
 		c.open = 30 * time.Second

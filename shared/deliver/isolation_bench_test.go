@@ -52,7 +52,7 @@ func BenchmarkIsolation(b *testing.B) {
 		circuit deliver.CircuitOptions
 		check   bool
 	}{
-		{"circuits", deliver.CircuitOptions{}, true},
+		{"circuits", deliver.CircuitOptions{Threshold: 3}, true}, // 3 opens sooner than the default 5
 		{"no-circuits", deliver.CircuitOptions{Threshold: 1 << 30}, false},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
