@@ -142,10 +142,9 @@ func (s *LogStore) count(ctx context.Context, seqAttr string, k counterKey, c *c
 		case !c.insert:
 			// Only removals and moves: a counter that is gone (expired) is not made again.
 			in.ConditionExpression = aws.String("attribute_exists(pk) AND (attribute_not_exists(#seq) OR #seq < :first)")
+			in.ExpressionAttributeValues[":first"] = &types.AttributeValueMemberS{Value: c.adds[0].seq}
 		default:
 			in.ConditionExpression = aws.String("attribute_not_exists(#seq) OR #seq < :first")
-		}
-		if in.ConditionExpression != nil && strings.Contains(*in.ConditionExpression, ":first") {
 			in.ExpressionAttributeValues[":first"] = &types.AttributeValueMemberS{Value: c.adds[0].seq}
 		}
 		_, err := s.db.UpdateItem(ctx, in)
