@@ -57,6 +57,7 @@ type Circuits struct {
 
 type circuit struct {
 	failures  int           // consecutive unreachable attempts
+	lastSeen  time.Time     // when the last of them ended
 	openUntil time.Time     // zero while closed
 	period    time.Duration // the current open period, doubled by each failed probe
 	probing   bool          // the half-open probe is in flight
@@ -116,6 +117,26 @@ func (c *Circuits) Allow(url string) (probe bool, open *OpenError) {
 	return true, nil
 }
 
+// suspectMemory is how long a container's own unanswered attempt makes its endpoint suspect:
+// as long as the instance it has cached may hide the shared circuit's count (the instance
+// cache's 5 s).
+const suspectMemory = 5 * time.Second
+
+// suspect reports whether url's endpoint stopped answering, as far as any container knows:
+// the shared circuit (read with the instance) counts failures with no answer since, or is
+// open; or this container's own last attempt went unanswered moments ago. The container's
+// own view fades, because the answer that clears it may come to another container; the
+// shared one lasts until an answer closes it.
+func (c *Circuits) suspect(url string, shared webhook.Circuit) bool {
+	if shared.Failures > 0 || !shared.OpenUntil.IsZero() {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.circuits[url]
+	return s != nil && s.failures > 0 && c.now().Sub(s.lastSeen) < suspectMemory
+}
+
 // health is what an attempt tells about its endpoint.
 type health int
 
@@ -142,6 +163,7 @@ func (c *Circuits) Done(url string, probe bool, h health) {
 			c.circuits[url] = s
 		}
 		s.failures++
+		s.lastSeen = c.now()
 		switch {
 		case probe:
 			s.probing = false

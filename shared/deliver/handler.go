@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,12 +32,27 @@ type VisibilityChanger interface {
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
+// MessageSender queues a message: the slow lane takes records whose endpoint stopped
+// answering.
+type MessageSender interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
+// SlowLane is the queue that takes the records of endpoints that stopped answering, so they
+// share batches only with each other (docs/decisions.md, "Isolation"). The same function
+// reads it, through an event source of its own.
+type SlowLane struct {
+	Queue MessageSender
+	URL   string
+}
+
 // Handler is the delivery Lambda's SQS handler.
 type Handler struct {
 	logs      LogStore
 	instances InstanceGetter
 	queue     VisibilityChanger
 	queueURL  string
+	slow      *SlowLane
 	sender    *Sender
 	policy    webhook.RetryPolicy
 	metrics   *metrics.Emitter
@@ -50,10 +67,13 @@ type Config struct {
 	Instances InstanceGetter
 	Queue     VisibilityChanger
 	QueueURL  string
-	Sender    *Sender
-	Policy    webhook.RetryPolicy
-	Metrics   *metrics.Emitter
-	Logger    *slog.Logger
+	// SlowLane, when set, takes the records of endpoints that stopped answering out of
+	// the events queue's batches.
+	SlowLane *SlowLane
+	Sender   *Sender
+	Policy   webhook.RetryPolicy
+	Metrics  *metrics.Emitter
+	Logger   *slog.Logger
 	// Circuits are the endpoints' circuit breakers; nil gets the defaults. One Handler lives
 	// as long as its warm container, and so do they.
 	Circuits *Circuits
@@ -65,7 +85,7 @@ func NewHandler(c Config) *Handler {
 		c.Circuits = NewCircuits(CircuitOptions{})
 	}
 	return &Handler{
-		logs: c.Logs, instances: c.Instances, queue: c.Queue, queueURL: c.QueueURL,
+		logs: c.Logs, instances: c.Instances, queue: c.Queue, queueURL: c.QueueURL, slow: c.SlowLane,
 		sender: c.Sender, policy: c.Policy, metrics: c.Metrics, logger: c.Logger, circuits: c.Circuits, now: time.Now,
 	}
 }
@@ -133,8 +153,12 @@ func receives(rec events.SQSMessage) int {
 // hide makes a received message invisible for d. If that fails the message still comes back,
 // after the queue's own visibility timeout.
 func (h *Handler) hide(ctx context.Context, rec events.SQSMessage, d time.Duration) {
+	queueURL := h.queueURL
+	if h.inSlowLane(rec) {
+		queueURL = h.slow.URL
+	}
 	_, err := h.queue.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl:          &h.queueURL,
+		QueueUrl:          &queueURL,
 		ReceiptHandle:     &rec.ReceiptHandle,
 		VisibilityTimeout: int32(d / time.Second),
 	})
@@ -163,8 +187,10 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 	// the conditional create finds out when it does (a recovered webhook, a second copy of
 	// an event), after which the attempt is recorded over the stored log, which a failure
 	// never reopens. A retry reads the log first and is never sent once the log is final.
+	// The slow lane's records were mostly tried before they moved, so it always reads.
+	slowLane := h.inSlowLane(rec)
 	var prev *webhook.Log
-	if receives(rec) > 1 {
+	if receives(rec) > 1 || slowLane {
 		var err error
 		prev, err = h.logs.Get(ctx, env.WebhookID)
 		switch {
@@ -192,7 +218,7 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 		}
 	}
 	if in == nil || in.WebhookURL == "" || !in.Subscribes(env.Event) {
-		if prev == nil && receives(rec) == 1 {
+		if prev == nil && receives(rec) == 1 && !slowLane {
 			// Not read yet: a recovered webhook has a log, which must not stay retrying.
 			var err error
 			if prev, err = h.logs.Get(ctx, env.WebhookID); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
@@ -209,6 +235,9 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 		return h.record(ctx, log, rec, sum, &env, prev, "", webhook.Result{Err: errors.New("webhooks were turned off for the instance")}, 0, closeLog)
 	}
 
+	if h.slow != nil && !slowLane && h.circuits.suspect(in.WebhookURL, in.Circuit.For(in.WebhookURL)) {
+		return h.moveToSlowLane(ctx, log, rec, sum)
+	}
 	attempts := 0
 	if prev != nil {
 		attempts = prev.Attempts
@@ -223,6 +252,30 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 	return h.record(ctx, log, rec, sum, &env, prev, in.WebhookURL, res, 1, func(_ *webhook.Log, o webhook.Outcome, n int) webhook.Decision {
 		return h.policy.Decide(o, n)
 	})
+}
+
+// inSlowLane reports whether rec came from the slow lane's queue. Queue URLs end in the
+// queue's name, as ARNs do.
+func (h *Handler) inSlowLane(rec events.SQSMessage) bool {
+	if h.slow == nil {
+		return false
+	}
+	i := strings.LastIndexByte(rec.EventSourceARN, ':')
+	return i >= 0 && rec.EventSourceARN[i+1:] == path.Base(h.slow.URL)
+}
+
+// moveToSlowLane queues rec in the slow lane, unsent and its log untouched, and reports it
+// done here; when the move fails it comes back, in this queue. The slow lane reads the log,
+// so an attempt made before the move counts, and a log that became final meanwhile stops it.
+func (h *Handler) moveToSlowLane(ctx context.Context, log *slog.Logger, rec events.SQSMessage, sum *tally) (again, infra bool) {
+	_, err := h.slow.Queue.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &h.slow.URL, MessageBody: &rec.Body})
+	if err != nil {
+		log.ErrorContext(ctx, "move to the slow lane; the event comes back", "error", err)
+		return true, true
+	}
+	log.DebugContext(ctx, "endpoint not answering; moved to the slow lane")
+	sum.move()
+	return false, false
 }
 
 // closeLog ends a log for which no request was made.
@@ -299,6 +352,7 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMe
 type tally struct {
 	mu                                             sync.Mutex
 	attempts, delivered, failed, retried, deferred float64
+	moved                                          float64   // to the slow lane
 	latencies                                      []float64 // ms, one per HTTP attempt
 }
 
@@ -322,6 +376,13 @@ func (t *tally) add(status string, count int, d time.Duration) {
 	}
 }
 
+// move counts a record moved to the slow lane.
+func (t *tally) move() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.moved++
+}
+
 // emit writes the invocation's metrics as one EMF line: counts summed, every attempt's latency
 // as a list of values (at most 10 per batch, under EMF's 100), so percentiles stay exact.
 // A batch mixes events, and an EMF line has one value per dimension, so the line has none.
@@ -335,6 +396,7 @@ func (h *Handler) emit(ctx context.Context, t *tally) {
 		{Name: "Failed", Unit: metrics.UnitCount, Value: t.failed},
 		{Name: "Retried", Unit: metrics.UnitCount, Value: t.retried},
 		{Name: "Deferred", Unit: metrics.UnitCount, Value: t.deferred},
+		{Name: "MovedToSlowLane", Unit: metrics.UnitCount, Value: t.moved},
 	}
 	if len(t.latencies) > 0 {
 		ms = append(ms, metrics.Metric{Name: "AttemptLatency", Unit: metrics.UnitMilliseconds, Values: t.latencies})

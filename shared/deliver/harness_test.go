@@ -163,11 +163,17 @@ func (r *rig) drain(maxPolls int) {
 	r.t.Fatalf("queue not drained after %d polls (depth %d)", maxPolls, r.queueDepth())
 }
 
-// queueDepth counts visible and in-flight messages.
+// queueDepth counts the events queue's visible and in-flight messages.
 func (r *rig) queueDepth() int {
 	r.t.Helper()
+	return r.depthOf(r.queueURL)
+}
+
+// depthOf counts a queue's visible and in-flight messages.
+func (r *rig) depthOf(queueURL string) int {
+	r.t.Helper()
 	out, err := r.sqs.GetQueueAttributes(r.ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: &r.queueURL,
+		QueueUrl: &queueURL,
 		AttributeNames: []sqstypes.QueueAttributeName{
 			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
 			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,

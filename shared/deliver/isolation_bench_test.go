@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -39,30 +40,29 @@ const (
 	isoPollers = 5
 )
 
-// BenchmarkIsolation delivers the same mixed workload twice on the emulator (a real SQS queue,
+// BenchmarkIsolation delivers the same mixed workload twice on the emulator (real SQS queues,
 // the tables of template.yaml, one HTTP receiver per instance) with as many concurrent pollers
-// as the template's MaximumConcurrency, each a container with its own handler: first with
-// every endpoint answering, then with five of them hanging. It reports the 45 healthy
-// instances' deliveries per second in both phases and their ratio, which must be at least
-// 0.8. The sub-benchmark without circuits is the control: the same run with breakers that
-// never open.
+// per queue as the template's MaximumConcurrency, each a container with its own handler:
+// first with every endpoint answering, then with five of them hanging. It reports the 45
+// healthy instances' deliveries per second in both phases and their ratio, which must be at
+// least 0.8. The deployed setting is the slow lane with the default circuits; the control is
+// the same run with neither (breakers that never open, no slow lane).
 func BenchmarkIsolation(b *testing.B) {
 	for _, tt := range []struct {
-		name    string
-		circuit deliver.CircuitOptions
-		check   bool
+		name     string
+		isolated bool
 	}{
-		{"circuits", deliver.CircuitOptions{Threshold: 3}, true}, // 3 opens sooner than the default 5
-		{"no-circuits", deliver.CircuitOptions{Threshold: 1 << 30}, false},
+		{"slow-lane", true},
+		{"control", false},
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			for range b.N {
-				healthy, hung := isolationRun(b, tt.circuit)
+				healthy, hung := isolationRun(b, tt.isolated)
 				ratio := hung / healthy
 				b.ReportMetric(healthy, "healthy-deliveries/s")
 				b.ReportMetric(hung, "with-hangs-deliveries/s")
 				b.ReportMetric(ratio, "ratio")
-				if tt.check && ratio < 0.8 {
+				if tt.isolated && ratio < 0.8 {
 					b.Errorf("the 45 healthy instances kept %.0f%% of their throughput (%.1f/s of %.1f/s), want at least 80%%", ratio*100, hung, healthy)
 				}
 			}
@@ -71,7 +71,7 @@ func BenchmarkIsolation(b *testing.B) {
 }
 
 // isolationRun returns the 45 instances' deliveries per second without and with hangs.
-func isolationRun(b *testing.B, circuit deliver.CircuitOptions) (healthy, hung float64) {
+func isolationRun(b *testing.B, isolated bool) (healthy, hung float64) {
 	ctx := context.Background()
 	res := awstest.Stack(b)
 	cfg := awstest.Config(b)
@@ -84,10 +84,10 @@ func isolationRun(b *testing.B, circuit deliver.CircuitOptions) (healthy, hung f
 	if err != nil {
 		b.Fatal(err)
 	}
-	pollers := 0
+	pollers := map[string]int{} // per queue
 	for _, s := range sources {
 		if s.Function == "WebhookDeliveryFunction" {
-			pollers = min(s.MaxConcurrency, isoPollers)
+			pollers[s.Queue] = min(s.MaxConcurrency, isoPollers)
 		}
 	}
 
@@ -120,15 +120,20 @@ func isolationRun(b *testing.B, circuit deliver.CircuitOptions) (healthy, hung f
 		ids[i] = in.ID
 	}
 
-	queueURL := res.QueueURL("EventsQueue")
+	queueURL, slowQueue := res.QueueURL("EventsQueue"), res.Queue("SlowEventsQueue")
 	logs := store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), 24*time.Hour)
-	if circuit.Threshold < 1000 { // not the control
-		// Shared through the instances' items, as the delivery function wires them.
-		circuit.Shared, circuit.ProbeHold = instances, isoTimeout+5*time.Second
+	// As the delivery function is wired: circuits shared through the instances' items, and
+	// the slow lane; the control has breakers that never open and no slow lane.
+	circuit := deliver.CircuitOptions{Shared: instances, ProbeHold: isoTimeout + 5*time.Second}
+	var lane *deliver.SlowLane
+	if isolated {
+		lane = &deliver.SlowLane{Queue: sq, URL: slowQueue.URL}
+	} else {
+		circuit = deliver.CircuitOptions{Threshold: 1 << 30}
 	}
 	container := func() lambdaemu.SQSHandler {
 		h := deliver.NewHandler(deliver.Config{
-			Logs: logs, Instances: deliver.NewInstanceCache(instances, 5*time.Second), Queue: sq, QueueURL: queueURL,
+			Logs: logs, Instances: deliver.NewInstanceCache(instances, 5*time.Second), Queue: sq, QueueURL: queueURL, SlowLane: lane,
 			Sender: deliver.NewSender(deliver.SenderOptions{
 				Timeout: isoTimeout, AllowHTTP: true, AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 			}),
@@ -154,14 +159,26 @@ func isolationRun(b *testing.B, circuit deliver.CircuitOptions) (healthy, hung f
 		}
 		delivered.Store(0)
 		want := int64((isoInstances - isoHanging) * isoEvents)
-		src := &lambdaemu.SQSEventSource{SQS: sq, QueueURL: queueURL, BatchSize: 10, WaitTime: time.Second, Concurrency: pollers}
+		srcs := []*lambdaemu.SQSEventSource{{
+			SQS: sq, QueueURL: queueURL, QueueARN: res.Queue("EventsQueue").ARN, BatchSize: 10, WaitTime: time.Second,
+			Concurrency: pollers["EventsQueue"],
+		}}
+		if isolated {
+			srcs = append(srcs, &lambdaemu.SQSEventSource{
+				SQS: sq, QueueURL: slowQueue.URL, QueueARN: slowQueue.ARN, BatchSize: 10, WaitTime: time.Second,
+				Concurrency: pollers["SlowEventsQueue"],
+			})
+		}
 		run, stop := context.WithCancel(ctx)
-		done := make(chan struct{})
+		var wg sync.WaitGroup
 		start := time.Now()
-		go func() {
-			defer close(done)
-			src.Run(run, container)
-		}()
+		for _, src := range srcs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				src.Run(run, container)
+			}()
+		}
 		for delivered.Load() < want {
 			if time.Since(start) > 5*time.Minute {
 				b.Fatalf("%d of %d webhooks delivered after 5 minutes", delivered.Load(), want)
@@ -170,7 +187,7 @@ func isolationRun(b *testing.B, circuit deliver.CircuitOptions) (healthy, hung f
 		}
 		elapsed := time.Since(start)
 		stop()
-		<-done
+		wg.Wait()
 		return float64(want) / elapsed.Seconds()
 	}
 	b.ResetTimer()

@@ -75,12 +75,13 @@ const reconcileBudget = 45 * time.Second
 var Functions = []Function{
 	{ID: "WebhookDeliveryFunction", wire: func(in Input) Handler {
 		db := dynamodb.NewFromConfig(in.AWS)
-		instances, sender := instanceStore(in.Env, db), senderOptions(in.Env)
+		instances, sender, q := instanceStore(in.Env, db), senderOptions(in.Env), sqs.NewFromConfig(in.AWS)
 		h := deliver.NewHandler(deliver.Config{
 			Logs:      logStore(in.Env, db),
 			Instances: deliver.NewInstanceCache(instances, instanceCacheTTL(in.Env)),
-			Queue:     sqs.NewFromConfig(in.AWS),
+			Queue:     q,
 			QueueURL:  eventsQueueURL(in.Env),
+			SlowLane:  &deliver.SlowLane{Queue: q, URL: in.Env.Required("SLOW_EVENTS_QUEUE_URL")},
 			Sender:    deliver.NewSender(sender),
 			Policy:    retryPolicy(in.Env),
 			Metrics:   metrics.NewEmitter(in.Metrics, "wagate"),

@@ -26,7 +26,7 @@ func TestBuildReportsEveryBadSetting(t *testing.T) {
 	messages := map[string]string{"OUTBOX_TABLE": "outbox", "INSTANCES_TABLE": "instances", "API_CURSOR_KEY": "0123456789abcdef"}
 	delivery := map[string]string{
 		"WEBHOOK_LOG_TABLE": "logs", "WEBHOOK_STATS_TABLE": "stats", "INSTANCES_TABLE": "instances",
-		"EVENTS_QUEUE_URL": "http://queue",
+		"EVENTS_QUEUE_URL": "http://queue", "SLOW_EVENTS_QUEUE_URL": "http://slow",
 	}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		out := map[string]string{}
@@ -64,7 +64,7 @@ func TestBuildReportsEveryBadSetting(t *testing.T) {
 		{"delivery, bad retention and cidr", "WebhookDeliveryFunction", with(delivery, "RETENTION_DAYS", "0", "WEBHOOK_ALLOW_CIDRS", "10.0.0.0/99"),
 			[]string{"RETENTION_DAYS: want a whole number >= 1", "WEBHOOK_ALLOW_CIDRS: "}},
 		{"delivery, nothing set", "WebhookDeliveryFunction", nil,
-			[]string{"WEBHOOK_LOG_TABLE", "WEBHOOK_STATS_TABLE", "INSTANCES_TABLE", "EVENTS_QUEUE_URL"}},
+			[]string{"WEBHOOK_LOG_TABLE", "WEBHOOK_STATS_TABLE", "INSTANCES_TABLE", "EVENTS_QUEUE_URL", "SLOW_EVENTS_QUEUE_URL"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
