@@ -31,7 +31,7 @@ import (
 type killer struct {
 	first, every, most int // kill batch first, then every every-th, at most most times
 	sqs                *sqs.Client
-	queueURL           string
+	queueURLs          map[string]string // by queue ARN: the events queue and the slow lane
 
 	batches atomic.Int64
 	busy    atomic.Bool // one kill at a time
@@ -109,6 +109,7 @@ func (k *killer) wrap(h lambdaemu.SQSHandler, p *pipeline) lambdaemu.SQSHandler 
 		k.mu.Unlock()
 
 		var entries []sqstypes.ChangeMessageVisibilityBatchRequestEntry
+		queueURL := k.queueURLs[ev.Records[0].EventSourceARN] // a batch comes from one queue
 		for i, rec := range ev.Records {
 			if _, hid := p.hidden.Load(rec.ReceiptHandle); !hid {
 				entries = append(entries, sqstypes.ChangeMessageVisibilityBatchRequestEntry{
@@ -118,7 +119,7 @@ func (k *killer) wrap(h lambdaemu.SQSHandler, p *pipeline) lambdaemu.SQSHandler 
 		}
 		if len(entries) > 0 {
 			time.AfterFunc(2*time.Second, func() {
-				out, err := k.sqs.ChangeMessageVisibilityBatch(context.Background(), &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: &k.queueURL, Entries: entries})
+				out, err := k.sqs.ChangeMessageVisibilityBatch(context.Background(), &sqs.ChangeMessageVisibilityBatchInput{QueueUrl: &queueURL, Entries: entries})
 				if err == nil && len(out.Failed) > 0 {
 					err = errors.New(aws.ToString(out.Failed[0].Message))
 				}
@@ -181,7 +182,7 @@ func TestConservation(t *testing.T) {
 
 	r := newRig(t)
 	k := &killer{
-		first: 20, every: 25, most: 5, sqs: r.sqs, queueURL: r.eventsURL,
+		first: 20, every: 25, most: 5, sqs: r.sqs, queueURLs: r.deliveryQueues(),
 		rng: rand.New(rand.NewPCG(seed, 7)), watch: map[string]chan struct{}{}, killed: map[string]int{},
 	}
 	rc := newReceiver(t, conservationScript(seed), k.saw)
@@ -209,7 +210,7 @@ func TestConservation(t *testing.T) {
 	var done atomic.Bool
 	go func() { publishing.Wait(); done.Store(true) }()
 	// Generous: the whole suite runs beside it under the race detector on two cores.
-	r.waitIdle(10*time.Minute, done.Load, r.eventsURL)
+	r.waitIdle(10*time.Minute, done.Load, r.eventsURL, r.slowURL)
 	p.stop()
 	count.finish(t, r.countingHandler())
 	elapsed := time.Since(start)

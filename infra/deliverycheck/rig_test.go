@@ -66,6 +66,7 @@ type rig struct {
 	logs      *store.LogStore
 	instances *store.InstanceStore
 	eventsURL string
+	slowURL   string // the slow lane's queue
 	// sys is the AWS config of everything the gateway runs here (delivery, publishing, the
 	// API, counting): freeze holds its calls.
 	sys    aws.Config
@@ -81,12 +82,23 @@ func newRig(t *testing.T) *rig {
 		t: t, ctx: context.Background(), res: res, sqs: sqs.NewFromConfig(cfg),
 		logs:      store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), retention),
 		instances: store.NewInstanceStore(db, res.Table("InstancesTable")),
-		eventsURL: res.QueueURL("EventsQueue"),
-		freeze:    &freezer{},
+		eventsURL: res.QueueURL("EventsQueue"), slowURL: res.QueueURL("SlowEventsQueue"),
+		freeze: &freezer{},
 	}
 	r.sys = cfg.Copy()
 	r.sys.APIOptions = append(r.sys.APIOptions, r.freeze.register)
 	return r
+}
+
+// deliveryQueues returns the URLs of the delivery function's queues by ARN: the events queue
+// and the slow lane.
+func (r *rig) deliveryQueues() map[string]string {
+	qs := map[string]string{}
+	for _, id := range []string{"EventsQueue", "SlowEventsQueue"} {
+		q := r.res.Queue(id)
+		qs[q.ARN] = q.URL
+	}
+	return qs
 }
 
 // logStore is a log store over db, as the functions build theirs.
@@ -212,22 +224,28 @@ func (r *rig) waitIdle(limit time.Duration, done func() bool, queues ...string) 
 	}
 }
 
-// pipeline is the delivery function on the events queue: workers pollers, each invoking a
-// handler of its own, as Lambda's event source mapping invokes warm containers.
+// pipeline is the delivery function on the events queue and the slow lane: pollers for each,
+// each invoking a handler of its own, as Lambda's event source mappings invoke warm
+// containers.
 type pipeline struct {
-	source *lambdaemu.SQSEventSource
-	hidden sync.Map // receipt handles a handler hid (a retry's delay)
+	sources []*lambdaemu.SQSEventSource
+	hidden  sync.Map // receipt handles a handler hid (a retry's delay)
 
 	mu       sync.Mutex
 	inFlight map[string]map[string]bool // message id -> receipt handles of the receives being handled
 	twice    map[string]int             // webhook id -> times a handler got it while another held it
 	cancel   context.CancelFunc
-	done     chan struct{}
+	done     sync.WaitGroup
 }
 
-// startDelivery runs the delivery function until stop. The handler is the function's, built
-// as shared/lambdas builds it, with the given retry policy and attempt timeout; wrap, when
-// set, stands between the event source and each handler.
+// slowLanePollers caps the slow lane's MaximumConcurrency (5) here: moto's SQS serves only so
+// many long polls at once, and the events queue has workers of them.
+const slowLanePollers = 3
+
+// startDelivery runs the delivery function until stop, on every queue template.yaml feeds
+// it. The handler is the function's, built as shared/lambdas builds it, with the given retry
+// policy and attempt timeout; wrap, when set, stands between the event source and each
+// handler.
 func (r *rig) startDelivery(policy webhook.RetryPolicy, timeout time.Duration, wrap func(lambdaemu.SQSHandler, *pipeline) lambdaemu.SQSHandler) *pipeline {
 	r.t.Helper()
 	tpl, err := samtemplate.LoadRepo()
@@ -238,19 +256,23 @@ func (r *rig) startDelivery(policy webhook.RetryPolicy, timeout time.Duration, w
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	i := slices.IndexFunc(sources, func(s samtemplate.SQSSource) bool { return s.Function == "WebhookDeliveryFunction" })
-	if i < 0 {
-		r.t.Fatal("no SQS source for WebhookDeliveryFunction in template.yaml")
-	}
 	q := sqs.NewFromConfig(r.sys)
-	p := &pipeline{
-		source: &lambdaemu.SQSEventSource{
-			SQS: q, QueueURL: r.eventsURL, QueueARN: "arn:aws:sqs:us-east-1:000000000000:events", Region: "us-east-1",
-			BatchSize: sources[i].BatchSize, WaitTime: time.Second, Concurrency: workers, Logger: quiet,
-		},
-		done:     make(chan struct{}),
-		inFlight: map[string]map[string]bool{},
-		twice:    map[string]int{},
+	p := &pipeline{inFlight: map[string]map[string]bool{}, twice: map[string]int{}}
+	for _, src := range sources {
+		if src.Function != "WebhookDeliveryFunction" {
+			continue
+		}
+		queue, pollers := r.res.Queue(src.Queue), workers
+		if src.Queue != "EventsQueue" {
+			pollers = min(src.MaxConcurrency, slowLanePollers)
+		}
+		p.sources = append(p.sources, &lambdaemu.SQSEventSource{
+			SQS: q, QueueURL: queue.URL, QueueARN: queue.ARN, Region: "us-east-1",
+			BatchSize: src.BatchSize, WaitTime: time.Second, Concurrency: pollers, Logger: quiet,
+		})
+	}
+	if len(p.sources) != 2 {
+		r.t.Fatalf("template.yaml feeds WebhookDeliveryFunction from %d queues, want 2 (the events queue and the slow lane)", len(p.sources))
 	}
 	container := func() lambdaemu.SQSHandler {
 		db := dynamodb.NewFromConfig(r.sys)
@@ -259,6 +281,7 @@ func (r *rig) startDelivery(policy webhook.RetryPolicy, timeout time.Duration, w
 			Instances: deliver.NewInstanceCache(store.NewInstanceStore(db, r.res.Table("InstancesTable")), instanceCacheTTL),
 			Queue:     &hideRecorder{sqs: q, p: p},
 			QueueURL:  r.eventsURL,
+			SlowLane:  &deliver.SlowLane{Queue: q, URL: r.slowURL},
 			Sender:    deliver.NewSender(senderOptions(timeout)),
 			Policy:    policy,
 			Metrics:   metrics.NewEmitter(io.Discard, "wagate"),
@@ -271,10 +294,9 @@ func (r *rig) startDelivery(policy webhook.RetryPolicy, timeout time.Duration, w
 	}
 	ctx, cancel := context.WithCancel(r.ctx)
 	p.cancel = cancel
-	go func() {
-		defer close(p.done)
-		p.source.Run(ctx, container)
-	}()
+	for _, src := range p.sources {
+		p.done.Go(func() { src.Run(ctx, container) })
+	}
 	r.t.Cleanup(p.stop)
 	return p
 }
@@ -319,7 +341,7 @@ func (p *pipeline) duplicates() map[string]int {
 
 func (p *pipeline) stop() {
 	p.cancel()
-	<-p.done
+	p.done.Wait()
 }
 
 // instanceCacheTTL is the delivery function's INSTANCE_CACHE_TTL here: a minute, not the

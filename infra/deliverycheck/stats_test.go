@@ -232,7 +232,7 @@ func TestStatsExact(t *testing.T) {
 
 	manual.Wait()
 	// Generous: the whole suite runs beside it under the race detector on two cores.
-	r.waitIdle(10*time.Minute, finished.Load, r.eventsURL, jobsURL)
+	r.waitIdle(10*time.Minute, finished.Load, r.eventsURL, r.slowURL, jobsURL)
 	p.stop()
 	stopJobs()
 	<-jobsDone
