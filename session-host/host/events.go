@@ -14,12 +14,16 @@ import (
 )
 
 // whatsappEvents is the Converter of a session: device returns the session's own id, empty
-// until it is paired.
-func whatsappEvents(device func() types.JID) Converter {
+// until it is paired; store, when not nil, stores a message's file (see Media.Store).
+func whatsappEvents(device func() types.JID, store func(*events.Message) *convert.Stored) Converter {
 	return func(evt any) []Event {
 		switch e := evt.(type) {
 		case *events.Message:
-			name, data, ok := convert.Message(e)
+			var stored *convert.Stored
+			if store != nil {
+				stored = store(e)
+			}
+			name, data, ok := convert.MessageStored(e, stored)
 			if !ok {
 				return nil
 			}
