@@ -165,3 +165,96 @@ func TestReceivedMediaFailure(t *testing.T) {
 		t.Errorf("hanging download: media %v, want url null and the timeout", m)
 	}
 }
+
+type uploadView struct {
+	MediaID, UploadURL, ExpiresAt string
+	Headers                       map[string]string
+}
+
+// put PUTs body to an upload URL with the headers the API answered.
+func put(t *testing.T, u uploadView, body []byte) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, u.UploadURL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range u.Headers {
+		if !strings.EqualFold(k, "Content-Length") {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("PUT: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestSendByUpload: a file PUT to the upload URL the API answered is sent by its mediaId, and
+// the simulated account receives the same bytes; a body longer than declared is refused by
+// the URL's signature; WhatsApp's limits are checked before anything is queued, with a 400
+// naming the field.
+func TestSendByUpload(t *testing.T) {
+	s := startStackWith(t, devstack.Options{Prefix: awstest.Prefix(t)})
+	c := client{t, s.URL, testKey}
+	ep := newEndpoint(t, 200)
+	var in instance
+	c.ok("POST", "/api/instance", fmt.Sprintf(`{"name":"Sales","webhookUrl":%q}`, ep.URL+"/webhook"), 201, &in)
+	c.ok("POST", "/api/dev/phone/"+in.ID+"/link", "", 200, nil)
+	c.ok("PUT", "/api/instance/"+in.ID, `{"sendPace":{"perMinute":120,"jitterMs":0}}`, 200, nil)
+	uploads := "/api/instance/" + in.ID + "/media"
+
+	png := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte("an uploaded photo "), 200)...)
+	var u uploadView
+	c.ok("POST", uploads, fmt.Sprintf(`{"mimetype":"image/png","size":%d,"type":"image"}`, len(png)), 201, &u)
+	if !strings.HasPrefix(u.MediaID, "up_") || u.UploadURL == "" || u.Headers["Content-Type"] != "image/png" {
+		t.Fatalf("upload: %+v", u)
+	}
+	// Longer than declared: S3 (here the emulator, checking the signature as S3 does) refuses it.
+	if code, body := put(t, u, append(png, "and more"...)); code != 403 || !strings.Contains(body, "SignatureDoesNotMatch") {
+		t.Fatalf("PUT of more than declared: %d %s, want 403 SignatureDoesNotMatch", code, body)
+	}
+	if r := c.call("POST", "/api/instance/"+in.ID+"/messages", fmt.Sprintf(`{"to":"6281234567890","type":"image","image":{"mediaId":%q}}`, u.MediaID)); r.Status != 400 || !strings.Contains(r.Error.Message, "image.mediaId") {
+		t.Fatalf("send before the upload: %d %s, want 400 naming image.mediaId", r.Status, r.Raw)
+	}
+	if code, body := put(t, u, png); code != 200 {
+		t.Fatalf("PUT: %d %s", code, body)
+	}
+	var sent outboxView
+	c.ok("POST", "/api/instance/"+in.ID+"/messages", fmt.Sprintf(`{"to":"6281234567890","type":"image","image":{"mediaId":%q,"caption":"as promised"}}`, u.MediaID), 201, &sent)
+	got := c.phoneGot(in.ID, sent.MessageID)
+	if len(got) != 1 {
+		t.Fatalf("the simulated WhatsApp received %d messages %s", len(got), sent.MessageID)
+	}
+	m, _ := got[0].Data["media"].(map[string]any)
+	if m["sha256"] != sha(png) || m["fileLength"] != float64(len(png)) || m["mimetype"] != "image/png" {
+		t.Errorf("received media %v, want %d bytes of SHA-256 %s", m, len(png), sha(png))
+	}
+
+	// Limits, before anything is queued.
+	for _, tc := range []struct{ body, field string }{
+		{`{"mimetype":"image/png","size":17000000,"type":"image"}`, "size"},
+		{`{"mimetype":"image/gif","size":10,"type":"image"}`, "mimetype"},
+		{`{"mimetype":"image/png","size":0}`, "size"},
+		{`{"mimetype":"not a type","size":10}`, "mimetype"},
+		{`{"size":10}`, "mimetype"},
+		{`{"mimetype":"image/png","size":10,"type":"text"}`, "type"},
+		{`{"mimetype":"application/pdf","size":10,"fileName":"a/b.pdf"}`, "fileName"},
+	} {
+		if r := c.call("POST", uploads, tc.body); r.Status != 400 || !strings.HasPrefix(r.Error.Message, tc.field+":") {
+			t.Errorf("upload %s: %d %s, want 400 naming %s", tc.body, r.Status, r.Raw, tc.field)
+		}
+	}
+	// A stored 20 KB PNG is no sticker (image/webp, at most 500 KB) and no video.
+	for _, tc := range []struct{ typ, field string }{{"sticker", "sticker.mediaId"}, {"video", "video.mediaId"}} {
+		body := fmt.Sprintf(`{"to":"6281234567890","type":%q,%q:{"mediaId":%q}}`, tc.typ, tc.typ, u.MediaID)
+		if r := c.call("POST", "/api/instance/"+in.ID+"/messages", body); r.Status != 400 || !strings.HasPrefix(r.Error.Message, tc.field+":") {
+			t.Errorf("send %s: %d %s, want 400 naming %s", body, r.Status, r.Raw, tc.field)
+		}
+	}
+	if r := c.call("POST", "/api/instance/inst_01JZZZZZZZZZZZZZZZZZZZZZZZ/media", `{"mimetype":"image/png","size":10}`); r.Status != 404 {
+		t.Errorf("upload for an unknown instance: %d %s", r.Status, r.Raw)
+	}
+}
