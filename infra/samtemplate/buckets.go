@@ -216,3 +216,21 @@ func deleteBucket(ctx context.Context, c S3, name string) error {
 	}
 	return nil
 }
+
+// ResourceIDs returns the logical ids of the template's resources of a type, sorted.
+func (t *Template) ResourceIDs(resourceType string) ([]string, error) {
+	var doc struct {
+		Resources map[string]struct{ Type string }
+	}
+	if err := json.Unmarshal(t.raw, &doc); err != nil {
+		return nil, fmt.Errorf("read resources: %w", err)
+	}
+	var ids []string
+	for id, r := range doc.Resources {
+		if r.Type == resourceType {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
