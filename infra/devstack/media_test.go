@@ -193,7 +193,7 @@ func put(t *testing.T, u uploadView, body []byte) (int, string) {
 }
 
 // TestSendByUpload: a file PUT to the upload URL the API answered is sent by its mediaId, and
-// the simulated account receives the same bytes; a body longer than declared is refused by
+// the simulated account receives the same bytes, which the message.sent webhook links; a body longer than declared is refused by
 // the URL's signature; WhatsApp's limits are checked before anything is queued, with a 400
 // naming the field.
 func TestSendByUpload(t *testing.T) {
@@ -231,6 +231,13 @@ func TestSendByUpload(t *testing.T) {
 	m, _ := got[0].Data["media"].(map[string]any)
 	if m["sha256"] != sha(png) || m["fileLength"] != float64(len(png)) || m["mimetype"] != "image/png" {
 		t.Errorf("received media %v, want %d bytes of SHA-256 %s", m, len(png), sha(png))
+	}
+	// The message.sent webhook links the file as WhatsApp has it, as for a received one.
+	sm := mediaOf(t, ep.where(t, "message.sent", map[string]any{"messageId": sent.MessageID}))
+	if link, _ := sm["url"].(string); link == "" {
+		t.Errorf("message.sent media %v, want a url", sm)
+	} else if code, b := fetch(t, link); code != 200 || !bytes.Equal(b, png) {
+		t.Errorf("message.sent media url: %d, %d bytes, want the uploaded file", code, len(b))
 	}
 
 	// Limits, before anything is queued.

@@ -42,8 +42,13 @@ func whatsappEvents(device func() types.JID, store func(*events.Message) *conver
 			return out
 		case sender.Sent:
 			// Made by this host, not delivered by WhatsApp: nothing would deliver it again, so
-			// the sink keeps it when the queue refuses it.
-			name, data, ok := convert.Message(e.Message)
+			// the sink keeps it when the queue refuses it. Its file, just uploaded, is stored
+			// like a received one (downloaded back from WhatsApp: what the recipient gets).
+			var stored *convert.Stored
+			if store != nil {
+				stored = store(e.Message)
+			}
+			name, data, ok := convert.MessageStored(e.Message, stored)
 			if !ok {
 				return nil
 			}
