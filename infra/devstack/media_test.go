@@ -140,6 +140,14 @@ func TestReceivedMediaFailure(t *testing.T) {
 	c.ok("POST", "/api/instance", fmt.Sprintf(`{"name":"Support","webhookUrl":%q}`, ep.URL+"/webhook"), 201, &in)
 	c.ok("POST", "/api/dev/phone/"+in.ID+"/link", "", 200, nil)
 
+	// For comparison, a text alone, and a text behind a photo that downloads.
+	for _, body := range []string{`{"body":"alone"}`, `{"type":"image"}`} {
+		var m struct{ MessageID string }
+		start := time.Now()
+		c.ok("POST", "/api/dev/phone/"+in.ID+"/incoming", body, 202, &m)
+		ep.where(t, "message.received", map[string]any{"messageId": m.MessageID})
+		t.Logf("%s reached the webhook %s after it was sent", body, time.Since(start).Round(10*time.Millisecond))
+	}
 	var corrupt struct{ MessageID string }
 	c.ok("POST", "/api/dev/phone/"+in.ID+"/incoming", `{"type":"image","corruptMedia":true}`, 202, &corrupt)
 	m := mediaOf(t, ep.where(t, "message.received", map[string]any{"messageId": corrupt.MessageID}))
@@ -157,9 +165,11 @@ func TestReceivedMediaFailure(t *testing.T) {
 	ep.where(t, "message.received", map[string]any{"messageId": text.MessageID})
 	// The text waited behind the video's download for at most the timeout; the rest is the
 	// queue and the delivery worker's poll (under 2 s on the local stack).
-	if waited := time.Since(sentAt); waited > timeout+4*time.Second {
+	waited := time.Since(sentAt)
+	if waited > timeout+4*time.Second {
 		t.Errorf("the text behind a hanging download was delivered after %s, want at most the %s timeout and delivery", waited, timeout)
 	}
+	t.Logf("the text behind a hanging download reached the webhook %s after it was sent (timeout %s)", waited.Round(10*time.Millisecond), timeout)
 	m = mediaOf(t, ep.where(t, "message.received", map[string]any{"messageId": slow.MessageID}))
 	if m["url"] != nil || !strings.Contains(fmt.Sprint(m["error"]), "MEDIA_DOWNLOAD_TIMEOUT") {
 		t.Errorf("hanging download: media %v, want url null and the timeout", m)
