@@ -271,6 +271,9 @@ func TestSendByUpload(t *testing.T) {
 			t.Errorf("send %s: %d %s, want 400 naming %s", body, r.Status, r.Raw, tc.field)
 		}
 	}
+	if r := c.call("POST", "/api/instance/inst_01JZZZZZZZZZZZZZZZZZZZZZZZ/messages", fmt.Sprintf(`{"to":"6281234567890","type":"image","image":{"mediaId":%q}}`, u.MediaID)); r.Status != 404 {
+		t.Errorf("send an upload from an unknown instance: %d %s, want the instance's 404", r.Status, r.Raw)
+	}
 	if r := c.call("POST", "/api/instance/inst_01JZZZZZZZZZZZZZZZZZZZZZZZ/media", `{"mimetype":"image/png","size":10}`); r.Status != 404 {
 		t.Errorf("upload for an unknown instance: %d %s", r.Status, r.Raw)
 	}

@@ -207,6 +207,10 @@ func (a *MessageAPI) checkUpload(ctx context.Context, instanceID string, m *outb
 	}
 	o, err := a.uploads.Head(ctx, media.Key(instanceID, m.Media.MediaID))
 	if webhook.ErrorCode(err) == webhook.ENotFound {
+		// An unknown instance is its 404, as accept would answer, not a missing upload.
+		if _, err := a.instances.Get(ctx, instanceID); err != nil {
+			return err
+		}
 		return webhook.Errorf(webhook.EInvalid, "%s: no upload %s of this instance (never PUT, or expired)", field, m.Media.MediaID)
 	}
 	if err != nil {
