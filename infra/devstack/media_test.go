@@ -47,7 +47,9 @@ type mediaView struct {
 // whose SHA-256 the event states; the API answers a fresh link; once a link's lifetime has
 // passed it is refused, and the API's route still answers one that works.
 func TestReceivedMediaEndToEnd(t *testing.T) {
-	const lifetime = 4 * time.Second
+	// Long enough for a webhook to arrive and be fetched on a loaded machine (make test runs
+	// packages side by side under -race), short enough to wait out.
+	const lifetime = 10 * time.Second
 	s := startStackWith(t, devstack.Options{Prefix: awstest.Prefix(t), Env: map[string]string{"MEDIA_LINK_TTL": lifetime.String()}})
 	c := client{t, s.URL, testKey}
 	ep := newEndpoint(t, 200)
