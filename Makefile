@@ -117,7 +117,8 @@ FUNCTIONS := \
 	WebhookJobsFunction:webhook-jobs \
 	WebhookReconcileFunction:webhook-reconcile \
 	InstancesFunction:instances \
-	MessagesFunction:messages
+	MessagesFunction:messages \
+	MediaFunction:media
 FUNCTION_IDS := $(foreach f,$(FUNCTIONS),$(word 1,$(subst :, ,$(f))))
 
 define function-build

@@ -62,7 +62,7 @@ func (r *renderer) overview() {
 	for _, req := range r.spec.Security {
 		for _, name := range slices.Sorted(maps.Keys(req)) {
 			if sch, ok := r.spec.Components.SecuritySchemes.Get(name); ok {
-				r.printf("Authentication: every route needs the `%s` %s. %s\n\n", sch.Name, sch.In, sch.Description)
+				r.printf("Authentication: every route needs the `%s` %s, but those marked \"No API key\". %s\n\n", sch.Name, sch.In, sch.Description)
 			}
 		}
 	}
@@ -78,6 +78,9 @@ func (r *renderer) overview() {
 
 func (r *renderer) operation(method, path string, item *PathItem, op *Operation) error {
 	r.printf("## `%s %s`\n\n%s\n\n", method, path, op.Summary)
+	if op.Public() {
+		r.printf("No API key: this route takes none.\n\n")
+	}
 	if op.Description != "" {
 		r.printf("%s\n\n", op.Description)
 	}
@@ -116,6 +119,14 @@ func (r *renderer) operation(method, path string, item *PathItem, op *Operation)
 				return err
 			}
 			rows = append(rows, []string{e.Key, resp.Description, "[error answer](#error-answers)"})
+			continue
+		}
+		if len(e.Value.Content) == 0 {
+			var hs []string
+			for _, h := range e.Value.Headers {
+				hs = append(hs, code(h.Key)+" header: "+h.Value.Description)
+			}
+			rows = append(rows, []string{e.Key, e.Value.Description, strings.Join(append([]string{"none"}, hs...), "; ")})
 			continue
 		}
 		for _, c := range e.Value.Content {

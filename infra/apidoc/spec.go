@@ -85,7 +85,12 @@ type Operation struct {
 	Parameters  []*Parameter       `yaml:"parameters"`
 	RequestBody *RequestBody       `yaml:"requestBody"`
 	Responses   Ordered[*Response] `yaml:"responses"`
+	// Security, when given, replaces the spec's: empty for a route that needs no API key.
+	Security *[]map[string][]string `yaml:"security"`
 }
+
+// Public reports whether the operation needs no credential (security: []).
+func (o *Operation) Public() bool { return o.Security != nil && len(*o.Security) == 0 }
 
 // Parameter is a path or query parameter, or a reference to one.
 type Parameter struct {
@@ -108,7 +113,14 @@ type RequestBody struct {
 type Response struct {
 	Ref         string              `yaml:"$ref"`
 	Description string              `yaml:"description"`
+	Headers     Ordered[*Header]    `yaml:"headers"`
 	Content     Ordered[*MediaType] `yaml:"content"`
+}
+
+// Header is a response header.
+type Header struct {
+	Description string  `yaml:"description"`
+	Schema      *Schema `yaml:"schema"`
 }
 
 // MediaType is a body's schema and example.

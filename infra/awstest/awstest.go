@@ -1,5 +1,5 @@
-// Package awstest runs a package's tests against a local DynamoDB and SQS (moto) that holds the
-// tables and queues of template.yaml:
+// Package awstest runs a package's tests against a local DynamoDB, SQS and S3 (moto) that holds
+// the tables, queues and buckets of template.yaml:
 //
 //	func TestMain(m *testing.M) { awstest.Main(m) }
 //
@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/infra/emulator"
@@ -127,7 +128,7 @@ func Config(tb testing.TB) aws.Config {
 		tb.Fatalf("awstest: load AWS config: %v", err)
 	}
 	// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS, for one, has the SDK use AWS's own endpoints.
-	if dynamodb.NewFromConfig(cfg).Options().BaseEndpoint == nil || sqs.NewFromConfig(cfg).Options().BaseEndpoint == nil {
+	if dynamodb.NewFromConfig(cfg).Options().BaseEndpoint == nil || sqs.NewFromConfig(cfg).Options().BaseEndpoint == nil || s3.NewFromConfig(cfg).Options().BaseEndpoint == nil {
 		tb.Fatal("awstest: the AWS SDK ignores the configured endpoints: the tests would reach AWS")
 	}
 	return cfg
@@ -147,7 +148,7 @@ func Endpoint(tb testing.TB) string {
 // loadTemplate parses template.yaml once per test binary.
 var loadTemplate = sync.OnceValues(samtemplate.LoadRepo)
 
-// Stack provisions the template's tables and queues under a prefix of its own (see Prefix),
+// Stack provisions the template's tables, queues and buckets under a prefix of its own (see Prefix),
 // so tests using it can run in parallel, and deletes them when the test ends.
 func Stack(tb testing.TB) *samtemplate.Resources {
 	tb.Helper()
@@ -156,18 +157,18 @@ func Stack(tb testing.TB) *samtemplate.Resources {
 		tb.Fatalf("awstest: %v", err)
 	}
 	cfg := Config(tb)
-	db, q := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
+	db, q, b := dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg), s3.NewFromConfig(cfg)
 
 	ctx, cancel := context.WithTimeout(context.Background(), provisionTimeout)
 	defer cancel()
-	res, err := tpl.Provision(ctx, db, q, Prefix(tb))
+	res, err := tpl.Provision(ctx, db, q, b, Prefix(tb))
 	if err != nil {
 		tb.Fatalf("awstest: %v", err)
 	}
 	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), provisionTimeout)
 		defer cancel()
-		if err := res.Delete(ctx, db, q); err != nil {
+		if err := res.Delete(ctx, db, q, b); err != nil {
 			tb.Errorf("awstest: %v", err)
 		}
 	})

@@ -115,7 +115,7 @@ func TestConfigUsesTheEndpointSettings(t *testing.T) {
 	}{
 		{"one for all", []string{"AWS_ENDPOINT_URL={all}"},
 			map[string][]string{"all": {listTables, listQueues}}},
-		{"one for each service", []string{"AWS_ENDPOINT_URL_DYNAMODB={dynamodb}", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS={dynamodb}", "AWS_ENDPOINT_URL_SQS={sqs}"},
+		{"one for each service", []string{"AWS_ENDPOINT_URL_DYNAMODB={dynamodb}", "AWS_ENDPOINT_URL_DYNAMODB_STREAMS={dynamodb}", "AWS_ENDPOINT_URL_SQS={sqs}", "AWS_ENDPOINT_URL_S3={sqs}"},
 			map[string][]string{"dynamodb": {listTables}, "sqs": {listQueues}}},
 		{"a service's own before the one for all", []string{"AWS_ENDPOINT_URL={all}", "AWS_ENDPOINT_URL_DYNAMODB={dynamodb}"},
 			map[string][]string{"all": {listQueues}, "dynamodb": {listTables}}},

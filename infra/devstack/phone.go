@@ -182,15 +182,19 @@ func (s *Stack) device(ctx context.Context, id string) (types.JID, error) {
 // messageInput is a message a simulated person sends: to the instance (incoming, from a
 // contact) or from the instance's phone (outgoing, to a contact or a group).
 type messageInput struct {
-	From            string          `json:"from"`
-	To              string          `json:"to"`
-	PushName        string          `json:"pushName"`
-	Group           string          `json:"group"`
-	Type            string          `json:"type"`
-	Body            string          `json:"body"`
-	Media           string          `json:"media"` // base64
-	Mimetype        string          `json:"mimetype"`
-	FileName        string          `json:"fileName"`
+	From     string `json:"from"`
+	To       string `json:"to"`
+	PushName string `json:"pushName"`
+	Group    string `json:"group"`
+	Type     string `json:"type"`
+	Body     string `json:"body"`
+	Media    string `json:"media"` // base64
+	Mimetype string `json:"mimetype"`
+	FileName string `json:"fileName"`
+	// CorruptMedia makes every download of the file fail WhatsApp's checks; MediaDelayMs
+	// holds each download that long.
+	CorruptMedia    bool            `json:"corruptMedia"`
+	MediaDelayMs    int             `json:"mediaDelayMs"`
 	Latitude        *float64        `json:"latitude"`
 	Longitude       *float64        `json:"longitude"`
 	Name            string          `json:"name"`
@@ -215,6 +219,7 @@ func (in messageInput) content(prefix string) (wasim.Content, error) {
 	}
 	return wasim.Content{
 		Type: in.Type, Body: in.Body, Media: media, Mimetype: in.Mimetype, FileName: in.FileName,
+		Corrupt: in.CorruptMedia, MediaDelay: time.Duration(in.MediaDelayMs) * time.Millisecond,
 		Latitude: in.Latitude, Longitude: in.Longitude, Name: in.Name, Address: in.Address, Contacts: in.Contacts,
 		Emoji: in.Emoji, Options: in.Options, Selectable: in.SelectableCount, MessageID: in.MessageID, ReplyTo: in.ReplyTo,
 	}, nil

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/infra/emulator"
@@ -148,7 +149,7 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 	if err != nil {
 		return err
 	}
-	if s.Resources, err = tpl.Provision(ctx, dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg), o.Prefix); err != nil {
+	if s.Resources, err = tpl.Provision(ctx, dynamodb.NewFromConfig(cfg), sqs.NewFromConfig(cfg), s3.NewFromConfig(cfg), o.Prefix); err != nil {
 		return err
 	}
 
@@ -159,6 +160,9 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 		"WEBHOOK_ALLOW_CIDRS": "127.0.0.0/8,::1/128",
 		"WEBHOOK_ALLOW_HTTP":  "true",
 		"API_CURSOR_KEY":      rand.Text() + rand.Text(),
+		// Media links name this stack's API, and are signed with a key of its own.
+		"MEDIA_LINK_KEY":  rand.Text() + rand.Text(),
+		"MEDIA_LINK_BASE": s.URL,
 	}
 	maps.Copy(overrides, o.Env)
 	build := func(f lambdas.Function) (lambdas.Handler, error) {
@@ -196,7 +200,11 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 		if h.API == nil {
 			return fmt.Errorf("template.yaml: %s serves %s %s, but the functions' table gives it no routes", r.Function, r.Method, r.Path)
 		}
-		gw.Add(r.Method, r.Path, h.API.Serve)
+		if r.APIKeyRequired {
+			gw.Add(r.Method, r.Path, h.API.Serve)
+		} else {
+			gw.AddPublic(r.Method, r.Path, h.API.Serve)
+		}
 	}
 	dev := apigw.NewRouter(o.Logger)
 	dev.Handle(http.MethodPost, TriggerResource, s.trigger)

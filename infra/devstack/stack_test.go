@@ -33,7 +33,12 @@ func startStackWith(t *testing.T, o devstack.Options) *devstack.Stack {
 	t.Helper()
 	o.Addr, o.APIKeys, o.Endpoint = "127.0.0.1:0", []string{testKey}, awstest.Endpoint(t)
 	o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	o.Env = map[string]string{"WEBHOOK_RETRY_DELAYS": "1s,1s,1s"}
+	if o.Env == nil {
+		o.Env = map[string]string{}
+	}
+	if _, ok := o.Env["WEBHOOK_RETRY_DELAYS"]; !ok {
+		o.Env["WEBHOOK_RETRY_DELAYS"] = "1s,1s,1s"
+	}
 	s, err := devstack.Start(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ type route struct {
 	method   string
 	resource string
 	segments []string
+	public   bool // served without an API key
 	handler  func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
 }
 
@@ -41,9 +42,15 @@ func NewAPIGateway(keys []string, stage string) *APIGateway {
 	return &APIGateway{keys: keys, stage: stage}
 }
 
-// Add declares a resource (with {parameters}) and method, served by h.
+// Add declares a resource (with {parameters}) and method, served by h to requests with a key.
 func (g *APIGateway) Add(method, resource string, h func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)) {
 	g.routes = append(g.routes, route{method: method, resource: resource, segments: strings.Split(strings.Trim(resource, "/"), "/"), handler: h})
+}
+
+// AddPublic declares a resource and method served without an API key (ApiKeyRequired false).
+func (g *APIGateway) AddPublic(method, resource string, h func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)) {
+	g.Add(method, resource, h)
+	g.routes[len(g.routes)-1].public = true
 }
 
 // match finds the route for a method and path, with the path's parameters.
@@ -108,7 +115,7 @@ func (g *APIGateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	key := req.Header.Get("X-API-Key")
-	if !g.validKey(key) {
+	if !rt.public && !g.validKey(key) {
 		gatewayAnswer(w, http.StatusForbidden, "Forbidden")
 		return
 	}

@@ -19,11 +19,23 @@ write starts a new one; requests are serialised), and a query looks only at its 
 moto sizes each stream record by serialising it to JSON, on every write of a table with a
 stream; nothing here reads the size, so that step is skipped.
 
+moto does not check the signatures of presigned S3 URLs, so an upload URL signed for one
+Content-Length would take a body of any size. Here a request with a presigned signature
+(X-Amz-Signature in its query) is checked as S3 checks it: SigV4 over the method, path, query
+and signed headers with the secret key of its access key (WAGATE_EMULATOR_SECRETS, "id=secret"
+pairs; the tests' and the local stack's test=test by default), and refused with 403
+SignatureDoesNotMatch, or AccessDenied once it has expired.
+
 Usage: python serve.py -H 127.0.0.1 -p 5000
 """
 
 import argparse
+import datetime
+import hashlib
+import hmac
+import os
 import signal
+from urllib.parse import quote, unquote
 import sys
 import threading
 
@@ -126,6 +138,76 @@ def _query_by_group(original):
     return query
 
 
+def _secrets():
+    pairs = os.environ.get("WAGATE_EMULATOR_SECRETS", "test=test")
+    return dict(p.split("=", 1) for p in pairs.split(",") if "=" in p)
+
+
+def _presign_refusal(environ):
+    """None when the request carries no presigned signature or a valid one; else (code, message)."""
+    raw = environ.get("QUERY_STRING", "")
+    if "X-Amz-Signature=" not in raw:
+        return None
+    params = []
+    for part in raw.split("&"):
+        if not part:
+            continue
+        k, _, v = part.partition("=")
+        params.append((unquote(k), unquote(v.replace("+", "%20"))))
+    q = dict(params)
+    try:
+        cred = q["X-Amz-Credential"].split("/")
+        access_key, date, region, service = cred[0], cred[1], cred[2], cred[3]
+        amz_date = q["X-Amz-Date"]
+        expires = int(q["X-Amz-Expires"])
+        signed = q["X-Amz-SignedHeaders"].split(";")
+        signature = q["X-Amz-Signature"]
+    except (KeyError, IndexError, ValueError):
+        return ("AuthorizationQueryParametersError", "malformed presigned URL")
+    secret = _secrets().get(access_key)
+    if secret is None:
+        return ("InvalidAccessKeyId", "unknown access key " + access_key)
+    at = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+    if datetime.datetime.now(datetime.timezone.utc) > at + datetime.timedelta(seconds=expires):
+        return ("AccessDenied", "Request has expired")
+    canonical_query = "&".join(
+        quote(k, safe="-_.~") + "=" + quote(v, safe="-_.~")
+        for k, v in sorted(p for p in params if p[0] != "X-Amz-Signature")
+    )
+    headers = []
+    for name in signed:
+        if name == "host":
+            value = environ.get("HTTP_HOST", "")
+        elif name == "content-length":
+            value = environ.get("CONTENT_LENGTH", "")
+        elif name == "content-type":
+            value = environ.get("CONTENT_TYPE", "")
+        else:
+            value = environ.get("HTTP_" + name.upper().replace("-", "_"), "")
+        headers.append(name + ":" + " ".join(value.strip().split()) + "\n")
+    path = environ.get("RAW_URI", environ.get("REQUEST_URI", "")).split("?", 1)[0] or quote(environ.get("PATH_INFO", ""))
+    canonical = "\n".join([
+        environ["REQUEST_METHOD"], path, canonical_query, "".join(headers), ";".join(signed), "UNSIGNED-PAYLOAD",
+    ])
+    scope = "/".join([date, region, service, "aws4_request"])
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope, hashlib.sha256(canonical.encode()).hexdigest()])
+    key = ("AWS4" + secret).encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+    want = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(want, signature):
+        return ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided.")
+    return None
+
+
+def _s3_error(start_response, code, message):
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?><Error><Code>%s</Code><Message>%s</Message></Error>' % (code, message)
+    ).encode()
+    start_response("403 Forbidden", [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
@@ -146,6 +228,9 @@ def main() -> None:
     dynamodb_lock = threading.Lock()
 
     def app(environ, start_response):
+        refusal = _presign_refusal(environ)
+        if refusal is not None:
+            return _s3_error(start_response, *refusal)
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.startswith("DynamoDB_"):
             with dynamodb_lock:

@@ -47,12 +47,17 @@ var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
 
 const maxNameLen = 80
 
-// Provision creates every AWS::DynamoDB::Table and AWS::SQS::Queue of the template, named
-// <prefix>-<LogicalId>, and waits until the tables are ACTIVE. Tables and queues that already
+// Provision creates every AWS::DynamoDB::Table, AWS::SQS::Queue and AWS::S3::Bucket of the
+// template, named <prefix>-<LogicalId> (buckets in lower case, see BucketName), and waits
+// until the tables are ACTIVE. Tables and queues that already
 // exist under those names are reused (queues get the template's attributes again), so a
 // second run after an unclean stop succeeds. Other resource types are left to SAM.
-func (t *Template) Provision(ctx context.Context, db DynamoDB, q SQS, prefix string) (*Resources, error) {
+func (t *Template) Provision(ctx context.Context, db DynamoDB, q SQS, b S3, prefix string) (*Resources, error) {
 	tableIDs, tables := t.tables()
+	buckets, err := t.buckets()
+	if err != nil {
+		return nil, fmt.Errorf("provision: %w", err)
+	}
 	queueIDs, queues, err := t.queues()
 	if err != nil {
 		return nil, fmt.Errorf("provision: %w", err)
@@ -67,7 +72,7 @@ func (t *Template) Provision(ctx context.Context, db DynamoDB, q SQS, prefix str
 		}
 	}
 
-	r := &Resources{Prefix: prefix, template: t, tables: map[string]table{}, queues: map[string]Queue{}}
+	r := &Resources{Prefix: prefix, template: t, tables: map[string]table{}, queues: map[string]Queue{}, buckets: map[string]Bucket{}}
 	for _, id := range tableIDs {
 		tbl, err := provisionTable(ctx, db, prefix+"-"+id, tables[id])
 		if err != nil {
@@ -83,7 +88,9 @@ func (t *Template) Provision(ctx context.Context, db DynamoDB, q SQS, prefix str
 		}
 		r.queues[id] = qu
 	}
-
+	if err := r.provisionBuckets(ctx, b, buckets); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 

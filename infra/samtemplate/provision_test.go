@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	cfnddb "github.com/awslabs/goformation/v7/cloudformation/dynamodb"
@@ -28,6 +29,7 @@ func TestMain(m *testing.M) { awstest.Main(m) }
 type clients struct {
 	db *dynamodb.Client
 	q  *sqs.Client
+	s3 *s3.Client
 }
 
 func setup(t *testing.T) (*samtemplate.Template, clients) {
@@ -37,17 +39,17 @@ func setup(t *testing.T) (*samtemplate.Template, clients) {
 		t.Fatal(err)
 	}
 	cfg := awstest.Config(t)
-	return tpl, clients{db: dynamodb.NewFromConfig(cfg), q: sqs.NewFromConfig(cfg)}
+	return tpl, clients{db: dynamodb.NewFromConfig(cfg), q: sqs.NewFromConfig(cfg), s3: s3.NewFromConfig(cfg)}
 }
 
 func provision(t *testing.T, tpl *samtemplate.Template, c clients, prefix string) *samtemplate.Resources {
 	t.Helper()
-	res, err := tpl.Provision(context.Background(), c.db, c.q, prefix)
+	res, err := tpl.Provision(context.Background(), c.db, c.q, c.s3, prefix)
 	if err != nil {
 		t.Fatalf("Provision(%s): %v", prefix, err)
 	}
 	t.Cleanup(func() {
-		if err := res.Delete(context.Background(), c.db, c.q); err != nil {
+		if err := res.Delete(context.Background(), c.db, c.q, c.s3); err != nil {
 			t.Error(err)
 		}
 	})
@@ -321,7 +323,7 @@ func TestProvisionRejectsBadPrefix(t *testing.T) {
 	t.Parallel()
 	tpl, c := setup(t)
 	for _, prefix := range []string{"", "has space", strings.Repeat("x", 60)} {
-		if _, err := tpl.Provision(context.Background(), c.db, c.q, prefix); err == nil {
+		if _, err := tpl.Provision(context.Background(), c.db, c.q, c.s3, prefix); err == nil {
 			t.Errorf("Provision(%q) succeeded, want an error", prefix)
 		}
 	}
@@ -364,5 +366,55 @@ func TestProvisionProvisionedMode(t *testing.T) {
 		if pt := g.ProvisionedThroughput; pt == nil || aws.ToInt64(pt.WriteCapacityUnits) != 5 {
 			t.Errorf("index %s throughput = %+v, want 5 writes", aws.ToString(g.IndexName), pt)
 		}
+	}
+}
+
+// The media bucket exists, encrypted, with public access blocked and its objects expiring
+// after the retention the template's parameter gives.
+func TestProvisionBuckets(t *testing.T) {
+	t.Parallel()
+	tpl, c := setup(t)
+	res := provision(t, tpl, c, awstest.Prefix(t))
+	b := res.Bucket("MediaBucket")
+	ctx := context.Background()
+	enc, err := c.s3.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: &b.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := enc.ServerSideEncryptionConfiguration.Rules; len(r) != 1 || r[0].ApplyServerSideEncryptionByDefault.SSEAlgorithm != "AES256" {
+		t.Errorf("encryption %+v, want AES256", r)
+	}
+	pab, err := c.s3.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: &b.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := pab.PublicAccessBlockConfiguration; !aws.ToBool(p.BlockPublicAcls) || !aws.ToBool(p.BlockPublicPolicy) || !aws.ToBool(p.IgnorePublicAcls) || !aws.ToBool(p.RestrictPublicBuckets) {
+		t.Errorf("public access block %+v, want all four set", p)
+	}
+	lc, err := c.s3.GetBucketLifecycleConfiguration(ctx, &s3.GetBucketLifecycleConfigurationInput{Bucket: &b.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lc.Rules) != 1 || lc.Rules[0].Expiration == nil || aws.ToInt32(lc.Rules[0].Expiration.Days) != 30 || b.ExpirationDays != 30 {
+		t.Errorf("lifecycle %+v (ExpirationDays %d), want objects expiring after RetentionDays' 30 days", lc.Rules, b.ExpirationDays)
+	}
+	arn, err := res.Resolve(samtemplate.GetAttMarker("MediaBucket", "Arn"))
+	if err != nil || arn != "arn:aws:s3:::"+b.Name {
+		t.Errorf("MediaBucket.Arn = %q, %v", arn, err)
+	}
+}
+
+func TestBucketName(t *testing.T) {
+	for _, tc := range []struct{ prefix, id, want string }{
+		{"wagate-dev", "MediaBucket", "wagate-dev-mediabucket"},
+		{"t-Test_X-ab", "MediaBucket", "t-test-x-ab-mediabucket"},
+	} {
+		if got := samtemplate.BucketName(tc.prefix, tc.id); got != tc.want {
+			t.Errorf("BucketName(%q, %q) = %q, want %q", tc.prefix, tc.id, got, tc.want)
+		}
+	}
+	long := samtemplate.BucketName(strings.Repeat("a", 80), "MediaBucket")
+	if len(long) > 63 || long == samtemplate.BucketName(strings.Repeat("a", 81), "MediaBucket") {
+		t.Errorf("long names: %q (%d), want at most 63 and distinct", long, len(long))
 	}
 }

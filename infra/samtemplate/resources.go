@@ -22,6 +22,7 @@ type Resources struct {
 	template *Template
 	tables   map[string]table
 	queues   map[string]Queue
+	buckets  map[string]Bucket
 }
 
 type table struct {
@@ -119,6 +120,14 @@ func (r *Resources) Resolve(s string) (string, error) {
 			return q.Name, nil
 		}
 	}
+	if b, ok := r.buckets[id]; ok {
+		switch attr {
+		case "":
+			return b.Name, nil
+		case "Arn":
+			return "arn:aws:s3:::" + b.Name, nil
+		}
+	}
 	if attr == "" {
 		return "", fmt.Errorf("resolve !Ref %s: not a provisioned table or queue", id)
 	}
@@ -153,10 +162,15 @@ func (r *Resources) resolveValue(v any) (any, error) {
 	}
 }
 
-// Delete removes the tables and queues, e.g. when a test ends on a long-lived endpoint. Ones
-// already gone are fine.
-func (r *Resources) Delete(ctx context.Context, db DynamoDB, q SQS) error {
+// Delete removes the tables, queues and buckets (with their objects), e.g. when a test ends
+// on a long-lived endpoint. Ones already gone are fine.
+func (r *Resources) Delete(ctx context.Context, db DynamoDB, q SQS, b S3) error {
 	var errs []error
+	for _, id := range slices.Sorted(maps.Keys(r.buckets)) {
+		if err := deleteBucket(ctx, b, r.buckets[id].Name); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	for _, id := range slices.Sorted(maps.Keys(r.queues)) {
 		url := r.queues[id].URL
 		_, err := q.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: &url})

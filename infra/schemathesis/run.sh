@@ -181,6 +181,21 @@ for body in '{"to":"6281234567890","type":"text","text":{"body":"hello"}}' \
 	message_ids+=("$(api POST '/api/instance/paired/messages?wait=5' "$body" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["data"]["messageId"])')")
 done
 
+# A file of instance schemathesis, uploaded as a client would (the signed headers the API
+# answered, then the bytes), and a link to it: the media routes reach a real file.
+printf '%%PDF-1.4\n%% schemathesis\n' >"$work/upload.pdf"
+upload=$(api POST /api/instance/schemathesis/media "{\"mimetype\":\"application/pdf\",\"size\":$(stat -c %s "$work/upload.pdf"),\"fileName\":\"a.pdf\"}")
+media_id=$("$python" -c 'import json, sys; print(json.load(sys.stdin)["data"]["mediaId"])' <<<"$upload")
+put_args=()
+while IFS= read -r header; do put_args+=(-H "$header"); done < <("$python" -c '
+import json, sys
+for k, v in json.load(sys.stdin)["data"]["headers"].items():
+    if k.lower() != "content-length":
+        print(f"{k}: {v}")' <<<"$upload")
+curl -sS --fail-with-body -X PUT "${put_args[@]}" --data-binary "@$work/upload.pdf" \
+	"$("$python" -c 'import json, sys; print(json.load(sys.stdin)["data"]["uploadUrl"])' <<<"$upload")" >/dev/null
+media_token=$(api GET "/api/instance/schemathesis/media/$media_id" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["data"]["url"].rsplit("/", 1)[1])')
+
 # A recover window that keeps the rules the schema can't express (see hooks.py): the last
 # hour, the last day, and up to now. Drawn half the time, so recovers get past validation.
 now_s=$(date -u +%s)
@@ -224,6 +239,12 @@ values = ["paired"]
 [dictionaries.messageIds]
 values = $(toml_list "${message_ids[@]}")
 
+[dictionaries.mediaIds]
+values = ["$media_id"]
+
+[dictionaries.mediaTokens]
+values = ["$media_token"]
+
 [dictionaries.chatIds]
 values = ["6281234567890", "6281234567890@s.whatsapp.net"]
 
@@ -251,6 +272,11 @@ parameters = { "path.instanceId" = { dictionary = "disposableInstanceIds", proba
 [[operations]]
 include-operation-id = ["sendMessage", "listMessages", "getMessage", "editMessage", "revokeMessage", "markChatRead", "setChatPresence"]
 parameters = { "path.instanceId" = { dictionary = "pairedInstanceIds", probability = 0.9 }, "path.messageId" = { dictionary = "messageIds", probability = 0.9 }, "path.chatId" = { dictionary = "chatIds", probability = 0.5 } }
+
+# The media routes: instance schemathesis's upload, and a link to it.
+[[operations]]
+include-operation-id = ["getMedia", "followMediaLink"]
+parameters = { "path.instanceId" = { dictionary = "instanceIds", probability = 0.5 }, "path.mediaId" = { dictionary = "mediaIds", probability = 0.5 }, "path.token" = { dictionary = "mediaTokens", probability = 0.5 } }
 
 # A pairing request that reaches the stand-in host waits for the API's next look for the
 # answer (every 200 ms), where other requests take milliseconds: 300 examples of it made a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -38,7 +39,9 @@ func (n *Network) NewClient(o host.ClientOptions) *Client {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return &Client{net: n, device: o.Device, log: o.Log, ctx: ctx, handle: o.Handle, builder: whatsmeow.NewClient(o.Device, o.Log)}
+	builder := whatsmeow.NewClient(o.Device, o.Log)
+	builder.SetMediaHTTPClient(&http.Client{Transport: mediaServer{n}})
+	return &Client{net: n, device: o.Device, log: o.Log, ctx: ctx, handle: o.Handle, builder: builder}
 }
 
 // conn is one connection: its events, handled in order by one goroutine.

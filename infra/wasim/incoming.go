@@ -49,6 +49,10 @@ type Content struct {
 	// Media is empty.
 	Media              []byte
 	Mimetype, FileName string
+	// Corrupt makes the media servers answer the file with one byte changed, so every
+	// download of it fails WhatsApp's checks; MediaDelay holds each download's answer that long.
+	Corrupt    bool
+	MediaDelay time.Duration
 	// Latitude, Longitude, Name and Address are a location's.
 	Latitude, Longitude *float64
 	Name, Address       string

@@ -105,6 +105,14 @@ type Network struct {
 	reads    []Read
 	presence []Presence
 	media    map[string][]byte // direct path → plaintext
+	files    map[string]*file  // direct path → what the media servers answer
+}
+
+// file is an uploaded file as WhatsApp's media servers keep it: encrypted, with its MAC.
+type file struct {
+	enc []byte
+	// delay holds each download's answer that long (or until the download gives up).
+	delay time.Duration
 }
 
 // phone is a WhatsApp account's primary device.
@@ -163,7 +171,7 @@ func NewNetwork(o Options) *Network {
 		phones: map[string]*phone{}, clients: map[types.JID]*Client{}, offline: map[types.JID][]any{},
 		unlinked: map[types.JID]bool{}, qrs: map[string]*pending{}, codes: map[string]*pending{},
 		groups: map[types.JID]*group{}, notOn: map[string]bool{}, blocked: map[string]bool{},
-		media: map[string][]byte{},
+		media: map[string][]byte{}, files: map[string]*file{},
 	}
 }
 

@@ -167,6 +167,7 @@ func (n *Network) upload(plaintext []byte, appInfo whatsmeow.MediaType) (whatsme
 		rand.Int64N(1e8), rand.Int64N(1e15), rand.Int64N(1e18), time.Now().Add(14*24*time.Hour).Unix())
 	n.mu.Lock()
 	n.media[path] = append([]byte(nil), plaintext...)
+	n.files[path] = &file{enc: enc}
 	n.mu.Unlock()
 	return whatsmeow.UploadResponse{
 		URL: "https://mmg.whatsapp.net" + path, DirectPath: path,

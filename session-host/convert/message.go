@@ -59,6 +59,17 @@ type media struct {
 	SHA256     string `json:"sha256"`
 	// PTT marks a voice note (an audio recorded in the chat rather than a file sent as audio).
 	PTT bool `json:"ptt,omitempty"`
+	// Stored, when the host stores files, adds mediaId, url and error.
+	*Stored
+}
+
+// Stored is what became of a media message's file in the media bucket (DESIGN.md §8).
+type Stored struct {
+	MediaID string `json:"mediaId"`
+	// URL is a link to the file that works without other credentials, nil when the file
+	// could not be stored; Error then says why.
+	URL   *string `json:"url"`
+	Error string  `json:"error,omitempty"`
 }
 
 type location struct {
@@ -91,6 +102,12 @@ type poll struct {
 // evt must be as whatsmeow dispatches it, with the wrappers (ephemeral, view once, document with
 // caption, edited, sent from another device) already unwrapped into evt.Message.
 func Message(evt *events.Message) (event string, data json.RawMessage, ok bool) {
+	return MessageStored(evt, nil)
+}
+
+// MessageStored is Message with what became of the message's file: stored, when not nil, is
+// added to data.media.
+func MessageStored(evt *events.Message, stored *Stored) (event string, data json.RawMessage, ok bool) {
 	m := evt.Message
 	if m == nil || evt.Info.Chat == types.StatusBroadcastJID {
 		return "", nil, false
@@ -101,6 +118,9 @@ func Message(evt *events.Message) (event string, data json.RawMessage, ok bool) 
 	c, ok := classify(m)
 	if !ok {
 		return "", nil, false
+	}
+	if c.media != nil {
+		c.media.Stored = stored
 	}
 	d := messageData{
 		MessageID:       evt.Info.ID,

@@ -5,11 +5,13 @@ import (
 	"crypto/x509"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/wagate/wagate/shared/env"
+	"github.com/wagate/wagate/shared/media"
 )
 
 // Config is the session host's configuration, read from its environment.
@@ -26,7 +28,11 @@ type Config struct {
 	// MediaRootCAs are the certificate authorities media links are checked against instead of
 	// the system's. No variable sets it: the host trusts the system's; only the local stack's
 	// tests set it, to send media from a test server's https link.
-	MediaRootCAs  *x509.CertPool
+	MediaRootCAs *x509.CertPool
+	// Media is where received files go: MEDIA_BUCKET, "" to store none (the events then carry
+	// the files' details without mediaId and url); with a bucket, MEDIA_LINK_KEY and
+	// MEDIA_LINK_BASE are required.
+	Media         MediaConfig
 	QueueURL      string        // EVENTS_QUEUE_URL
 	HealthAddr    string        // HEALTH_ADDR, default :8081
 	Capacity      int           // HOST_CAPACITY, instances at most, default 500
@@ -72,6 +78,7 @@ func LoadConfig(v *env.Vars) (Config, error) {
 	default:
 		v.Fail(fmt.Errorf("WA_STORE: want sqlite, postgres or dynamodb, got %q", c.Store))
 	}
+	c.Media = loadMediaConfig(v)
 	if c.LeaseInterval >= c.LeaseTTL {
 		v.Fail(fmt.Errorf("LEASE_INTERVAL (%s) must be shorter than LEASE_TTL (%s)", c.LeaseInterval, c.LeaseTTL))
 	}
@@ -79,4 +86,36 @@ func LoadConfig(v *env.Vars) (Config, error) {
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// MediaConfig is how the host stores received files.
+type MediaConfig struct {
+	Bucket   string        // MEDIA_BUCKET
+	LinkKey  []byte        // MEDIA_LINK_KEY, signs the links (as the media function checks them)
+	LinkBase string        // MEDIA_LINK_BASE, the API's URL (https://…/v1)
+	LinkTTL  time.Duration // MEDIA_LINK_TTL, default 24h
+	// MaxBytes is the largest file downloaded, MEDIA_MAX_BYTES (default 100 MiB).
+	MaxBytes int64
+	// Timeout bounds one file's download and storing, retries included,
+	// MEDIA_DOWNLOAD_TIMEOUT (default 20 s).
+	Timeout time.Duration
+}
+
+func loadMediaConfig(v *env.Vars) MediaConfig {
+	c := MediaConfig{Bucket: v.String("MEDIA_BUCKET", "")}
+	if c.Bucket == "" {
+		for _, name := range []string{"MEDIA_LINK_KEY", "MEDIA_LINK_BASE", "MEDIA_LINK_TTL", "MEDIA_MAX_BYTES", "MEDIA_DOWNLOAD_TIMEOUT"} {
+			v.Unset(name, "with MEDIA_BUCKET")
+		}
+		return c
+	}
+	c.LinkKey = []byte(v.Secret("MEDIA_LINK_KEY", media.MinLinkKey))
+	c.LinkBase = v.Required("MEDIA_LINK_BASE")
+	if u, err := url.Parse(c.LinkBase); c.LinkBase != "" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "") {
+		v.Fail(fmt.Errorf("MEDIA_LINK_BASE: want the API's absolute http(s) URL, got %q", c.LinkBase))
+	}
+	c.LinkTTL = v.Duration("MEDIA_LINK_TTL", media.DefaultLinkTTL)
+	c.MaxBytes = int64(v.Int("MEDIA_MAX_BYTES", 100<<20, 1))
+	c.Timeout = v.Duration("MEDIA_DOWNLOAD_TIMEOUT", 20*time.Second)
+	return c
 }

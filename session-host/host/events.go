@@ -14,12 +14,16 @@ import (
 )
 
 // whatsappEvents is the Converter of a session: device returns the session's own id, empty
-// until it is paired.
-func whatsappEvents(device func() types.JID) Converter {
+// until it is paired; store, when not nil, stores a message's file (see Media.Store).
+func whatsappEvents(device func() types.JID, store func(*events.Message) *convert.Stored) Converter {
 	return func(evt any) []Event {
 		switch e := evt.(type) {
 		case *events.Message:
-			name, data, ok := convert.Message(e)
+			var stored *convert.Stored
+			if store != nil {
+				stored = store(e)
+			}
+			name, data, ok := convert.MessageStored(e, stored)
 			if !ok {
 				return nil
 			}
@@ -38,8 +42,13 @@ func whatsappEvents(device func() types.JID) Converter {
 			return out
 		case sender.Sent:
 			// Made by this host, not delivered by WhatsApp: nothing would deliver it again, so
-			// the sink keeps it when the queue refuses it.
-			name, data, ok := convert.Message(e.Message)
+			// the sink keeps it when the queue refuses it. Its file, just uploaded, is stored
+			// like a received one (downloaded back from WhatsApp: what the recipient gets).
+			var stored *convert.Stored
+			if store != nil {
+				stored = store(e.Message)
+			}
+			name, data, ok := convert.MessageStored(e.Message, stored)
 			if !ok {
 				return nil
 			}

@@ -15,7 +15,7 @@ import (
 
 func TestWhatsAppEvents(t *testing.T) {
 	own := types.JID{User: "6283841581033", Device: 3, Server: types.DefaultUserServer}
-	conv := whatsappEvents(func() types.JID { return own })
+	conv := whatsappEvents(func() types.JID { return own }, nil)
 	contact := types.JID{User: "6281234567890", Server: types.DefaultUserServer}
 	at := time.Date(2026, 11, 29, 8, 0, 0, 0, time.UTC)
 	msg := &events.Message{

@@ -13,11 +13,13 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/wagate/wagate/session-host/sender"
 	"github.com/wagate/wagate/shared/deliver"
+	"github.com/wagate/wagate/shared/media"
 	"github.com/wagate/wagate/shared/metrics"
 	"github.com/wagate/wagate/shared/queue"
 	"github.com/wagate/wagate/shared/store"
@@ -66,8 +68,17 @@ func NewMain(ctx context.Context, cfg Config, awsCfg aws.Config, logger *slog.Lo
 	instances := store.NewInstanceStore(db, cfg.InstancesTable)
 	messages := store.NewOutboxStore(db, cfg.OutboxTable, cfg.InstancesTable, cfg.Retention)
 	m.Sessions = NewSessions(devices, instances, m.batcher, logger)
+	var uploads sender.Uploads
+	if mc := cfg.Media; mc.Bucket != "" {
+		bucket := store.NewMediaBucket(s3.NewFromConfig(awsCfg), mc.Bucket)
+		uploads = bucket
+		m.Sessions.UseMedia(Media{
+			Bucket: bucket, Links: media.NewLinks(mc.LinkKey, mc.LinkBase, mc.LinkTTL),
+			MaxBytes: mc.MaxBytes, Timeout: mc.Timeout, Logger: logger, Backoff: []time.Duration{time.Second, 2 * time.Second},
+		})
+	}
 	m.Sessions.UseOutbox(Outbox{
-		Store: messages, Paces: instancePaces{instances},
+		Store: messages, Paces: instancePaces{instances}, Uploads: uploads,
 		Media:       sender.NewLinkFetcher(deliver.SenderOptions{Timeout: 30 * time.Second, AllowedPrefixes: cfg.MediaAllow, RootCAs: cfg.MediaRootCAs}),
 		MediaBudget: semaphore.NewWeighted(sender.MediaBudget),
 	})

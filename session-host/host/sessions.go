@@ -15,6 +15,7 @@ import (
 	waLog "go.mau.fi/whatsmeow/util/log"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/wagate/wagate/session-host/convert"
 	"github.com/wagate/wagate/session-host/sender"
 	"github.com/wagate/wagate/shared/outbox"
 	wastore "github.com/wagate/wagate/shared/store"
@@ -47,6 +48,8 @@ type Sessions struct {
 
 	// outbox, when set, gives each session a sender of the instance's outbox.
 	outbox *Outbox
+	// media, when set, stores the files of the messages sessions receive.
+	media *Media
 
 	mu      sync.Mutex
 	running map[string]*session
@@ -57,6 +60,8 @@ type Outbox struct {
 	Store sender.Store
 	Paces sender.Paces
 	Media sender.Fetcher
+	// Uploads reads the uploads messages name by mediaId; nil without a media bucket.
+	Uploads sender.Uploads
 	// MediaBudget bounds the media all the host's senders hold at once; nil for no bound.
 	MediaBudget *semaphore.Weighted
 	Clock       sender.Clock // nil for the real one
@@ -97,6 +102,9 @@ func NewSessions(devices Devices, state SessionStore, publisher EnvelopePublishe
 		replacePause: 5 * time.Second,
 	}
 }
+
+// UseMedia stores the files of the messages every session started from now on receives.
+func (s *Sessions) UseMedia(m Media) { s.media = &m }
 
 // UseOutbox gives every session started from now on a sender of its instance's outbox.
 func (s *Sessions) UseOutbox(o Outbox) { s.outbox = &o }
@@ -142,8 +150,12 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 		return types.JID{}
 	}
 	sctx, cancel := context.WithCancel(context.Background())
-	sink := NewSink(sctx, id, whatsappEvents(ownID), s.publisher, s.logger)
 	sess := &session{device: device, ctx: sctx, cancel: cancel, done: make(chan struct{}), sent: make(chan struct{})}
+	var store func(*events.Message) *convert.Stored
+	if m := s.media; m != nil {
+		store = func(e *events.Message) *convert.Stored { return m.Store(sess.client, id, e) }
+	}
+	sink := NewSink(sctx, id, whatsappEvents(ownID, store), s.publisher, s.logger)
 	sess.paired.Store(device.ID != nil)
 	sess.client = s.newClient(ClientOptions{
 		Device: device, Log: s.waLog.Sub(id), Context: sctx,
@@ -162,7 +174,7 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 	}
 	sess.sender = sender.New(sender.Config{
 		InstanceID: id, Client: sess.client, Store: s.outbox.Store, Paces: s.outbox.Paces, Events: sink,
-		Media: s.outbox.Media, MediaBudget: s.outbox.MediaBudget, Own: ownID, PollKey: pollKey, Logger: s.logger, Clock: s.outbox.Clock,
+		Media: s.outbox.Media, Uploads: s.outbox.Uploads, MediaBudget: s.outbox.MediaBudget, Own: ownID, PollKey: pollKey, Logger: s.logger, Clock: s.outbox.Clock,
 		Paced: outbox.Type.Paced,
 	})
 	return sess, nil

@@ -196,7 +196,7 @@ func TestSinkKeepsHeldEventsInOrder(t *testing.T) {
 func TestSinkKeepsTheSendersMessageSent(t *testing.T) {
 	q := &flakyQueue{}
 	own := types.NewJID("6281111111111", types.DefaultUserServer)
-	s := NewSink(context.Background(), "inst_1", whatsappEvents(func() types.JID { return own }), q, quietLogger)
+	s := NewSink(context.Background(), "inst_1", whatsappEvents(func() types.JID { return own }, nil), q, quietLogger)
 	s.backoff = []time.Duration{time.Millisecond}
 	sent := sender.Sent{Message: &events.Message{
 		Info: types.MessageInfo{

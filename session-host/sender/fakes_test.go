@@ -16,6 +16,7 @@ import (
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 
+	"github.com/wagate/wagate/shared/media"
 	"github.com/wagate/wagate/shared/outbox"
 	"github.com/wagate/wagate/shared/webhook"
 )
@@ -270,6 +271,17 @@ func (f fakeFetcher) Fetch(context.Context, string, int64) ([]byte, string, erro
 		return nil, "", f.err
 	}
 	return []byte("\x89PNG\r\n\x1a\n"), "image/png", nil
+}
+
+// fakeUploads holds uploads by key.
+type fakeUploads map[string][]byte
+
+func (f fakeUploads) Get(_ context.Context, key string, limit int64) ([]byte, media.Object, error) {
+	b, ok := f[key]
+	if !ok {
+		return nil, media.Object{}, webhook.Errorf(webhook.ENotFound, "no such media")
+	}
+	return b, media.Object{Size: int64(len(b)), ContentType: "image/png"}, nil
 }
 
 // rig is a sender over fakes.

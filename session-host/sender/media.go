@@ -12,7 +12,9 @@ import (
 
 	"github.com/wagate/wagate/session-host/send"
 	"github.com/wagate/wagate/shared/deliver"
+	"github.com/wagate/wagate/shared/media"
 	"github.com/wagate/wagate/shared/outbox"
+	"github.com/wagate/wagate/shared/webhook"
 )
 
 // Fetcher fetches a media link: its bytes, at most limit, and its media type ("" when the
@@ -21,27 +23,13 @@ type Fetcher interface {
 	Fetch(ctx context.Context, link string, limit int64) ([]byte, string, error)
 }
 
-// Media limits, WhatsApp's own: what its apps and media servers take per type. A document may
-// be 100 MB, and a host holds one file in memory per sending instance at a time.
-const (
-	maxMedia    = 16 << 20  // image, video, audio
-	maxDocument = 100 << 20 // document
-	maxSticker  = 500 << 10 // an animated sticker; a still one is smaller
-)
-
-func mediaLimit(t outbox.Type) int64 {
-	switch t {
-	case outbox.TypeDocument:
-		return maxDocument
-	case outbox.TypeSticker:
-		return maxSticker
-	}
-	return maxMedia
-}
+// mediaLimit is WhatsApp's limit for a type (outbox.MediaLimit). A document may be 100 MB, and
+// a host holds one file in memory per sending instance at a time.
+func mediaLimit(t outbox.Type) int64 { return outbox.MediaLimit(t) }
 
 // MediaBudget is how many bytes of fetched media one host holds at once, by default: room for
 // one document at WhatsApp's limit with its encrypted copy, or several smaller files.
-const MediaBudget = 2 * maxDocument
+const MediaBudget = 2 * outbox.MaxDocumentBytes
 
 // FetchTimeout bounds one fetch of a media link, the body included.
 const FetchTimeout = 60 * time.Second
@@ -113,7 +101,13 @@ func tooLarge(limit int64) error {
 	return permanent("media is larger than WhatsApp's %d MB for its type", max(limit>>20, 1))
 }
 
-// upload fetches m's file when it is a link and uploads it to WhatsApp's media servers.
+// Uploads reads an upload from the media bucket: at most limit bytes, and its media type.
+type Uploads interface {
+	Get(ctx context.Context, key string, limit int64) ([]byte, media.Object, error)
+}
+
+// upload fetches m's file when it is a link or an upload and uploads it to WhatsApp's media
+// servers.
 func (s *Sender) upload(ctx context.Context, m *outbox.Message) (*send.Upload, error) {
 	limit := mediaLimit(m.Type)
 	data, mimetype := m.Media.Data, m.Media.Mimetype
@@ -127,7 +121,12 @@ func (s *Sender) upload(ctx context.Context, m *outbox.Message) (*send.Upload, e
 		}
 		var linkType string
 		var err error
-		if data, linkType, err = s.media.Fetch(ctx, m.Media.Link, limit); err != nil {
+		if m.Media.MediaID != "" {
+			data, linkType, err = s.readUpload(ctx, m.Media.MediaID, limit)
+		} else {
+			data, linkType, err = s.media.Fetch(ctx, m.Media.Link, limit)
+		}
+		if err != nil {
 			return nil, err
 		}
 		if mimetype == "" {
@@ -165,4 +164,22 @@ func checkType(t outbox.Type, mimetype string) error {
 		return permanent("the %s's file is %s, not %s", t, base, strings.TrimSuffix(want, "/"))
 	}
 	return nil
+}
+
+// readUpload reads an upload of this instance: gone (expired) is final, as is one over the
+// limit; the bucket failing may pass.
+func (s *Sender) readUpload(ctx context.Context, mediaID string, limit int64) ([]byte, string, error) {
+	if s.uploads == nil {
+		return nil, "", permanent("uploads are not available on this host (no MEDIA_BUCKET)")
+	}
+	data, o, err := s.uploads.Get(ctx, media.Key(s.id, mediaID), limit)
+	switch {
+	case webhook.ErrorCode(err) == webhook.ENotFound:
+		return nil, "", permanent("upload %s is gone (expired after the retention period?)", mediaID)
+	case err != nil && o.Size > limit:
+		return nil, "", tooLarge(limit)
+	case err != nil:
+		return nil, "", fmt.Errorf("read upload %s: %w", mediaID, err)
+	}
+	return data, o.ContentType, nil
 }

@@ -93,6 +93,8 @@ type Config struct {
 	Paces      Paces
 	Events     Events
 	Media      Fetcher
+	// Uploads reads the uploads a message's mediaId names; nil refuses such messages.
+	Uploads Uploads
 	// MediaBudget bounds the bytes of fetched media all the host's senders hold at once (a
 	// file and its encrypted copy while it uploads), so that a few large documents queue
 	// rather than run the host out of memory; nil for no bound.
@@ -129,6 +131,7 @@ type Sender struct {
 	paces   Paces
 	events  Events
 	media   Fetcher
+	uploads Uploads
 	budget  *semaphore.Weighted
 	own     func() types.JID
 	pollKey []byte
@@ -165,7 +168,7 @@ type Sender struct {
 // New returns the Sender of c.InstanceID.
 func New(c Config) *Sender {
 	s := &Sender{
-		id: c.InstanceID, client: c.Client, store: c.Store, paces: c.Paces, events: c.Events, media: c.Media, budget: c.MediaBudget,
+		id: c.InstanceID, client: c.Client, store: c.Store, paces: c.Paces, events: c.Events, media: c.Media, uploads: c.Uploads, budget: c.MediaBudget,
 		own: c.Own, pollKey: c.PollKey, builder: send.NewBuilder(c.Client),
 		logger: c.Logger.With("instanceId", c.InstanceID), clock: c.Clock, random: c.Random, paced: c.Paced,
 		wake: make(chan struct{}, 1), receipts: make(chan receipt, receiptQueue),

@@ -105,6 +105,16 @@ func TestPermanentFailures(t *testing.T) {
 			rec.Message = &outbox.Message{Chat: chatJID(1), Type: outbox.TypeImage, Media: &outbox.Media{Link: "https://10.0.0.1/a.png"}}
 			return rec
 		}, func(r *rig) { r.sender.media = fakeFetcher{err: permanent("media link: destination refused")} }, "destination refused"},
+		{"upload gone", func() *outbox.Record {
+			rec := text("m", chatJID(1), 1, 0)
+			rec.Message = &outbox.Message{Chat: chatJID(1), Type: outbox.TypeImage, Media: &outbox.Media{MediaID: "up_gone"}}
+			return rec
+		}, func(r *rig) { r.sender.uploads = fakeUploads{} }, "upload up_gone is gone"},
+		{"uploads without a bucket", func() *outbox.Record {
+			rec := text("m", chatJID(1), 1, 0)
+			rec.Message = &outbox.Message{Chat: chatJID(1), Type: outbox.TypeImage, Media: &outbox.Media{MediaID: "up_x"}}
+			return rec
+		}, nil, "no MEDIA_BUCKET"},
 		{"wrong media type", func() *outbox.Record {
 			rec := text("m", chatJID(1), 1, 0)
 			rec.Message = &outbox.Message{Chat: chatJID(1), Type: outbox.TypeVideo, Media: &outbox.Media{Data: []byte("<html>")}}

@@ -61,6 +61,9 @@ type Response struct {
 	// as API Gateway's binary media types require, with ContentType.
 	Binary      []byte
 	ContentType string
+	// Location, when set, makes the answer a redirect there (302 when Status is 0), with no
+	// body and not to be cached.
+	Location string
 }
 
 // HandlerFunc handles one route.
@@ -122,6 +125,12 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayProxyRequest) (
 		return rt.errorResponse(ctx, err), nil
 	}
 	status := out.Status
+	if out.Location != "" {
+		if status == 0 {
+			status = http.StatusFound
+		}
+		return events.APIGatewayProxyResponse{StatusCode: status, Headers: map[string]string{"Location": out.Location, "Cache-Control": "no-store"}}, nil
+	}
 	if status == 0 {
 		status = http.StatusOK
 	}

@@ -152,7 +152,14 @@ var Functions = []Function{
 		db := dynamodb.NewFromConfig(in.AWS)
 		api := manage.NewMessageAPI(manage.MessageDeps{
 			Outbox: outboxStore(in.Env, db), Instances: instanceStore(in.Env, db), Cursors: cursors(in.Env),
-			AllowedPrefixes: allowedCIDRs(in.Env),
+			AllowedPrefixes: allowedCIDRs(in.Env), Uploads: mediaBucket(in.Env, in.AWS),
+		})
+		return routes(in, api.Register)
+	}},
+	{ID: "MediaFunction", wire: func(in Input) Handler {
+		api := manage.NewMediaAPI(manage.MediaDeps{
+			Files: mediaBucket(in.Env, in.AWS), Links: mediaLinks(in.Env),
+			Instances: instanceStore(in.Env, dynamodb.NewFromConfig(in.AWS)),
 		})
 		return routes(in, api.Register)
 	}},

@@ -23,7 +23,8 @@ func build(t *testing.T, id string, vars map[string]string) (lambdas.Handler, er
 
 func TestBuildReportsEveryBadSetting(t *testing.T) {
 	instances := map[string]string{"INSTANCES_TABLE": "instances", "API_CURSOR_KEY": "0123456789abcdef"}
-	messages := map[string]string{"OUTBOX_TABLE": "outbox", "INSTANCES_TABLE": "instances", "API_CURSOR_KEY": "0123456789abcdef"}
+	messages := map[string]string{"OUTBOX_TABLE": "outbox", "INSTANCES_TABLE": "instances", "API_CURSOR_KEY": "0123456789abcdef", "MEDIA_BUCKET": "media"}
+	mediaVars := map[string]string{"INSTANCES_TABLE": "instances", "MEDIA_BUCKET": "media", "MEDIA_LINK_KEY": "0123456789abcdef", "MEDIA_LINK_BASE": "https://api.example/v1"}
 	delivery := map[string]string{
 		"WEBHOOK_LOG_TABLE": "logs", "WEBHOOK_STATS_TABLE": "stats", "INSTANCES_TABLE": "instances",
 		"EVENTS_QUEUE_URL": "http://queue", "SLOW_EVENTS_QUEUE_URL": "http://slow",
@@ -50,9 +51,13 @@ func TestBuildReportsEveryBadSetting(t *testing.T) {
 		{"instances, short key and bad flag", "InstancesFunction", with(instances, "API_CURSOR_KEY", "0123456789abcde", "WEBHOOK_ALLOW_HTTP", "yes please"),
 			[]string{"API_CURSOR_KEY: must be at least 16 characters", "WEBHOOK_ALLOW_HTTP: want true or false"}},
 		{"messages defaults", "MessagesFunction", messages, nil},
-		{"messages, nothing set", "MessagesFunction", nil, []string{"OUTBOX_TABLE: is not set", "INSTANCES_TABLE: is not set", "API_CURSOR_KEY"}},
+		{"messages, nothing set", "MessagesFunction", nil, []string{"OUTBOX_TABLE: is not set", "INSTANCES_TABLE: is not set", "API_CURSOR_KEY", "MEDIA_BUCKET: is not set"}},
 		{"messages, bad retention and cidr", "MessagesFunction", with(messages, "RETENTION_DAYS", "0", "WEBHOOK_ALLOW_CIDRS", "10.0.0.0/99"),
 			[]string{"RETENTION_DAYS: want a whole number >= 1", "WEBHOOK_ALLOW_CIDRS: "}},
+		{"media defaults", "MediaFunction", mediaVars, nil},
+		{"media, nothing set", "MediaFunction", nil, []string{"INSTANCES_TABLE: is not set", "MEDIA_BUCKET: is not set", "MEDIA_LINK_KEY", "MEDIA_LINK_BASE: is not set"}},
+		{"media, short key and bad lifetime", "MediaFunction", with(mediaVars, "MEDIA_LINK_KEY", "0123456789abcde", "MEDIA_LINK_TTL", "a day"),
+			[]string{"MEDIA_LINK_KEY: must be at least 16 characters", "MEDIA_LINK_TTL: "}},
 		{"delivery defaults", "WebhookDeliveryFunction", delivery, nil},
 		{"delivery, bad schedule", "WebhookDeliveryFunction", with(delivery, "WEBHOOK_RETRY_DELAYS", "soon"), []string{"WEBHOOK_RETRY_DELAYS: "}},
 		{"delivery, schedule fits a raised redrive limit", "WebhookDeliveryFunction", with(delivery, "WEBHOOK_RETRY_DELAYS", "1s,1s,1s,1s,1s", "EVENTS_MAX_RECEIVE_COUNT", "11"), nil},

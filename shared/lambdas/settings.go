@@ -5,13 +5,16 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/shared/apigw"
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/env"
 	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/media"
 	"github.com/wagate/wagate/shared/queue"
 	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
@@ -96,4 +99,15 @@ func retryPolicy(v *env.Vars) webhook.RetryPolicy {
 		v.Fail(fmt.Errorf("WEBHOOK_RETRY_DELAYS and EVENTS_MAX_RECEIVE_COUNT: %w: shorten the schedule (the template's WebhookRetryDelays) or raise the limit (EventsMaxReceiveCount)", err))
 	}
 	return p
+}
+
+// mediaBucket reads MEDIA_BUCKET.
+func mediaBucket(v *env.Vars, cfg aws.Config) *store.MediaBucket {
+	return store.NewMediaBucket(s3.NewFromConfig(cfg), v.Required("MEDIA_BUCKET"))
+}
+
+// mediaLinks reads MEDIA_LINK_KEY, MEDIA_LINK_BASE (the API's URL, which links name) and
+// MEDIA_LINK_TTL (default 24 h).
+func mediaLinks(v *env.Vars) *media.Links {
+	return media.NewLinks([]byte(v.Secret("MEDIA_LINK_KEY", media.MinLinkKey)), v.Required("MEDIA_LINK_BASE"), v.Duration("MEDIA_LINK_TTL", media.DefaultLinkTTL))
 }

@@ -12,6 +12,7 @@ import (
 	"code.dny.dev/ssrf"
 
 	"github.com/wagate/wagate/shared/apigw"
+	"github.com/wagate/wagate/shared/media"
 	"github.com/wagate/wagate/shared/outbox"
 	"github.com/wagate/wagate/shared/store"
 	"github.com/wagate/wagate/shared/webhook"
@@ -33,6 +34,7 @@ type MessageAPI struct {
 	instances InstanceGetter
 	cursors   *apigw.Cursors
 	guard     *ssrf.Guardian
+	uploads   UploadHeads
 	now       func() time.Time
 	poll      pollSchedule
 }
@@ -46,7 +48,15 @@ type MessageDeps struct {
 	// private, loopback or otherwise refused: the webhook sender's WEBHOOK_ALLOW_CIDRS, since
 	// the host fetches links through the same checks.
 	AllowedPrefixes []netip.Prefix
-	Now             func() time.Time // time.Now when nil
+	// Uploads describes the uploads a mediaId names, whose size and type are checked before
+	// the message is accepted.
+	Uploads UploadHeads
+	Now     func() time.Time // time.Now when nil
+}
+
+// UploadHeads describes stored files.
+type UploadHeads interface {
+	Head(ctx context.Context, key string) (media.Object, error)
 }
 
 // pollSchedule is how a send waits for the host: a first look after First, each next
@@ -72,7 +82,7 @@ func NewMessageAPI(d MessageDeps) *MessageAPI {
 		}
 	}
 	return &MessageAPI{
-		outbox: d.Outbox, instances: d.Instances, cursors: d.Cursors, now: now,
+		outbox: d.Outbox, instances: d.Instances, cursors: d.Cursors, now: now, uploads: d.Uploads,
 		guard: ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...)),
 		poll:  pollSchedule{First: 100 * time.Millisecond, Max: time.Second},
 	}
@@ -175,7 +185,51 @@ func (a *MessageAPI) send(ctx context.Context, r *apigw.Request) (apigw.Response
 	if err := a.checkLink(m); err != nil {
 		return apigw.Response{}, err
 	}
+	if err := a.checkUpload(ctx, r.Param("instanceId"), m); err != nil {
+		return apigw.Response{}, err
+	}
 	return a.accept(ctx, start, o, m)
+}
+
+// checkUpload refuses a mediaId that names no upload of the instance, or one WhatsApp would
+// refuse for the message's type (too large, a type it does not take), before anything is
+// queued. The upload's own type is the message's mimetype unless the request gave one.
+func (a *MessageAPI) checkUpload(ctx context.Context, instanceID string, m *outbox.Message) error {
+	if m.Media == nil || m.Media.MediaID == "" {
+		return nil
+	}
+	field := string(m.Type) + ".mediaId"
+	if webhook.ValidateInstanceID("instanceId", instanceID) != nil {
+		return nil // accept answers the instance's 404
+	}
+	if a.uploads == nil {
+		return webhook.Errorf(webhook.EInvalid, "%s: uploads are not available here; give link or data", field)
+	}
+	o, err := a.uploads.Head(ctx, media.Key(instanceID, m.Media.MediaID))
+	if webhook.ErrorCode(err) == webhook.ENotFound {
+		// An unknown instance is its 404, as accept would answer, not a missing upload.
+		if _, err := a.instances.Get(ctx, instanceID); err != nil {
+			return err
+		}
+		return webhook.Errorf(webhook.EInvalid, "%s: no upload %s of this instance (never PUT, or expired)", field, m.Media.MediaID)
+	}
+	if err != nil {
+		return err
+	}
+	if limit := outbox.MediaLimit(m.Type); o.Size > limit {
+		return webhook.Errorf(webhook.EInvalid, "%s: the upload is %d bytes, larger than WhatsApp's %s for %s", field, o.Size, megabytes(limit), m.Type)
+	}
+	if m.Media.Mimetype == "" {
+		mt, err := outbox.ValidateMimetype(field, m.Type, o.ContentType)
+		if err != nil {
+			return err
+		}
+		m.Media.Mimetype = mt
+	}
+	if m.Media.FileName == "" && m.Type == outbox.TypeDocument {
+		m.Media.FileName = o.FileName
+	}
+	return nil
 }
 
 // checkLink refuses a media link whose host is an IP address the host would refuse to dial

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 
+	"github.com/wagate/wagate/shared/media"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -88,7 +89,10 @@ func (r *MediaRequest) validate(t Type) (*Media, error) {
 	m := &Media{Voice: r.Voice, ViewOnce: r.ViewOnce}
 	switch {
 	case r.MediaID != nil:
-		return nil, invalid(f+".mediaId", "uploads are not available yet; give link or data")
+		if !media.IsUpload(*r.MediaID) {
+			return nil, invalid(f+".mediaId", "not an upload's id (POST /api/instance/{instanceId}/media answers one)")
+		}
+		m.MediaID = *r.MediaID
 	case r.Link != nil:
 		if err := webhook.ValidateURL(f+".link", *r.Link, false); err != nil {
 			return nil, err

@@ -67,9 +67,10 @@ type Text struct {
 	PreviewURL bool   `json:"previewUrl,omitempty"`
 }
 
-// Media is a file message's source and details. Exactly one of Link and Data is set; the host
-// fetches Link when it sends.
+// Media is a file message's source and details. Exactly one of MediaID, Link and Data is
+// set; the host reads the upload MediaID names, or fetches Link, when it sends.
 type Media struct {
+	MediaID  string `json:"mediaId,omitempty"`
 	Link     string `json:"link,omitempty"`
 	Data     []byte `json:"data,omitempty"`
 	Caption  string `json:"caption,omitempty"`
