@@ -36,7 +36,7 @@ import (
 const (
 	isoInstances = 50
 	isoHanging   = 5
-	isoEvents    = 10 // per instance and phase
+	isoEvents    = 20 // per instance and phase
 	isoRounds    = 2  // pairs of phases: every endpoint answering, then five hanging
 	isoTimeout   = 2 * time.Second
 	// isoPollers caps the template's MaximumConcurrency (20): moto's SQS times out serving
