@@ -196,7 +196,11 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 		if h.API == nil {
 			return fmt.Errorf("template.yaml: %s serves %s %s, but the functions' table gives it no routes", r.Function, r.Method, r.Path)
 		}
-		gw.Add(r.Method, r.Path, h.API.Serve)
+		if r.APIKeyRequired {
+			gw.Add(r.Method, r.Path, h.API.Serve)
+		} else {
+			gw.AddOpen(r.Method, r.Path, h.API.Serve) // the console's page and assets
+		}
 	}
 	dev := apigw.NewRouter(o.Logger)
 	dev.Handle(http.MethodPost, TriggerResource, s.trigger)

@@ -25,6 +25,7 @@ type route struct {
 	resource string
 	segments []string
 	handler  func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)
+	open     bool // served without an API key (ApiKeyRequired false)
 }
 
 // APIGateway emulates API Gateway's REST API with proxy integrations: it checks the API key,
@@ -44,6 +45,13 @@ func NewAPIGateway(keys []string, stage string) *APIGateway {
 // Add declares a resource (with {parameters}) and method, served by h.
 func (g *APIGateway) Add(method, resource string, h func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)) {
 	g.routes = append(g.routes, route{method: method, resource: resource, segments: strings.Split(strings.Trim(resource, "/"), "/"), handler: h})
+}
+
+// AddOpen declares a resource and method served without an API key, as a route whose
+// Auth.ApiKeyRequired is false (the console's page and assets).
+func (g *APIGateway) AddOpen(method, resource string, h func(context.Context, events.APIGatewayProxyRequest) (events.APIGatewayProxyResponse, error)) {
+	g.Add(method, resource, h)
+	g.routes[len(g.routes)-1].open = true
 }
 
 // match finds the route for a method and path, with the path's parameters.
@@ -108,7 +116,7 @@ func (g *APIGateway) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	key := req.Header.Get("X-API-Key")
-	if !g.validKey(key) {
+	if !rt.open && !g.validKey(key) {
 		gatewayAnswer(w, http.StatusForbidden, "Forbidden")
 		return
 	}
