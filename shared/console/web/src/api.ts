@@ -14,7 +14,7 @@ export function storeKey(key: string | null): void {
 
 // The page is at <stage>/console, so "api/..." resolves to <stage>/api/... on API Gateway as
 // on the local stack.
-const base = new URL("api/", document.baseURI);
+const base = document.baseURI;
 
 export class ApiError extends Error {
   constructor(
@@ -60,7 +60,7 @@ export async function call<T>(method: string, path: string, opts: { query?: Quer
     // not JSON: reported below
   }
   if (resp.status === 403 && json && typeof json.message === "string") {
-    throw new ApiError(403, "forbidden", `The API refused the key (${resp.status} ${json.message}). Check the API key.`);
+    throw new ApiError(403, "forbidden", `The API refused the key: ${resp.status} ${json.message}. Check the API key.`);
   }
   if (!resp.ok || !json || json.success !== true) {
     const err = json?.error;

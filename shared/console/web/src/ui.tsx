@@ -26,7 +26,7 @@ export function usePoll(fn: () => Promise<void> | void, ms: number, deps: unknow
 }
 
 export function message(e: unknown): string {
-  if (e instanceof ApiError) return e.code && e.status ? `${e.message} (${e.status} ${e.code})` : e.message;
+  if (e instanceof ApiError) return e.status && e.code !== "forbidden" ? `${e.message} (${e.status} ${e.code})` : e.message;
   return e instanceof Error ? e.message : String(e);
 }
 
