@@ -66,14 +66,16 @@ endef
 # each screen with axe-core. A missing browser fails them: CI installs chromium with apt-get.
 CONSOLE_WEB := shared/console/web
 CONSOLE_CHECK := infra/consolecheck
-CONSOLE_SRC := $(wildcard $(CONSOLE_WEB)/src/*) $(CONSOLE_WEB)/build.mjs
+CONSOLE_SRC := $(wildcard $(CONSOLE_WEB)/src/*) $(CONSOLE_WEB)/build.mjs $(CONSOLE_WEB)/tsconfig.json
 CHROMIUM ?= /usr/bin/chromium
 
 %/node_modules/.installed: %/package.json %/package-lock.json
 	cd $* && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
+# TypeScript checks the types (esbuild only strips them), then esbuild bundles.
 shared/console/dist/index.html: $(CONSOLE_WEB)/node_modules/.installed $(CONSOLE_SRC)
+	cd $(CONSOLE_WEB) && node_modules/.bin/tsc -p .
 	node $(CONSOLE_WEB)/build.mjs
 
 console: shared/console/dist/index.html

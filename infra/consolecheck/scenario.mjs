@@ -118,6 +118,26 @@ try {
   await page.getByRole("status").filter({ hasText: "Status: connected" }).waitFor({ timeout: 30000 });
   if (await qrImage.count()) fail("the QR code is still shown once connected");
 
+  step = "pair by code";
+  // A second instance, paired with a code the page asks for; the simulated phone types it in
+  // 3 s after it was asked for, as a person would.
+  await page.goto(`${BASE}/console#/instances`);
+  await page.getByLabel("Name (optional)").fill("Sales");
+  await page.getByLabel("Instance id (optional)").fill(`${id}-sales`);
+  await page.getByRole("button", { name: "Create instance" }).click();
+  await page.getByRole("link", { name: `Pair ${id}-sales with a phone` }).click();
+  await page.getByRole("img", { name: /QR code that pairs/ }).waitFor({ timeout: 30000 });
+  await page.getByLabel("Phone number (international)").fill("+6281200000001");
+  await page.getByRole("button", { name: "Get a pairing code" }).click();
+  const code = (await page.locator("strong.code").textContent({ timeout: 25000 })).trim();
+  if (!/^[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(code)) fail(`pairing code ${code}`);
+  await check("pairing-code");
+  await page.getByRole("status").filter({ hasText: "Status: connected" }).waitFor({ timeout: 30000 });
+  if (!(await page.getByText("phone 6281200000001").count())) fail("the paired phone's number is not shown");
+  log(`${id}-sales paired with code ${code}`);
+  await page.goto(`${BASE}/console#/instance/${id}`);
+  await page.getByRole("status").filter({ hasText: "Status: connected" }).waitFor();
+
   step = "webhook URL";
   await page.getByLabel("Webhook URL").fill(`${RECEIVER}/webhook`);
   await page.getByRole("button", { name: "Save webhook settings" }).click();
@@ -204,9 +224,9 @@ try {
 
   step = "delete the instance";
   await page.goto(`${BASE}/console#/instances`);
-  await page.getByRole("button", { name: `Delete ${id}` }).click();
+  await page.getByRole("button", { name: `Delete ${id}`, exact: true }).click();
   await check("delete-confirmation");
-  await page.getByRole("button", { name: `Yes, delete ${id}` }).click();
+  await page.getByRole("button", { name: `Yes, delete ${id}`, exact: true }).click();
   await page.getByText(`Instance ${id} was deleted.`).waitFor();
   await page.locator(`tr[data-instance="${id}"]`).waitFor({ state: "detached" });
 
