@@ -151,7 +151,7 @@ function LogDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
         setError(e);
       }
     },
-    0,
+    2000,
     [id],
   );
   const retry = useAction(async (force: boolean) => {
