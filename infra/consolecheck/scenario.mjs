@@ -90,8 +90,11 @@ try {
   await check("sign-in-wrong-key");
 
   step = "sign in";
-  await page.getByLabel("API key").fill(KEY);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  // By keyboard: the key typed into the labelled field, Enter submits.
+  await page.getByLabel("API key").fill("");
+  await page.getByLabel("API key").focus();
+  await page.keyboard.type(KEY);
+  await page.keyboard.press("Enter");
   await page.getByRole("heading", { name: "Instances", level: 1 }).waitFor();
 
   step = "create an instance";
@@ -240,9 +243,14 @@ try {
 
   step = "delete the instance";
   await page.goto(`${BASE}/console#/instances`);
-  await page.getByRole("button", { name: `Delete ${id}`, exact: true }).click();
+  // By keyboard: the Delete button, Enter, and the confirmation takes the focus; Enter again.
+  await page.getByRole("button", { name: `Delete ${id}`, exact: true }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("button", { name: `Yes, delete ${id}`, exact: true }).waitFor();
   await check("delete-confirmation");
-  await page.getByRole("button", { name: `Yes, delete ${id}`, exact: true }).click();
+  const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+  if (focused !== `Yes, delete ${id}`) fail(`the focus is on ${JSON.stringify(focused)}, not the confirmation`);
+  await page.keyboard.press("Enter");
   await page.getByText(`Instance ${id} was deleted.`).waitFor();
   await page.locator(`tr[data-instance="${id}"]`).waitFor({ state: "detached" });
 

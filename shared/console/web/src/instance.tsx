@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, EVENTS, Instance } from "./api";
-import { ErrorText, Field, Json, Status, time, useAction, usePoll } from "./ui";
+import { ConfirmButton, ErrorText, Field, Json, Status, time, useAction, usePoll } from "./ui";
 
 const enc = encodeURIComponent;
 
@@ -240,9 +240,9 @@ function Secret({ id }: { id: string }) {
       {confirm ? (
         <span role="group" aria-label="Confirm the rotation">
           Rotate now? The old secret keeps signing for 24 hours.{" "}
-          <button class="danger" onClick={() => rotate.run()} disabled={rotate.busy} autoFocus>
+          <ConfirmButton onClick={() => rotate.run()} disabled={rotate.busy}>
             Yes, rotate the secret
-          </button>{" "}
+          </ConfirmButton>{" "}
           <button onClick={() => setConfirm(false)}>Cancel</button>
         </span>
       ) : (

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, Instance } from "./api";
-import { ErrorText, Field, Status, useAction, usePoll } from "./ui";
+import { ConfirmButton, ErrorText, Field, Status, useAction, usePoll } from "./ui";
 
 // The instances: list (with each one's connection status, kept current), create, delete.
 export function Instances() {
@@ -91,9 +91,9 @@ export function Instances() {
                   {confirm === i.id ? (
                     <span role="group" aria-label={`Confirm deleting ${i.id}`}>
                       Delete {i.id} and its secrets?{" "}
-                      <button class="danger" disabled={del.busy} onClick={() => del.run(i.id)} autoFocus>
+                      <ConfirmButton disabled={del.busy} onClick={() => del.run(i.id)}>
                         Yes, delete {i.id}
-                      </button>{" "}
+                      </ConfirmButton>{" "}
                       <button onClick={() => setConfirm(null)}>Cancel</button>
                     </span>
                   ) : (

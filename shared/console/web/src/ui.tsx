@@ -90,3 +90,15 @@ export function time(ts: string | null | undefined): string {
   const d = new Date(ts);
   return isNaN(d.getTime()) ? ts : d.toLocaleString();
 }
+
+// ConfirmButton takes the focus when it appears, so a confirmation is one Enter away from the
+// keyboard (the autofocus attribute applies only when a page loads).
+export function ConfirmButton({ onClick, disabled, children }: { onClick: () => void; disabled?: boolean; children: ComponentChildren }) {
+  const ref = useRef<HTMLButtonElement>(null);
+  useEffect(() => ref.current?.focus(), []);
+  return (
+    <button ref={ref} class="danger" disabled={disabled} onClick={onClick}>
+      {children}
+    </button>
+  );
+}
