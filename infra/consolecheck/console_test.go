@@ -94,8 +94,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	s, err := devstack.Start(context.Background(), devstack.Options{
 		Addr: "127.0.0.1:0", APIKeys: []string{testKey}, Endpoint: awstest.Endpoint(t), Prefix: "console",
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		// Short retries, long enough for the page to show retrying.
-		Env: map[string]string{"WEBHOOK_RETRY_DELAYS": "2s,2s,2s"},
+		// Short retries, yet long enough that the page, polling every 2 s, shows retrying
+		// even on a machine busy with the rest of make test.
+		Env: map[string]string{"WEBHOOK_RETRY_DELAYS": "4s,4s,4s"},
 	})
 	if err != nil {
 		t.Fatal(err)
