@@ -30,7 +30,7 @@ SAM := $(CURDIR)/$(VENV)/sam/bin/sam
 # SAM CLI would otherwise try to send telemetry, which this network cannot reach.
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: tools tools-parallel test bench lint dev trigger build deploy deploy-localstack image
+.PHONY: tools tools-parallel test bench lint dev trigger build deploy deploy-localstack image console console-test-tools chromium
 
 # The installs are independent and mostly wait on the network: run them side by side
 # (about 90 s instead of 115 s from scratch) without making the caller's whole make parallel.
@@ -59,10 +59,43 @@ define go-lint
 	$(STATICCHECK) ./...
 endef
 
+# The web console (shared/console): TypeScript and Preact bundled by esbuild into
+# shared/console/dist, which the console's function embeds. The npm packages are pinned in
+# package.json and package-lock.json and installed into the ignored node_modules/ folders; the
+# browser tests (infra/consolecheck) drive Debian's chromium with playwright-core and check
+# each screen with axe-core. A missing browser fails them: CI installs chromium with apt-get.
+CONSOLE_WEB := shared/console/web
+CONSOLE_CHECK := infra/consolecheck
+CONSOLE_SRC := $(wildcard $(CONSOLE_WEB)/src/*) $(CONSOLE_WEB)/build.mjs $(CONSOLE_WEB)/tsconfig.json
+CHROMIUM ?= /usr/bin/chromium
+
+%/node_modules/.installed: %/package.json %/package-lock.json
+	cd $* && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# TypeScript checks the types (esbuild only strips them), then esbuild bundles.
+shared/console/dist/index.html: $(CONSOLE_WEB)/node_modules/.installed $(CONSOLE_SRC)
+	cd $(CONSOLE_WEB) && node_modules/.bin/tsc -p .
+	node $(CONSOLE_WEB)/build.mjs
+
+console: shared/console/dist/index.html
+
+console-test-tools: $(CONSOLE_CHECK)/node_modules/.installed chromium
+
+# Debian's chromium, for the browser tests; installed with apt-get when it is missing and this
+# runs as root (CI), else the tests fail and say so.
+chromium:
+	@if ! command -v $(CHROMIUM) >/dev/null; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }; \
+		else echo "no $(CHROMIUM): install Debian's chromium (apt-get install chromium) for the console's browser tests"; fi; \
+	fi
+
 # The 20,000-log tests of shared/manage run for minutes against the emulator: hence -timeout.
-test: tools
+test: tools console console-test-tools
 	$(go-lint)
-	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) WAGATE_RECEIVER_PYTHON=$(RECEIVER_PYTHON) go test -race -count=1 -timeout 25m ./...
+	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) WAGATE_RECEIVER_PYTHON=$(RECEIVER_PYTHON) WAGATE_CONSOLE_BUILT=1 WAGATE_CHROMIUM=$(CHROMIUM) \
+		go test -race -count=1 -timeout 25m ./...
 	bash infra/schemathesis/run.sh
 	$(CFN_LINT) template.yaml
 	$(OPENAPI_VALIDATOR) infra/openapi.yaml
@@ -82,7 +115,7 @@ lint: $(VENV)/cfnlint/.installed $(VENV)/schemathesis/.installed $(STATICCHECK_S
 # The whole gateway on this machine: WAGATE_ADDR, WAGATE_API_KEY and AWS_ENDPOINT_URL (a
 # LocalStack) are read from the environment. The binary is run directly so Ctrl-C and SIGTERM
 # reach it.
-dev: tools
+dev: tools console
 	go build -o $(BIN)/wagate-dev ./infra/dev
 	WAGATE_MOTO_PYTHON=$(MOTO_PYTHON) exec $(BIN)/wagate-dev
 
@@ -118,7 +151,8 @@ FUNCTIONS := \
 	WebhookReconcileFunction:webhook-reconcile \
 	InstancesFunction:instances \
 	MessagesFunction:messages \
-	MediaFunction:media
+	MediaFunction:media \
+	ConsoleFunction:console
 FUNCTION_IDS := $(foreach f,$(FUNCTIONS),$(word 1,$(subst :, ,$(f))))
 
 define function-build
@@ -129,6 +163,8 @@ build-$(1):
 	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build $$(LAMBDA_GOFLAGS) -o "$$(ARTIFACTS_DIR)/bootstrap" ./functions/$(2)
 endef
 $(foreach f,$(FUNCTIONS),$(eval $(call function-build,$(word 1,$(subst :, ,$(f))),$(word 2,$(subst :, ,$(f))))))
+# The console's function embeds the bundle: build it first.
+build-ConsoleFunction: console
 
 build: $(addprefix build-,$(FUNCTION_IDS))
 	go run ./infra/buildcheck -dir .build

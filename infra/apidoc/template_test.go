@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/wagate/wagate/infra/samtemplate"
@@ -26,6 +27,13 @@ func TestTemplateRoutesMatchSpec(t *testing.T) {
 	}
 	var routes []string
 	for _, r := range apiRoutes {
+		if isConsole(r.Path) {
+			// The console's page and assets: not part of the API, and open (they hold no data).
+			if r.APIKeyRequired {
+				t.Errorf("%s.Events.%s: the console loads without an API key; set Auth.ApiKeyRequired: false", r.Function, r.Event)
+			}
+			continue
+		}
 		routes = append(routes, r.Method+" "+r.Path)
 		if !r.APIKeyRequired && !public[r.Method+" "+r.Path] {
 			t.Errorf("%s.Events.%s: every route needs an API key; set Auth.ApiKeyRequired: true", r.Function, r.Event)
@@ -36,3 +44,7 @@ func TestTemplateRoutesMatchSpec(t *testing.T) {
 	}
 	assertSameRoutes(t, "template.yaml", routes, specFile, specRoutes(t))
 }
+
+// isConsole reports whether a path is the web console's (shared/console), served beside the
+// API by the same API Gateway but not part of it.
+func isConsole(path string) bool { return path == "/console" || strings.HasPrefix(path, "/console/") }

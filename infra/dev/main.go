@@ -105,6 +105,7 @@ func banner(s *devstack.Stack) string {
 	fmt.Fprintf(&b, "\nwagate is running locally.\n\n")
 	fmt.Fprintf(&b, "  %-22s %s  (header X-API-Key)\n", "API", s.URL)
 	fmt.Fprintf(&b, "  %-22s %s\n", "API key", strings.Join(s.APIKeys, ", "))
+	fmt.Fprintf(&b, "  %-22s %s/console  (sign in with the API key)\n", "Console", s.URL)
 	fmt.Fprintf(&b, "  %-22s %s\n", "AWS endpoint", s.Endpoint)
 	for _, name := range []string{"InstancesTable", "WebhookLogTable", "WebhookStatsTable"} {
 		fmt.Fprintf(&b, "  %-22s %s\n", name, s.Resources.Table(name))

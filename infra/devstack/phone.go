@@ -43,6 +43,9 @@ const linkWait = 20 * time.Second
 type linkInput struct {
 	Phone  string `json:"phone"`
 	Method string `json:"method"`
+	// QR is the code the phone scans, as a page showing the instance's QR code shows it (the
+	// console's browser tests); the instance's current code when empty.
+	QR string `json:"qr"`
 }
 
 type linkOutput struct {
@@ -88,7 +91,10 @@ func (s *Stack) linkPhone(ctx context.Context, r *apigw.Request) (apigw.Response
 	default:
 		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "method: must be qr or code")
 	}
-	jid, err := s.link(ctx, id, number, in.Method)
+	if in.QR != "" && in.Method != "qr" {
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "qr: only with method qr")
+	}
+	jid, err := s.link(ctx, id, number, in.Method, in.QR)
 	if err != nil {
 		return apigw.Response{}, err
 	}
@@ -97,7 +103,7 @@ func (s *Stack) linkPhone(ctx context.Context, r *apigw.Request) (apigw.Response
 
 // link pairs the instance's current session with the phone of number and waits until the
 // session host recorded it.
-func (s *Stack) link(ctx context.Context, id, number, method string) (types.JID, error) {
+func (s *Stack) link(ctx context.Context, id, number, method, scan string) (types.JID, error) {
 	deadline := time.Now().Add(linkWait)
 	var code string
 	for {
@@ -107,6 +113,10 @@ func (s *Stack) link(ctx context.Context, id, number, method string) (types.JID,
 		}
 		if st.DeviceJID != "" {
 			return types.EmptyJID, webhook.Errorf(webhook.EConflict, "instance %s is already linked, as %s; unlink it with DELETE %s first", id, st.DeviceJID, strings.Replace(PhoneLinkResource, "{instanceId}", id, 1))
+		}
+		if scan != "" {
+			code = scan
+			break
 		}
 		if c, _, ok := st.CurrentQR(time.Now()); ok {
 			code = c

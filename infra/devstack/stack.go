@@ -203,7 +203,7 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 		if r.APIKeyRequired {
 			gw.Add(r.Method, r.Path, h.API.Serve)
 		} else {
-			gw.AddPublic(r.Method, r.Path, h.API.Serve)
+			gw.AddPublic(r.Method, r.Path, h.API.Serve) // the console, media links
 		}
 	}
 	dev := apigw.NewRouter(o.Logger)

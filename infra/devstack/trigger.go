@@ -118,7 +118,7 @@ func (s *Stack) linked(ctx context.Context, id string) (types.JID, error) {
 		return types.EmptyJID, err
 	}
 	if st.DeviceJID == "" {
-		return s.link(ctx, id, phoneFor(id), "qr")
+		return s.link(ctx, id, phoneFor(id), "qr", "")
 	}
 	return types.ParseJID(st.DeviceJID)
 }

@@ -64,6 +64,11 @@ type Response struct {
 	// Location, when set, makes the answer a redirect there (302 when Status is 0), with no
 	// body and not to be cached.
 	Location string
+	// Text, when set, is the whole answer instead of the JSON envelope, sent as it is (a web
+	// page, a script, a style sheet), with ContentType.
+	Text string
+	// Headers are added to the answer (caching, Content-Security-Policy).
+	Headers map[string]string
 }
 
 // HandlerFunc handles one route.
@@ -135,16 +140,29 @@ func (rt *Router) Serve(ctx context.Context, ev events.APIGatewayProxyRequest) (
 		status = http.StatusOK
 	}
 	if out.Binary != nil {
-		return events.APIGatewayProxyResponse{
+		return withHeaders(events.APIGatewayProxyResponse{
 			StatusCode: status, Headers: map[string]string{"Content-Type": out.ContentType},
 			Body: base64.StdEncoding.EncodeToString(out.Binary), IsBase64Encoded: true,
-		}, nil
+		}, out.Headers), nil
+	}
+	if out.Text != "" {
+		return withHeaders(events.APIGatewayProxyResponse{
+			StatusCode: status, Headers: map[string]string{"Content-Type": out.ContentType}, Body: out.Text,
+		}, out.Headers), nil
 	}
 	payload := map[string]any{"success": true, "data": out.Data}
 	for k, v := range out.Extra {
 		payload[k] = v
 	}
-	return write(status, payload), nil
+	return withHeaders(write(status, payload), out.Headers), nil
+}
+
+// withHeaders adds h to the answer's headers.
+func withHeaders(resp events.APIGatewayProxyResponse, h map[string]string) events.APIGatewayProxyResponse {
+	for k, v := range h {
+		resp.Headers[k] = v
+	}
+	return resp
 }
 
 func (rt *Router) errorResponse(ctx context.Context, err error) events.APIGatewayProxyResponse {

@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/shared/apigw"
+	"github.com/wagate/wagate/shared/console"
 	"github.com/wagate/wagate/shared/counting"
 	"github.com/wagate/wagate/shared/deliver"
 	"github.com/wagate/wagate/shared/env"
@@ -162,6 +163,10 @@ var Functions = []Function{
 			Instances: instanceStore(in.Env, dynamodb.NewFromConfig(in.AWS)),
 		})
 		return routes(in, api.Register)
+	}},
+	// The web console's page and assets, embedded at build time; no AWS client, no data.
+	{ID: "ConsoleFunction", wire: func(in Input) Handler {
+		return routes(in, console.New(console.Built()).Register)
 	}},
 }
 

@@ -126,7 +126,26 @@ type paceView struct {
 // listing leaves out (it is kept beside the instance's settings, read apart from them).
 type detailView struct {
 	instanceView
-	SendPace paceView `json:"sendPace"`
+	SendPace paceView    `json:"sendPace"`
+	Session  sessionView `json:"session"`
+}
+
+// sessionView is the instance's WhatsApp session as the session host last recorded it, so a
+// client (the console) can show whether it is connected.
+type sessionView struct {
+	Status      *string `json:"status"`      // qr, connecting, connected, disconnected, logged_out; null before a host ran it
+	PhoneNumber *string `json:"phoneNumber"` // digits, once paired
+}
+
+func sessionViewOf(st store.SessionState) sessionView {
+	var v sessionView
+	if st.Status != "" {
+		v.Status = &st.Status
+	}
+	if st.PhoneNumber != "" {
+		v.PhoneNumber = &st.PhoneNumber
+	}
+	return v
 }
 
 // createdView is the answer to a create: the one time the secret comes with the instance.
@@ -141,7 +160,7 @@ func (a *InstanceAPI) detail(ctx context.Context, in *webhook.Instance) (detailV
 	if err != nil {
 		return detailView{}, err
 	}
-	return detailView{viewOf(in), paceView(st.SendPace)}, nil
+	return detailView{viewOf(in), paceView(st.SendPace), sessionViewOf(st)}, nil
 }
 
 // secretView shows an instance's signing secrets at now: the previous one only while it
@@ -206,7 +225,7 @@ func (a *InstanceAPI) create(ctx context.Context, r *apigw.Request) (apigw.Respo
 		return apigw.Response{}, err
 	}
 	// A new instance has the default pace: no need to read it back.
-	return apigw.Response{Status: http.StatusCreated, Data: createdView{detailView{viewOf(in), paceView(outbox.DefaultPace)}, in.WebhookSecret}}, nil
+	return apigw.Response{Status: http.StatusCreated, Data: createdView{detailView{viewOf(in), paceView(outbox.DefaultPace), sessionView{}}, in.WebhookSecret}}, nil
 }
 
 // instancesCursor is the state an instances cursor seals: where the page stopped.

@@ -197,7 +197,7 @@ func keys(t *testing.T, raw json.RawMessage) []string {
 var (
 	generatedID = regexp.MustCompile(`^inst_[0-9A-HJKMNP-TV-Z]{26}$`)
 	timestamp   = regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`)
-	viewKeys    = []string{"createdAt", "id", "name", "sendPace", "updatedAt", "webhookEvents", "webhookUrl"}
+	viewKeys    = []string{"createdAt", "id", "name", "sendPace", "session", "updatedAt", "webhookEvents", "webhookUrl"}
 )
 
 func TestInstanceRoutes(t *testing.T) {

@@ -1,0 +1,129 @@
+package consolecheck
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/infra/devstack"
+	"github.com/wagate/wagate/infra/samtemplate"
+)
+
+func TestMain(m *testing.M) { awstest.Main(m) }
+
+const testKey = "console-test-key-0123456789"
+
+// receiver is the webhook endpoint of the scenario: it fails the first two attempts of every
+// message.received (so its log goes retrying, then success), and answers 503 to everything
+// while the scenario has it down.
+func receiver() *httptest.Server {
+	var down atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /mode", func(w http.ResponseWriter, r *http.Request) {
+		down.Store(r.URL.Query().Get("down") == "1")
+		fmt.Fprintf(w, "down=%v\n", down.Load())
+	})
+	mux.HandleFunc("POST /webhook", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		attempt, _ := strconv.Atoi(r.Header.Get("X-Webhook-Attempt"))
+		switch {
+		case down.Load():
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, `{"error":"the receiver is down"}`)
+		case r.Header.Get("X-Webhook-Event") == "message.received" && attempt <= 2:
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprintf(w, `{"error":"failing attempt %d on purpose"}`, attempt)
+		default:
+			io.WriteString(w, `{"received":true}`)
+		}
+	})
+	return httptest.NewServer(mux)
+}
+
+// browser finds Debian's chromium (or WAGATE_CHROMIUM) and the test's npm packages, or fails
+// saying how to get them: a console test that cannot run is a failure, not a skip.
+func browser(t *testing.T) (chromium, dir string) {
+	t.Helper()
+	chromium = os.Getenv("WAGATE_CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := exec.LookPath(chromium); err != nil {
+		t.Fatalf("no browser for the console's tests (%v): install Debian's chromium (apt-get install chromium; make test does as root) or set WAGATE_CHROMIUM", err)
+	}
+	root, err := samtemplate.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = filepath.Join(root, "infra", "consolecheck")
+	for _, pkg := range []string{"playwright-core", "axe-core"} {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
+			t.Fatalf("%s is not installed: run make console-test-tools (make test does)", pkg)
+		}
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Fatalf("no node to run the browser tests: %v", err)
+	}
+	return chromium, dir
+}
+
+// The issue's scenario in a real browser (scenario.mjs): a wrong key, sign in, create, pair by
+// QR through the simulated phone, a webhook URL failing twice, the log going retrying →
+// success, its payload, a failure retried from the page, statistics changing, a message
+// reaching read, the secret rotated, the instance deleted; every request same-origin and with
+// the key but the assets; axe-core on every screen; screenshots in docs/console/.
+func TestConsoleInBrowser(t *testing.T) {
+	chromium, dir := browser(t)
+	rcv := receiver()
+	defer rcv.Close()
+	var logs bytes.Buffer
+	s, err := devstack.Start(context.Background(), devstack.Options{
+		Addr: "127.0.0.1:0", APIKeys: []string{testKey}, Endpoint: awstest.Endpoint(t), Prefix: "console",
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		// Short retries, yet long enough that the page, polling every 2 s, shows retrying
+		// even on a machine busy with the rest of make test.
+		Env: map[string]string{"WEBHOOK_RETRY_DELAYS": "4s,4s,4s"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if resp, err := http.Get(s.URL + "/console"); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /console: %v %v: build the console first (make console)", resp.Status, err)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "scenario.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"CONSOLE_BASE="+s.URL, "CONSOLE_KEY="+testKey, "CONSOLE_RECEIVER="+rcv.URL,
+		"CONSOLE_CHROMIUM="+chromium, "CONSOLE_SHOTS="+filepath.Join(dir, "..", "..", "docs", "console"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err = cmd.Run()
+	t.Logf("scenario.mjs, %s:\n%s", time.Since(start).Round(time.Second), out.String())
+	if err != nil {
+		t.Fatalf("the browser scenario failed: %v (stack log:\n%s)", err, logs.String())
+	}
+	var result struct{ OK bool }
+	lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
+	if json.Unmarshal(lines[len(lines)-1], &result) != nil || !result.OK {
+		t.Fatal("the scenario did not report success")
+	}
+}

@@ -1,0 +1,278 @@
+// The console's browser test: the issue's scenario, step by step, in headless Chromium driven by
+// playwright-core, against a local stack (started by console_test.go, which passes it in the
+// environment). Every request the page makes is recorded; each screen gets an axe-core check
+// and a screenshot. Exits non-zero on the first failure, naming the step.
+import { chromium } from "playwright-core";
+import { readFileSync, mkdirSync } from "node:fs";
+import { createRequire } from "node:module";
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set (console_test.go sets it)`);
+  return v;
+};
+const BASE = env("CONSOLE_BASE"); // http://127.0.0.1:port
+const KEY = env("CONSOLE_KEY");
+const RECEIVER = env("CONSOLE_RECEIVER"); // http://127.0.0.1:port
+const SHOTS = env("CONSOLE_SHOTS");
+const CHROMIUM = env("CONSOLE_CHROMIUM");
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+mkdirSync(SHOTS, { recursive: true });
+
+const started = Date.now();
+const log = (...a) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s]`, ...a);
+let step = "start";
+const fail = (msg) => {
+  throw new Error(`${step}: ${msg}`);
+};
+
+// The test's own calls (the simulated phone, the receiver's mode): not the page's.
+async function dev(method, path, body) {
+  const r = await fetch(BASE + path, {
+    method,
+    headers: { "X-API-Key": KEY, "Content-Type": "application/json" },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const j = await r.json();
+  if (!j.success) fail(`${method} ${path}: ${r.status} ${JSON.stringify(j)}`);
+  return j.data;
+}
+const receiverMode = (down) => fetch(`${RECEIVER}/mode?down=${down ? 1 : 0}`).then((r) => r.text());
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, reducedMotion: "reduce" });
+const page = await context.newPage();
+page.setDefaultTimeout(20000);
+
+const requests = [];
+page.on("request", (r) => requests.push({ url: r.url(), method: r.method(), key: r.headers()["x-api-key"] ?? null, step }));
+const problems = [];
+page.on("console", (m) => {
+  if (m.type() === "error" && !/the server responded with a status of (403|404|409|503)/.test(m.text())) problems.push(`${step}: console error: ${m.text()}`);
+});
+page.on("pageerror", (e) => problems.push(`${step}: page error: ${e.message}`));
+
+const axeResults = {};
+async function check(name) {
+  await page.evaluate(axeSource);
+  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = res.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  axeResults[name] = { violations: res.violations.map((v) => `${v.id} (${v.impact})`) };
+  if (bad.length) fail(`axe on ${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; ")}`);
+  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  log(`screen ${name}: axe ${res.violations.length ? res.violations.map((v) => v.id + "/" + v.impact).join(",") : "clean"}, screenshot saved`);
+}
+
+// waitStatus polls a locator's data-status until it is want, recording every value seen.
+async function watch(locator, attr, want, seen, ms = 60000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = await locator.getAttribute(attr).catch(() => null);
+    if (v && seen[seen.length - 1] !== v) seen.push(v);
+    if (v === want) return;
+    await page.waitForTimeout(200);
+  }
+  fail(`waited ${ms / 1000}s for ${want}; saw ${seen.join(" → ") || "nothing"}`);
+}
+
+try {
+  step = "wrong key";
+  await page.goto(`${BASE}/console`);
+  await page.getByLabel("API key").fill("not-the-key");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("alert").filter({ hasText: "refused the key" }).waitFor();
+  if ((await page.locator("table").count()) !== 0 || (await page.getByRole("navigation", { name: "Screens" }).count()) !== 0) fail("data shown with a wrong key");
+  if (await page.evaluate(() => sessionStorage.length)) fail("a refused key was kept");
+  await check("sign-in-wrong-key");
+
+  step = "sign in";
+  // By keyboard: the key typed into the labelled field, Enter submits.
+  await page.getByLabel("API key").fill("");
+  await page.getByLabel("API key").focus();
+  await page.keyboard.type(KEY);
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Instances", level: 1 }).waitFor();
+
+  step = "create an instance";
+  await page.getByLabel("Name (optional)").fill("Support desk");
+  await page.getByRole("button", { name: "Create instance" }).click();
+  const created = page.locator(".notice");
+  await created.waitFor();
+  const id = (await created.locator("a").first().textContent()).trim();
+  if (!/^inst_/.test(id)) fail(`created ${id}`);
+  await page.locator(`tr[data-instance="${id}"]`).waitFor();
+  log(`created ${id}`);
+  await check("instances");
+
+  step = "pair by QR";
+  await page.getByRole("link", { name: `Pair ${id} with a phone` }).click();
+  await page.getByRole("heading", { name: `Instance ${id}` }).waitFor();
+  const qrImage = page.getByRole("img", { name: /QR code that pairs/ });
+  await qrImage.waitFor({ timeout: 30000 });
+  const shown = (await page.getByTestId("qr-text").textContent()).trim();
+  await check("pairing");
+  // The simulated phone scans the code the page shows.
+  const linked = await dev("POST", `/api/dev/phone/${id}/link`, { qr: shown });
+  log(`phone ${linked.phone} scanned the page's QR code`);
+  await page.getByRole("status").filter({ hasText: "Status: connected" }).waitFor({ timeout: 30000 });
+  if (await qrImage.count()) fail("the QR code is still shown once connected");
+
+  step = "pair by code";
+  // A second instance, paired with a code the page asks for; the simulated phone types it in
+  // 3 s after it was asked for, as a person would.
+  await page.goto(`${BASE}/console#/instances`);
+  await page.getByLabel("Name (optional)").fill("Sales");
+  await page.getByLabel("Instance id (optional)").fill(`${id}-sales`);
+  await page.getByRole("button", { name: "Create instance" }).click();
+  await page.getByRole("link", { name: `Pair ${id}-sales with a phone` }).click();
+  await page.getByRole("img", { name: /QR code that pairs/ }).waitFor({ timeout: 30000 });
+  await page.getByLabel("Phone number (international)").fill("+6281200000001");
+  await page.getByRole("button", { name: "Get a pairing code" }).click();
+  const code = (await page.locator("strong.code").textContent({ timeout: 25000 })).trim();
+  if (!/^[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(code)) fail(`pairing code ${code}`);
+  await check("pairing-code");
+  await page.getByRole("status").filter({ hasText: "Status: connected" }).waitFor({ timeout: 30000 });
+  if (!(await page.getByText("phone 6281200000001").count())) fail("the paired phone's number is not shown");
+  log(`${id}-sales paired with code ${code}`);
+  await page.goto(`${BASE}/console#/instance/${id}`);
+  await page.getByRole("status").filter({ hasText: "Status: connected" }).waitFor();
+
+  step = "webhook URL";
+  await page.getByLabel("Webhook URL").fill(`${RECEIVER}/webhook`);
+  await page.getByRole("button", { name: "Save webhook settings" }).click();
+  await page.getByText(/Saved at .*webhooks go to/).waitFor();
+  await check("instance");
+
+  step = "statistics before";
+  await page.goto(`${BASE}/console#/stats?instanceId=${id}`);
+  await page.getByTestId("success").waitFor();
+  const successBefore = Number(await page.getByTestId("success").textContent());
+
+  step = "incoming message";
+  // The delivery function reads an instance's settings through a 5 s cache.
+  await page.waitForTimeout(5500);
+  const incoming = await dev("POST", `/api/dev/phone/${id}/incoming`, { from: "6281234567890", pushName: "Alice", body: "Are you open today?" });
+  log(`Alice wrote ${incoming.messageId}`);
+  await page.goto(`${BASE}/console#/logs?instanceId=${id}&event=message.received`);
+  const row = page.locator("tr[data-event='message.received']").first();
+  await row.waitFor({ timeout: 30000 });
+  const seen = [];
+  await watch(row, "data-status", "success", seen);
+  if (seen[0] !== "retrying") fail(`the log went ${seen.join(" → ")}, want retrying → success`);
+  log(`log went ${seen.join(" → ")}`);
+  await check("logs");
+
+  step = "open the payload";
+  const webhookId = await row.getAttribute("data-webhook");
+  await row.getByRole("button", { name: `Open ${webhookId}` }).click();
+  const detail = page.getByTestId("log-detail");
+  await detail.getByLabel("Payload").filter({ hasText: "Are you open today?" }).waitFor();
+  await detail.getByLabel("Headers sent").filter({ hasText: webhookId }).waitFor();
+  await check("log-detail");
+
+  step = "force a failure";
+  await receiverMode(true);
+  await page.goto(`${BASE}/console#/instance/${id}`);
+  await page.getByRole("button", { name: "Send a test webhook" }).click();
+  const answer = page.getByTestId("test-answer");
+  await answer.filter({ hasText: "not delivered, HTTP 503" }).waitFor();
+  const testId = (await answer.textContent()).match(/wh_[0-9A-Z]+/)[0];
+  await receiverMode(false);
+
+  step = "retry from the page";
+  await page.goto(`${BASE}/console#/logs?instanceId=${id}&event=webhook.test`);
+  const failedRow = page.locator(`tr[data-webhook='${testId}']`);
+  await failedRow.waitFor();
+  if ((await failedRow.getAttribute("data-status")) !== "failed") fail(`the test webhook is ${await failedRow.getAttribute("data-status")}`);
+  await failedRow.getByRole("button", { name: `Open ${testId}` }).click();
+  await page.getByTestId("log-detail").getByRole("button", { name: "Retry now" }).click();
+  await page.getByTestId("log-detail").locator(".badge-success").waitFor();
+  await watch(failedRow, "data-status", "success", []);
+
+  step = "recover a window";
+  await receiverMode(true);
+  await page.goto(`${BASE}/console#/instance/${id}`);
+  await page.getByRole("button", { name: "Send a test webhook" }).click();
+  await page.getByTestId("test-answer").filter({ hasText: "not delivered, HTTP 503" }).waitFor();
+  const lostId = (await page.getByTestId("test-answer").textContent()).match(/wh_[0-9A-Z]+/)[0];
+  await receiverMode(false);
+  await page.goto(`${BASE}/console#/logs?instanceId=${id}`);
+  const lostRow = page.locator(`tr[data-webhook='${lostId}']`);
+  await lostRow.waitFor();
+  await page.getByRole("button", { name: "Recover", exact: true }).click();
+  await page.getByRole("status").filter({ hasText: /Queued [1-9][0-9]* webhooks; the window is done/ }).waitFor();
+  const recovered = [];
+  await watch(lostRow, "data-status", "success", recovered);
+  log(`recovered ${lostId}: ${recovered.join(" → ")}`);
+
+  step = "statistics after";
+  await page.goto(`${BASE}/console#/stats?instanceId=${id}`);
+  const end = Date.now() + 30000;
+  let successAfter = successBefore;
+  while (Date.now() < end) {
+    await page.getByRole("button", { name: "Show" }).click();
+    await page.waitForTimeout(1000);
+    successAfter = Number(await page.getByTestId("success").textContent());
+    if (successAfter >= successBefore + 3) break;
+  }
+  if (successAfter < successBefore + 3) fail(`success went ${successBefore} → ${successAfter}, want at least 3 more`);
+  log(`statistics: success ${successBefore} → ${successAfter}`);
+  await check("statistics");
+
+  step = "send from the composer";
+  await page.goto(`${BASE}/console#/instance/${id}`);
+  await page.getByLabel("To (international number or JID)").fill("6281234567890");
+  await page.getByLabel("Text").fill("Yes, until 9 pm.");
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  const outbox = page.getByTestId("outbox");
+  await outbox.locator(".badge-read").waitFor({ timeout: 30000 });
+  const steps = await outbox.locator("ol li").allTextContents();
+  if (steps[0] !== "queued" || steps[steps.length - 1] !== "read") fail(`the outbox went ${steps.join(" → ")}`);
+  log(`outbox went ${steps.join(" → ")}`);
+  await check("composer");
+
+  step = "rotate the secret";
+  await page.getByRole("button", { name: "Rotate the secret" }).click();
+  await page.getByRole("button", { name: "Yes, rotate the secret" }).click();
+  await page.getByTestId("secrets").filter({ hasText: "Previous, still signing until" }).waitFor();
+  await check("secret-rotated");
+
+  step = "delete the instance";
+  await page.goto(`${BASE}/console#/instances`);
+  // By keyboard: the Delete button, Enter, and the confirmation takes the focus; Enter again.
+  await page.getByRole("button", { name: `Delete ${id}`, exact: true }).focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("button", { name: `Yes, delete ${id}`, exact: true }).waitFor();
+  await check("delete-confirmation");
+  const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+  if (focused !== `Yes, delete ${id}`) fail(`the focus is on ${JSON.stringify(focused)}, not the confirmation`);
+  await page.keyboard.press("Enter");
+  await page.getByText(`Instance ${id} was deleted.`).waitFor();
+  await page.locator(`tr[data-instance="${id}"]`).waitFor({ state: "detached" });
+
+  step = "requests";
+  const origin = new URL(BASE).origin;
+  const asset = (u) => u.pathname === "/console" || u.pathname.startsWith("/console/");
+  let withKey = 0;
+  for (const r of requests) {
+    const u = new URL(r.url);
+    if (u.origin !== origin) fail(`${r.method} ${r.url} (during ${r.step}) is not the page's origin`);
+    if (asset(u)) continue;
+    if (!u.pathname.startsWith("/api/")) fail(`${r.method} ${r.url} (during ${r.step}) is neither an asset nor the API`);
+    if (!r.key) fail(`${r.method} ${r.url} (during ${r.step}) went without the API key`);
+    withKey++;
+  }
+  if (problems.length) fail(problems.join("\n"));
+  log(`${requests.length} requests, all to ${origin}; ${withKey} API calls, each with the key; ${requests.length - withKey} assets`);
+  console.log(JSON.stringify({ ok: true, requests: requests.length, apiCalls: withKey, axe: axeResults }));
+} catch (e) {
+  await page.screenshot({ path: `${SHOTS}/failure.tmp.png`, fullPage: true }).catch(() => {});
+  console.error(`FAIL at step "${step}": ${e.message}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}

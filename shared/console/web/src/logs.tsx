@@ -1,0 +1,283 @@
+import { useState } from "preact/hooks";
+import { api, Log, LOG_EVENTS } from "./api";
+import { ApiError } from "./api";
+import { ErrorText, Field, Json, Status, time, useAction, usePoll } from "./ui";
+
+const enc = encodeURIComponent;
+
+export interface LogFilters {
+  instanceId: string;
+  status: string;
+  event: string;
+}
+
+// Webhook logs: filters, cursor paging, a row opens the log, retry one, recover a window.
+export function Logs({ initial }: { initial: Partial<LogFilters> }) {
+  const [filters, setFilters] = useState<LogFilters>({ instanceId: initial.instanceId ?? "", status: initial.status ?? "", event: initial.event ?? "" });
+  const [draft, setDraft] = useState<LogFilters>(filters);
+  const [pages, setPages] = useState<(string | null)[]>([null]);
+  const [rows, setRows] = useState<Log[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [live, setLive] = useState(true);
+  const [open, setOpen] = useState<string | null>(null);
+  const cursor = pages[pages.length - 1];
+
+  const load = async () => {
+    try {
+      const r = await api.get<Log[]>("/api/webhook/logs", { ...filters, limit: 20, cursor });
+      setRows(r.data);
+      setNext(r.nextCursor);
+      setError(null);
+    } catch (e) {
+      setError(e);
+    }
+  };
+  // Only the first page follows new webhooks; later pages stay as they were read.
+  usePoll(load, live && cursor === null ? 2000 : 0, [filters, cursor, live]);
+
+  return (
+    <section aria-labelledby="logs-h">
+      <h1 id="logs-h" tabIndex={-1}>
+        Webhook logs
+      </h1>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilters(draft);
+          setPages([null]);
+        }}
+      >
+        <Field label="Instance" id="f-instance">
+          <input id="f-instance" value={draft.instanceId} onInput={(e) => setDraft({ ...draft, instanceId: e.currentTarget.value })} />
+        </Field>
+        <Field label="Status" id="f-status">
+          <select id="f-status" value={draft.status} onChange={(e) => setDraft({ ...draft, status: e.currentTarget.value })}>
+            <option value="">any</option>
+            <option>retrying</option>
+            <option>success</option>
+            <option>failed</option>
+          </select>
+        </Field>
+        <Field label="Event" id="f-event">
+          <select id="f-event" value={draft.event} onChange={(e) => setDraft({ ...draft, event: e.currentTarget.value })}>
+            <option value="">any</option>
+            {LOG_EVENTS.map((e) => (
+              <option key={e}>{e}</option>
+            ))}
+          </select>
+        </Field>
+        <button type="submit">Apply filters</button>
+        <label class="check">
+          <input type="checkbox" checked={live} onChange={(e) => setLive(e.currentTarget.checked)} /> Refresh the first page every 2 s
+        </label>
+      </form>
+      <ErrorText error={error} />
+      {rows && rows.length === 0 && <p>No webhook matches.</p>}
+      {rows && rows.length > 0 && (
+        <table class="logs">
+          <caption>Webhooks, newest first. Open one to see its payload and answer.</caption>
+          <thead>
+            <tr>
+              <th scope="col">Created</th>
+              <th scope="col">Event</th>
+              <th scope="col">Instance</th>
+              <th scope="col">Status</th>
+              <th scope="col">Attempts</th>
+              <th scope="col">Answer</th>
+              <th scope="col">Webhook</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((l) => (
+              <tr key={l.webhookId} data-webhook={l.webhookId} data-event={l.event} data-status={l.status}>
+                <td>{time(l.createdAt)}</td>
+                <td>{l.event}</td>
+                <td>{l.instanceId ?? "(test by URL)"}</td>
+                <td>
+                  <Status value={l.status} />
+                </td>
+                <td>{l.attempts}</td>
+                <td>{l.statusCode ?? l.error ?? ""}</td>
+                <td>
+                  <button aria-expanded={open === l.webhookId} onClick={() => setOpen(open === l.webhookId ? null : l.webhookId)}>
+                    Open {l.webhookId}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      <nav class="pager" aria-label="Log pages">
+        <button disabled={pages.length < 2} onClick={() => setPages(pages.slice(0, -1))}>
+          Previous page
+        </button>
+        <button disabled={!next} onClick={() => setPages([...pages, next])}>
+          Next page
+        </button>
+        <span>Page {pages.length}</span>
+      </nav>
+      {open && <LogDetail id={open} onChanged={load} />}
+      <Recover instanceId={filters.instanceId} />
+    </section>
+  );
+}
+
+// The headers each attempt carried, as the delivery function builds them; the timestamp and
+// signatures differ per attempt and are not stored.
+function headersOf(l: Log): Record<string, string> {
+  return {
+    "Content-Type": "application/json",
+    "webhook-id": l.webhookId,
+    "webhook-timestamp": "(the attempt's time, unix seconds)",
+    "webhook-signature": l.instanceId ? "v1,(HMAC-SHA256 with the instance's secret; two while a rotation overlaps)" : "(unsigned unless the test named a secret)",
+    "X-Webhook-Event": l.event,
+    "X-Webhook-Attempt": String(l.attempts),
+  };
+}
+
+function LogDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
+  const [log, setLog] = useState<Log | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [conflict, setConflict] = useState(false);
+  usePoll(
+    async () => {
+      try {
+        setLog((await api.get<Log>(`/api/webhook/logs/${enc(id)}`)).data);
+        setError(null);
+      } catch (e) {
+        setError(e);
+      }
+    },
+    2000,
+    [id],
+  );
+  const retry = useAction(async (force: boolean) => {
+    setConflict(false);
+    try {
+      const r = await api.post<Log>(`/api/webhook/retry/${enc(id)}`, undefined, force ? { force: true } : undefined);
+      setLog(r.data);
+      onChanged();
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 409) setConflict(true);
+      throw e;
+    }
+  });
+  return (
+    <section aria-labelledby="log-h" class="card" data-testid="log-detail">
+      <h2 id="log-h" tabIndex={-1}>
+        Webhook {id}
+      </h2>
+      <ErrorText error={error} />
+      {log && (
+        <>
+          <dl class="facts">
+            <dt>Status</dt>
+            <dd>
+              <Status value={log.status} />
+            </dd>
+            <dt>Event</dt>
+            <dd>{log.event}</dd>
+            <dt>URL</dt>
+            <dd class="url">{log.url}</dd>
+            <dt>Attempts</dt>
+            <dd>{log.attempts}</dd>
+            <dt>Last answer</dt>
+            <dd>
+              {log.statusCode ?? "none"}
+              {log.durationMs !== null ? ` in ${log.durationMs} ms` : ""}
+            </dd>
+            {log.error && (
+              <>
+                <dt>Error</dt>
+                <dd>{log.error}</dd>
+              </>
+            )}
+            {log.nextRetryAt && (
+              <>
+                <dt>Next attempt</dt>
+                <dd>{time(log.nextRetryAt)}</dd>
+              </>
+            )}
+            <dt>Created</dt>
+            <dd>{time(log.createdAt)}</dd>
+          </dl>
+          <h3>Payload</h3>
+          <Json value={log.payload} label="Payload" />
+          <h3>Headers sent</h3>
+          <Json value={headersOf(log)} label="Headers sent" />
+          <h3>Answer</h3>
+          <Json value={log.response} label="The endpoint's answer" />
+          <button onClick={() => retry.run(false)} disabled={retry.busy}>
+            {retry.busy ? "Retrying…" : "Retry now"}
+          </button>{" "}
+          {conflict && (
+            <button onClick={() => retry.run(true)} disabled={retry.busy}>
+              Send it again anyway
+            </button>
+          )}
+          <ErrorText error={retry.error} />
+        </>
+      )}
+    </section>
+  );
+}
+
+// Recover: the failed webhooks of a window go back on the queue, each with one more attempt.
+function Recover({ instanceId }: { instanceId: string }) {
+  const hourAgo = new Date(Date.now() - 3600_000);
+  const local = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  const [since, setSince] = useState(local(hourAgo));
+  const [until, setUntil] = useState("");
+  const [result, setResult] = useState<{ queued: number; complete: boolean } | null>(null);
+  const [progress, setProgress] = useState<string>("");
+  const run = useAction(async () => {
+    setResult(null);
+    setProgress("");
+    const body: Record<string, string> = { since: new Date(since).toISOString() };
+    if (until) body.until = new Date(until).toISOString();
+    if (instanceId) body.instanceId = instanceId;
+    const r = await api.post<{ queued: number; complete: boolean }>("/api/webhook/retry", body);
+    setResult(r.data);
+  });
+  // Progress: how many of the window's webhooks are still being retried.
+  usePoll(
+    async () => {
+      if (!result) return;
+      const r = await api.get<Log[]>("/api/webhook/logs", { status: "retrying", instanceId, limit: 100 });
+      setProgress(`${r.data.length}${r.nextCursor ? "+" : ""} webhooks still retrying`);
+    },
+    result ? 2000 : 0,
+    [result, instanceId],
+  );
+  return (
+    <section aria-labelledby="recover-h" class="card">
+      <h2 id="recover-h">Recover failed webhooks</h2>
+      <p class="hint">Puts every failed webhook created in the window{instanceId ? ` of ${instanceId}` : ""} back on the queue, each with one more attempt.</p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          run.run();
+        }}
+      >
+        <Field label="From" id="r-since">
+          <input id="r-since" type="datetime-local" value={since} required onInput={(e) => setSince(e.currentTarget.value)} />
+        </Field>
+        <Field label="Until (empty: now)" id="r-until">
+          <input id="r-until" type="datetime-local" value={until} onInput={(e) => setUntil(e.currentTarget.value)} />
+        </Field>
+        <button type="submit" disabled={run.busy}>
+          {run.busy ? "Queueing…" : "Recover"}
+        </button>
+      </form>
+      <ErrorText error={run.error} />
+      {result && (
+        <p role="status">
+          Queued {result.queued} webhooks{result.complete ? "; the window is done." : "; the rest of the window continues in the background."} {progress}
+        </p>
+      )}
+    </section>
+  );
+}
