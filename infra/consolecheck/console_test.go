@@ -85,7 +85,9 @@ func browser(t *testing.T) (chromium, dir string) {
 // QR through the simulated phone, a webhook URL failing twice, the log going retrying →
 // success, its payload, a failure retried from the page, statistics changing, a message
 // reaching read, the secret rotated, the instance deleted; every request same-origin and with
-// the key but the assets; axe-core on every screen; screenshots in docs/console/.
+// the key but the assets; axe-core on every screen; a screenshot of each, into docs/console/
+// when WAGATE_UPDATE_SCREENSHOTS is set (as golden files are updated), else into a temporary
+// folder, so that a test run leaves the tree as it found it.
 func TestConsoleInBrowser(t *testing.T) {
 	chromium, dir := browser(t)
 	rcv := receiver()
@@ -106,13 +108,17 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatalf("GET /console: %v %v: build the console first (make console)", resp.Status, err)
 	}
 
+	shots := t.TempDir()
+	if os.Getenv("WAGATE_UPDATE_SCREENSHOTS") != "" {
+		shots = filepath.Join(dir, "..", "..", "docs", "console")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "scenario.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(),
 		"CONSOLE_BASE="+s.URL, "CONSOLE_KEY="+testKey, "CONSOLE_RECEIVER="+rcv.URL,
-		"CONSOLE_CHROMIUM="+chromium, "CONSOLE_SHOTS="+filepath.Join(dir, "..", "..", "docs", "console"))
+		"CONSOLE_CHROMIUM="+chromium, "CONSOLE_SHOTS="+shots)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
