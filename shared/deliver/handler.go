@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/wagate/wagate/shared/metrics"
 	"github.com/wagate/wagate/shared/webhook"
@@ -187,10 +189,12 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 	// the conditional create finds out when it does (a recovered webhook, a second copy of
 	// an event), after which the attempt is recorded over the stored log, which a failure
 	// never reopens. A retry reads the log first and is never sent once the log is final.
-	// The slow lane's records were mostly tried before they moved, so it always reads.
+	// In the slow lane, a record moved on its first receive is still at its first sight;
+	// one moved later had been tried, and its log is read.
 	slowLane := h.inSlowLane(rec)
+	firstSight := receives(rec) == 1 && (!slowLane || movedAtFirstSight(rec))
 	var prev *webhook.Log
-	if receives(rec) > 1 || slowLane {
+	if !firstSight {
 		var err error
 		prev, err = h.logs.Get(ctx, env.WebhookID)
 		switch {
@@ -218,7 +222,7 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 		}
 	}
 	if in == nil || in.WebhookURL == "" || !in.Subscribes(env.Event) {
-		if prev == nil && receives(rec) == 1 && !slowLane {
+		if prev == nil && firstSight {
 			// Not read yet: a recovered webhook has a log, which must not stay retrying.
 			var err error
 			if prev, err = h.logs.Get(ctx, env.WebhookID); err != nil && webhook.ErrorCode(err) != webhook.ENotFound {
@@ -236,7 +240,7 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 	}
 
 	if h.slow != nil && !slowLane && h.circuits.suspect(in.WebhookURL, in.Circuit.For(in.WebhookURL)) {
-		return h.moveToSlowLane(ctx, log, rec, sum)
+		return h.moveToSlowLane(ctx, log, rec, firstSight, sum)
 	}
 	attempts := 0
 	if prev != nil {
@@ -264,11 +268,28 @@ func (h *Handler) inSlowLane(rec events.SQSMessage) bool {
 	return i >= 0 && rec.EventSourceARN[i+1:] == path.Base(h.slow.URL)
 }
 
+// firstSightAttribute marks a record moved to the slow lane on its first receive, its log not
+// read: the slow lane's first receive of it goes straight to its attempt too.
+const firstSightAttribute = "wagateFirstSight"
+
+// movedAtFirstSight reports whether rec was moved to the slow lane on its first receive.
+func movedAtFirstSight(rec events.SQSMessage) bool {
+	a, ok := rec.MessageAttributes[firstSightAttribute]
+	return ok && a.StringValue != nil && *a.StringValue == "true"
+}
+
 // moveToSlowLane queues rec in the slow lane, unsent and its log untouched, and reports it
-// done here; when the move fails it comes back, in this queue. The slow lane reads the log,
-// so an attempt made before the move counts, and a log that became final meanwhile stops it.
-func (h *Handler) moveToSlowLane(ctx context.Context, log *slog.Logger, rec events.SQSMessage, sum *tally) (again, infra bool) {
-	_, err := h.slow.Queue.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &h.slow.URL, MessageBody: &rec.Body})
+// done here; when the move fails it comes back, in this queue. A record moved after its first
+// receive has its log read there, so an attempt made before the move counts and a log that
+// became final meanwhile stops it.
+func (h *Handler) moveToSlowLane(ctx context.Context, log *slog.Logger, rec events.SQSMessage, firstSight bool, sum *tally) (again, infra bool) {
+	in := &sqs.SendMessageInput{QueueUrl: &h.slow.URL, MessageBody: &rec.Body}
+	if firstSight {
+		in.MessageAttributes = map[string]sqstypes.MessageAttributeValue{
+			firstSightAttribute: {DataType: aws.String("String"), StringValue: aws.String("true")},
+		}
+	}
+	_, err := h.slow.Queue.SendMessage(ctx, in)
 	if err != nil {
 		log.ErrorContext(ctx, "move to the slow lane; the event comes back", "error", err)
 		return true, true

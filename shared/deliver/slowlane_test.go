@@ -20,8 +20,9 @@ import (
 
 // An endpoint whose attempt goes unanswered has its later records moved to the slow lane,
 // unsent, so the events queue's batches stop waiting on it; the slow lane delivers them
-// (an attempt made before the move counts, a failed move loses nothing), and once the
-// endpoint answers there its records stay in the events queue again.
+// (an attempt made before the move counts, a failed move loses nothing, a record moved at
+// its first receive goes to its attempt without reading a log), and once the endpoint
+// answers there its records stay in the events queue again.
 func TestSlowLaneTakesEndpointsThatStoppedAnswering(t *testing.T) {
 	sender := deliver.SenderOptions{
 		Timeout: 300 * time.Millisecond, AllowHTTP: true,
@@ -41,8 +42,9 @@ func TestSlowLaneTakesEndpointsThatStoppedAnswering(t *testing.T) {
 	slowQueue := r.res.Queue("SlowEventsQueue")
 	lane := &failingSender{sqs: r.sqs}
 	lane.failures.Store(1) // the first move fails
+	logs := &readCounter{LogStore: r.logs}
 	h := deliver.NewHandler(deliver.Config{
-		Logs: r.logs, Instances: r.instances, Queue: r.vis, QueueURL: r.queueURL,
+		Logs: logs, Instances: r.instances, Queue: r.vis, QueueURL: r.queueURL,
 		SlowLane: &deliver.SlowLane{Queue: lane, URL: slowQueue.URL},
 		Sender:   deliver.NewSender(sender), Policy: webhook.RetryPolicy{Schedule: webhook.RetrySchedule{time.Second, time.Second, time.Second}},
 		Logger: slog.New(slog.DiscardHandler),
@@ -85,7 +87,11 @@ func TestSlowLaneTakesEndpointsThatStoppedAnswering(t *testing.T) {
 	}
 
 	answering.Store(true)
+	logs.reads.Store(0)
 	drain(slowSource)
+	if got := logs.reads.Load(); got != 1 {
+		t.Fatalf("the slow lane read %d logs, want 1: the record moved on a retry (the others moved at first sight)", got)
+	}
 	for _, env := range append(first, later...) {
 		want := 1
 		if env == first[0] {
@@ -122,6 +128,17 @@ func TestSlowLaneTakesEndpointsThatStoppedAnswering(t *testing.T) {
 	if c := r.counters(slow.ID); c.Total != 6 || c.Success != 6 {
 		t.Fatalf("counters %+v, want 6 webhooks, 6 succeeded", c)
 	}
+}
+
+// readCounter counts the logs read.
+type readCounter struct {
+	deliver.LogStore
+	reads atomic.Int32
+}
+
+func (c *readCounter) Get(ctx context.Context, webhookID string) (*webhook.Log, error) {
+	c.reads.Add(1)
+	return c.LogStore.Get(ctx, webhookID)
 }
 
 // failingSender fails as many sends as failures says, then sends.
