@@ -105,6 +105,7 @@ type Network struct {
 	reads    []Read
 	presence []Presence
 	media    map[string][]byte // direct path → plaintext
+	profiles profiles          // about texts, businesses, hidden pictures (contacts.go)
 }
 
 // phone is a WhatsApp account's primary device.

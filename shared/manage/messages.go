@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -35,6 +36,7 @@ type MessageAPI struct {
 	guard     *ssrf.Guardian
 	now       func() time.Time
 	poll      pollSchedule
+	callBound time.Duration
 }
 
 // MessageDeps are a MessageAPI's dependencies.
@@ -47,6 +49,9 @@ type MessageDeps struct {
 	// the host fetches links through the same checks.
 	AllowedPrefixes []netip.Prefix
 	Now             func() time.Time // time.Now when nil
+	// CallBound is how long a call route waits for its answer; outbox.CallAnswerBound when 0
+	// (tests shorten it).
+	CallBound time.Duration
 }
 
 // pollSchedule is how a send waits for the host: a first look after First, each next
@@ -73,8 +78,9 @@ func NewMessageAPI(d MessageDeps) *MessageAPI {
 	}
 	return &MessageAPI{
 		outbox: d.Outbox, instances: d.Instances, cursors: d.Cursors, now: now,
-		guard: ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...)),
-		poll:  pollSchedule{First: 100 * time.Millisecond, Max: time.Second},
+		guard:     ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...)),
+		poll:      pollSchedule{First: 100 * time.Millisecond, Max: time.Second},
+		callBound: cmp.Or(d.CallBound, outbox.CallAnswerBound),
 	}
 }
 
@@ -87,6 +93,7 @@ func (a *MessageAPI) Register(r *apigw.Router) {
 	r.Handle(http.MethodDelete, "/api/instance/{instanceId}/messages/{messageId}", a.revoke)
 	r.Handle(http.MethodPost, "/api/instance/{instanceId}/chats/{chatId}/read", a.read)
 	r.Handle(http.MethodPost, "/api/instance/{instanceId}/chats/{chatId}/presence", a.presence)
+	a.registerCalls(r)
 }
 
 // clock is the time of a request, to the millisecond the API shows.
