@@ -108,7 +108,14 @@ type RequestBody struct {
 type Response struct {
 	Ref         string              `yaml:"$ref"`
 	Description string              `yaml:"description"`
+	Headers     Ordered[*Header]    `yaml:"headers"`
 	Content     Ordered[*MediaType] `yaml:"content"`
+}
+
+// Header is a response header.
+type Header struct {
+	Description string  `yaml:"description"`
+	Schema      *Schema `yaml:"schema"`
 }
 
 // MediaType is a body's schema and example.
