@@ -20,6 +20,15 @@ type profiles struct {
 	about    map[string]string
 	business map[string]string // verified business names
 	hidden   map[string]bool   // numbers hiding their picture from everyone
+	asked    int               // GetUserInfo queries received
+}
+
+// UserInfoQueries answers how many GetUserInfo queries the network has received, answered or
+// not (a test sees a call reach WhatsApp while the server is down).
+func (n *Network) UserInfoQueries() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.profiles.asked
 }
 
 func (p *profiles) init() {
@@ -92,6 +101,9 @@ func (c *Client) GetUserInfo(ctx context.Context, jids []types.JID) (map[types.J
 	if _, err := c.connected(); err != nil {
 		return nil, err
 	}
+	c.net.mu.Lock()
+	c.net.profiles.asked++
+	c.net.mu.Unlock()
 	if err := c.net.serverDown(ctx); err != nil {
 		return nil, err
 	}
