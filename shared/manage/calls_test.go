@@ -193,3 +193,13 @@ func TestCallAnswers(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupUpdatedSubscribable: an instance subscribes to group.updated like any other event.
+func TestGroupUpdatedSubscribable(t *testing.T) {
+	r := newCallRig(t, 2*time.Second)
+	var v view
+	r.ok(request{method: "PUT", resource: "/api/instance/{instanceId}", id: r.paired, body: `{"webhookUrl":"https://example.com/hook","webhookEvents":["group.updated","message.sent"]}`}, 200, &v)
+	if strings.Join(v.WebhookEvents, ",") != "group.updated,message.sent" {
+		t.Fatalf("webhookEvents %v", v.WebhookEvents)
+	}
+}
