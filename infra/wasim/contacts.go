@@ -21,6 +21,8 @@ type profiles struct {
 	business map[string]string // verified business names
 	hidden   map[string]bool   // numbers hiding their picture from everyone
 	asked    int               // GetUserInfo queries received
+	// inviteOnly are numbers whose privacy settings refuse being added to groups.
+	inviteOnly map[string]bool
 }
 
 // UserInfoQueries answers how many GetUserInfo queries the network has received, answered or
@@ -33,7 +35,7 @@ func (n *Network) UserInfoQueries() int {
 
 func (p *profiles) init() {
 	if p.about == nil {
-		p.about, p.business, p.hidden = map[string]string{}, map[string]string{}, map[string]bool{}
+		p.about, p.business, p.hidden, p.inviteOnly = map[string]string{}, map[string]string{}, map[string]bool{}, map[string]bool{}
 	}
 }
 

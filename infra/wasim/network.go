@@ -120,6 +120,14 @@ type phone struct {
 type group struct {
 	name         string
 	participants []string // phone numbers
+	// What the group calls keep (groups.go): the first member made it.
+	admins   map[string]bool
+	topic    string
+	topicID  string
+	announce bool
+	locked   bool
+	invite   string // the invite code
+	created  time.Time
 }
 
 // pending is a connection waiting to be linked: by a QR code until expires, or by a pairing

@@ -53,6 +53,7 @@ func (e *WaitError) Error() string { return "wait for the lookup pace until " + 
 // time, but is safe for concurrent use.
 type Caller struct {
 	client   Client
+	groups   Groups // nil when the connection does no group calls
 	contacts Contacts
 	gap      func() time.Duration // the instance's send pace's next gap
 
@@ -69,7 +70,9 @@ type cached struct {
 // New returns the Caller of a session; gap returns the wait between two uncached lookups (the
 // instance's send pace); contacts may be nil.
 func New(client Client, contacts Contacts, gap func() time.Duration) *Caller {
-	return &Caller{client: client, contacts: contacts, gap: gap, cache: map[string]cached{}}
+	k := &Caller{client: client, contacts: contacts, gap: gap, cache: map[string]cached{}}
+	k.groups, _ = client.(Groups)
+	return k
 }
 
 // Do does c at now, with ctx ending at the call's deadline, and returns its answer: a
@@ -82,6 +85,9 @@ func (k *Caller) Do(ctx context.Context, c *outbox.Call, now time.Time) (*outbox
 		return k.check(ctx, c.Phones, now)
 	case outbox.OpContactInfo:
 		return k.info(ctx, c.JID)
+	case outbox.OpGroupsList, outbox.OpGroupInfo, outbox.OpGroupCreate, outbox.OpGroupUpdate,
+		outbox.OpGroupParticipants, outbox.OpGroupInvite, outbox.OpGroupLeave:
+		return k.groupCall(ctx, c.Op, c.Group)
 	}
 	return refused(webhook.EInvalid, "this host does not know the call %q; it may be older than the API", c.Op), nil
 }

@@ -65,6 +65,12 @@ func (s *Sender) call(ctx context.Context, r *outbox.Record) {
 		}}, now)
 	case errors.As(err, &wait):
 		s.later(r, wait.Until) // in memory only: choose wakes the sender then
+	case err != nil && c.Mutates():
+		// It may have reached WhatsApp: never sent again, answered unavailable.
+		s.logger.Warn("call not answered", "messageId", r.MessageID, "op", c.Op, "error", err)
+		s.answer(ctx, r, &outbox.CallResult{Error: &outbox.CallError{
+			Code: webhook.EUnavailable, Message: "WhatsApp did not answer; the change may or may not have been made: read the group to see", RetryAfterMs: 1000,
+		}}, s.clock.Now())
 	case err != nil:
 		s.logger.Warn("call not answered; trying again", "messageId", r.MessageID, "op", c.Op, "error", err)
 		s.later(r, now.Add(callRetry))

@@ -24,6 +24,13 @@ import (
 func (a *MessageAPI) registerCalls(r *apigw.Router) {
 	r.Handle(http.MethodPost, "/api/instance/{instanceId}/contacts/check", a.checkContacts)
 	r.Handle(http.MethodGet, "/api/instance/{instanceId}/contacts/{jid}", a.contactInfo)
+	r.Handle(http.MethodGet, "/api/instance/{instanceId}/groups", a.listGroups)
+	r.Handle(http.MethodPost, "/api/instance/{instanceId}/groups", a.createGroup)
+	r.Handle(http.MethodGet, "/api/instance/{instanceId}/groups/{groupId}", a.groupInfo)
+	r.Handle(http.MethodPut, "/api/instance/{instanceId}/groups/{groupId}", a.updateGroup)
+	r.Handle(http.MethodPost, "/api/instance/{instanceId}/groups/{groupId}/participants", a.groupParticipants)
+	r.Handle(http.MethodGet, "/api/instance/{instanceId}/groups/{groupId}/invite", a.groupInvite)
+	r.Handle(http.MethodPost, "/api/instance/{instanceId}/groups/{groupId}/leave", a.leaveGroup)
 }
 
 func (a *MessageAPI) checkContacts(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
@@ -50,6 +57,136 @@ func (a *MessageAPI) contactInfo(ctx context.Context, r *apigw.Request) (apigw.R
 		return apigw.Response{}, err
 	}
 	return a.call(ctx, start, id, m)
+}
+
+// groupsCursor is the listing's cursor: the last group of the page before.
+type groupsCursor struct {
+	Kind       string `json:"k"`
+	InstanceID string `json:"i"`
+	After      string `json:"a"`
+}
+
+const groupsCursorKind = "groups"
+
+func (a *MessageAPI) listGroups(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	start := time.Now()
+	id, err := pathID(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	var c groupsCursor
+	limit, resumed, err := readPage(r, a.cursors, &c)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if resumed && (c.Kind != groupsCursorKind || c.InstanceID != id || c.After == "") {
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "cursor: belongs to another query")
+	}
+	resp, err := a.call(ctx, start, id, outbox.GroupsListCall(limit, c.After))
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	var page outbox.GroupPage
+	if err := json.Unmarshal(resp.Data.(json.RawMessage), &page); err != nil {
+		return apigw.Response{}, fmt.Errorf("groups of %s: decode the host's page: %w", id, err)
+	}
+	p := pagination{Limit: limit}
+	if page.Next != "" {
+		tok, err := a.cursors.Seal(groupsCursor{Kind: groupsCursorKind, InstanceID: id, After: page.Next})
+		if err != nil {
+			return apigw.Response{}, fmt.Errorf("seal cursor: %w", err)
+		}
+		p.NextCursor = &tok
+	}
+	if page.Groups == nil {
+		page.Groups = []outbox.GroupView{}
+	}
+	return apigw.Response{Data: page.Groups, Extra: map[string]any{"pagination": p}}, nil
+}
+
+func (a *MessageAPI) createGroup(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	start := time.Now()
+	id, err := pathID(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	m, err := outbox.ParseCreateGroup(r.RawBody())
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	resp, err := a.call(ctx, start, id, m)
+	resp.Status = http.StatusCreated
+	return resp, err
+}
+
+// groupPath reads the instance and the group of a group's route.
+func groupPath(r *apigw.Request) (string, string, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return "", "", err
+	}
+	jid, err := outbox.ParseGroupJID("groupId", r.Param("groupId"))
+	return id, jid, err
+}
+
+func (a *MessageAPI) groupInfo(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	start := time.Now()
+	id, jid, err := groupPath(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return a.call(ctx, start, id, outbox.GroupInfoCall(jid))
+}
+
+func (a *MessageAPI) updateGroup(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	start := time.Now()
+	id, jid, err := groupPath(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	m, err := outbox.ParseUpdateGroup(jid, r.RawBody())
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return a.call(ctx, start, id, m)
+}
+
+func (a *MessageAPI) groupParticipants(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	start := time.Now()
+	id, jid, err := groupPath(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	m, err := outbox.ParseParticipants(jid, r.RawBody())
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return a.call(ctx, start, id, m)
+}
+
+func (a *MessageAPI) groupInvite(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	start := time.Now()
+	id, jid, err := groupPath(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	reset, err := r.QueryBool("reset")
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	return a.call(ctx, start, id, outbox.GroupInviteCall(jid, reset))
+}
+
+func (a *MessageAPI) leaveGroup(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	start := time.Now()
+	id, jid, err := groupPath(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	if r.HasBody() {
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "body: must be empty")
+	}
+	return a.call(ctx, start, id, outbox.GroupLeaveCall(jid))
 }
 
 // call accepts m for the instance and waits for its answer until CallAnswerBound after start.

@@ -26,14 +26,17 @@ type Call struct {
 	Op     string   `json:"op"`
 	Phones []string `json:"phones,omitempty"` // contacts.check: normalised digits
 	JID    string   `json:"jid,omitempty"`    // contacts.info: the user
+	Group  *Group   `json:"group,omitempty"`  // the group calls (groups.go)
 }
 
 // Mutates reports whether the call changes something on WhatsApp. A call that does not may be
 // done again by a host that takes the lease over; one that does is never done twice.
 func (c *Call) Mutates() bool {
 	switch c.Op {
-	case OpContactsCheck, OpContactInfo:
+	case OpContactsCheck, OpContactInfo, OpGroupsList, OpGroupInfo:
 		return false
+	case OpGroupInvite:
+		return c.Group != nil && c.Group.Reset
 	}
 	return true
 }
