@@ -167,6 +167,19 @@ def call_result(message: bytes) -> bytes:
     elif call["op"] == "contacts.info":
         data = {"jid": call["jid"], "pushName": None, "businessName": None, "about": None,
                 "pictureUrl": None, "pictureId": None}
+    elif call["op"] == "groups.list":
+        data = {"groups": []}
+    elif call["op"] in ("groups.create", "groups.info", "groups.update"):
+        g = call.get("group") or {}
+        data = {"groupId": g.get("jid") or "120363025246125486@g.us", "name": g.get("name") or "Group",
+                "description": g.get("description") or "", "owner": None, "announce": bool(g.get("announce")),
+                "locked": bool(g.get("locked")), "createdAt": None, "size": 0, "participants": []}
+    elif call["op"] == "groups.participants":
+        data = [{"jid": p, "status": "ok"} for p in call["group"]["participants"]]
+    elif call["op"] == "groups.invite":
+        data = {"groupId": call["group"]["jid"], "link": "https://chat.whatsapp.com/AbCdEfGhIjKlMnOpQrStUv"}
+    elif call["op"] == "groups.leave":
+        data = {"groupId": call["group"]["jid"], "left": True}
     else:
         return json.dumps({"error": {"code": "invalid_request", "message": "op: unknown"}}).encode()
     return json.dumps({"data": data}).encode()

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"strings"
+	"unicode/utf8"
 )
 
 // The group calls (DESIGN.md §7, groups).
@@ -17,6 +18,7 @@ const (
 
 // WhatsApp's group limits: a subject of up to 100 characters (the apps' limit), a
 // description of up to 2,048, and 1,024 members, so no list of participants is longer.
+// Characters are code points, as the OpenAPI file's maxLength counts them.
 const (
 	MaxGroupName         = 100
 	MaxGroupDescription  = 2048
@@ -111,12 +113,22 @@ func ParseCreateGroup(body []byte) (*Message, error) {
 
 func validateGroupName(field, name string) error {
 	switch {
-	case blank(name):
+	case strings.TrimFunc(name, schemaSpace) == "":
 		return invalid(field, "must not be empty or only white space")
-	case length(name) > MaxGroupName:
+	case utf8.RuneCountInString(name) > MaxGroupName:
 		return invalid(field, "longer than %d characters", MaxGroupName)
 	}
 	return nil
+}
+
+// schemaSpace is white space as the OpenAPI file's patterns read it (ECMAScript's \s), so
+// that a name the schema takes is one the API takes.
+func schemaSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff:
+		return true
+	}
+	return r >= 0x2000 && r <= 0x200a
 }
 
 // parseParticipants reads a list of users, at least least and at most most, each once.
@@ -166,7 +178,7 @@ func ParseUpdateGroup(jid string, body []byte) (*Message, error) {
 			return nil, err
 		}
 	}
-	if r.Description != nil && length(*r.Description) > MaxGroupDescription {
+	if r.Description != nil && utf8.RuneCountInString(*r.Description) > MaxGroupDescription {
 		return nil, invalid("description", "longer than %d characters", MaxGroupDescription)
 	}
 	return groupCall(OpGroupUpdate, &Group{JID: jid, Name: r.Name, Description: r.Description, Announce: r.Announce, Locked: r.Locked}), nil
