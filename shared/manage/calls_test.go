@@ -3,6 +3,7 @@ package manage_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -18,8 +19,13 @@ import (
 )
 
 const (
-	checkPath   = "/api/instance/{instanceId}/contacts/check"
-	contactPath = "/api/instance/{instanceId}/contacts/{jid}"
+	checkPath        = "/api/instance/{instanceId}/contacts/check"
+	contactPath      = "/api/instance/{instanceId}/contacts/{jid}"
+	groupsPath       = "/api/instance/{instanceId}/groups"
+	groupPath        = "/api/instance/{instanceId}/groups/{groupId}"
+	participantsPath = "/api/instance/{instanceId}/groups/{groupId}/participants"
+	invitePath       = "/api/instance/{instanceId}/groups/{groupId}/invite"
+	leavePath        = "/api/instance/{instanceId}/groups/{groupId}/leave"
 )
 
 // newCallRig is a messageRig whose call routes wait bound for their answer.
@@ -76,6 +82,17 @@ func TestCallBadInput(t *testing.T) {
 	contact := func(jid string) request {
 		return request{method: "GET", resource: contactPath, params: map[string]string{"jid": jid}}
 	}
+	groups := func(body string) request { return request{method: "POST", resource: groupsPath, body: body} }
+	group := func(method, resource, jid, body string) request {
+		return request{method: method, resource: resource, params: map[string]string{"groupId": jid}, body: body}
+	}
+	users := func(n int) string {
+		u := make([]string, n)
+		for i := range u {
+			u[i] = fmt.Sprintf(`"628120%07d"`, i)
+		}
+		return "[" + strings.Join(u, ",") + "]"
+	}
 	for _, tt := range []struct {
 		name  string
 		req   request
@@ -92,6 +109,31 @@ func TestCallBadInput(t *testing.T) {
 		{"letters", check(`{"phones":["call me"]}`), "phones[0]"},
 		{"unknown field", check(`{"phones":["6281234567890"],"numbers":[]}`), "numbers"},
 		{"a group where a user is needed", contact(groupJID), "jid"},
+		{"a user where a group is needed", group("GET", groupPath, alice, ``), "groupId"},
+		{"a user JID where a group is needed", group("PUT", groupPath, aliceJID, `{"name":"x"}`), "groupId"},
+		{"a bad group JID", group("POST", participantsPath, "abc@g.us", `{"action":"add","participants":["`+alice+`"]}`), "groupId"},
+		{"create without a name", groups(`{"participants":[]}`), "name"},
+		{"create with an empty name", groups(`{"name":"","participants":[]}`), "name"},
+		{"create with a blank name", groups(`{"name":" \u3000 ","participants":[]}`), "name"},
+		{"create with a long name", groups(`{"name":"` + strings.Repeat("n", outbox.MaxGroupName+1) + `","participants":[]}`), "name"},
+		{"create without participants", groups(`{"name":"Riders"}`), "participants"},
+		{"create with a group as participant", groups(`{"name":"Riders","participants":["` + groupJID + `"]}`), "participants[0]"},
+		{"create with a national number", groups(`{"name":"Riders","participants":["081234567890"]}`), "participants[0]"},
+		{"create with a participant twice", groups(`{"name":"Riders","participants":["` + alice + `","+` + alice + `"]}`), "participants[1]"},
+		{"create with more than WhatsApp's limit", groups(`{"name":"Riders","participants":` + users(outbox.MaxGroupParticipants) + `}`), "participants"},
+		{"update with nothing", group("PUT", groupPath, groupJID, `{}`), "body"},
+		{"update with an empty name", group("PUT", groupPath, groupJID, `{"name":""}`), "name"},
+		{"update with a long description", group("PUT", groupPath, groupJID, `{"description":"`+strings.Repeat("d", outbox.MaxGroupDescription+1)+`"}`), "description"},
+		{"update announce not a bool", group("PUT", groupPath, groupJID, `{"announce":"yes"}`), "announce"},
+		{"participants without action", group("POST", participantsPath, groupJID, `{"participants":["`+alice+`"]}`), "action"},
+		{"participants with an unknown action", group("POST", participantsPath, groupJID, `{"action":"ban","participants":["`+alice+`"]}`), "action"},
+		{"participants none", group("POST", participantsPath, groupJID, `{"action":"add","participants":[]}`), "participants"},
+		{"participants over WhatsApp's limit", group("POST", participantsPath, groupJID, `{"action":"remove","participants":`+users(outbox.MaxGroupParticipants+1)+`}`), "participants"},
+		{"participants a group", group("POST", participantsPath, groupJID, `{"action":"add","participants":["`+groupJID+`"]}`), "participants[0]"},
+		{"invite reset not a bool", request{method: "GET", resource: invitePath, params: map[string]string{"groupId": groupJID}, query: map[string]string{"reset": "maybe"}}, "reset"},
+		{"leave with a body", group("POST", leavePath, groupJID, `{}`), "body"},
+		{"list limit 0", request{method: "GET", resource: groupsPath, query: map[string]string{"limit": "0"}}, "limit"},
+		{"list bad cursor", request{method: "GET", resource: groupsPath, query: map[string]string{"cursor": "nonsense"}}, "cursor"},
 		{"a national number as jid", contact("081234567890"), "jid"},
 		{"a device JID", contact("6281234567890:3@s.whatsapp.net"), "jid"},
 		{"not a JID", contact("alice@example.com"), "jid"},
