@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/wagate/wagate/session-host/calls"
@@ -86,12 +87,22 @@ func (s *Sender) later(r *outbox.Record, at time.Time) {
 	s.replace(&next)
 }
 
+// maxResult bounds an answer written on a record, under DynamoDB's 400 KB item: a page of
+// large groups with every participant can be more.
+const maxResult = 300 << 10
+
 // answer writes res on r, which ends sent.
 func (s *Sender) answer(ctx context.Context, r *outbox.Record, res *outbox.CallResult, now time.Time) {
 	b, err := json.Marshal(res)
 	if err != nil {
 		s.fail(ctx, r, "the answer could not be encoded")
 		return
+	}
+	if len(b) > maxResult {
+		b, _ = json.Marshal(&outbox.CallResult{Error: &outbox.CallError{
+			Code:    webhook.EPayloadTooLarge,
+			Message: fmt.Sprintf("the answer is %d bytes, more than the %d the gateway passes on; ask for fewer (a smaller limit)", len(b), maxResult),
+		}})
 	}
 	next := *r
 	next.Status, next.Result, next.SentAt, next.NextAttemptAt = outbox.StatusSent, b, &now, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -69,6 +70,9 @@ func TestSenderCalls(t *testing.T) {
 		{"a read whose request failed is tried again", call(outbox.OpGroupInfo, 0), 0, []func(time.Time) (*outbox.CallResult, error){failing, failing, answered}, outbox.StatusSent, "", 3},
 		{"a read failing to its deadline ends failed", call(outbox.OpGroupInfo, 0), 0, []func(time.Time) (*outbox.CallResult, error){failing}, outbox.StatusFailed, "", 18},
 		{"a change whose request failed is not made again", call(outbox.OpGroupLeave, 0), 0, []func(time.Time) (*outbox.CallResult, error){failing, answered}, outbox.StatusSent, "unavailable", 1},
+		{"an answer too large to keep", call(outbox.OpGroupsList, 0), 0, []func(time.Time) (*outbox.CallResult, error){func(time.Time) (*outbox.CallResult, error) {
+			return &outbox.CallResult{Data: json.RawMessage(`"` + strings.Repeat("g", maxResult) + `"`)}, nil
+		}}, outbox.StatusSent, "payload_too_large", 1},
 		{"a change another host started is not made again", call(outbox.OpGroupLeave, 1), 0, []func(time.Time) (*outbox.CallResult, error){answered}, outbox.StatusFailed, "", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,7 +99,7 @@ func TestSenderCalls(t *testing.T) {
 				t.Fatalf("failed with an answer %s", got.Result)
 			case tt.status == outbox.StatusSent && tt.code == "" && (res.Error != nil || res.Data == nil):
 				t.Fatalf("answer %s, want data", got.Result)
-			case tt.code != "" && (res.Error == nil || res.Error.Code != tt.code || res.Error.RetryAfterMs <= 0):
+			case tt.code != "" && (res.Error == nil || res.Error.Code != tt.code || (tt.code == "unavailable") != (res.Error.RetryAfterMs > 0)):
 				t.Fatalf("answer %s, want %s with a time to try again", got.Result, tt.code)
 			}
 			if n := r.events.count(); n != 0 {
