@@ -220,6 +220,9 @@ func (r *renderer) errorAnswers() error {
 		}
 		slices.Sort(codes)
 		r.printf("**%s**: %s\n\n", strings.Join(codes, ", "), e.Value.Description)
+		for _, h := range e.Value.Headers {
+			r.printf("Header `%s`: %s\n\n", h.Key, h.Value.Description)
+		}
 		for _, c := range e.Value.Content {
 			if err := r.example("", &c.Value.Example); err != nil {
 				return fmt.Errorf("response %s: %w", e.Key, err)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -56,13 +57,37 @@ func (g *APIGateway) AddPublic(method, resource string, h func(context.Context, 
 // match finds the route for a method and path, with the path's parameters.
 func (g *APIGateway) match(method, path string) (*route, map[string]string) {
 	parts := strings.Split(strings.Trim(path, "/"), "/")
+	// As API Gateway: the path selects one resource, the most specific (a literal segment
+	// beats a {parameter} in the first place they differ), and then the method; a method the
+	// resource lacks is not looked for on a less specific one (GET /contacts/check is not
+	// GET /contacts/{jid}).
+	var best []string
 	for i := range g.routes {
 		rt := &g.routes[i]
-		if params, ok := matchSegments(rt.segments, parts); ok && rt.method == method {
+		if _, ok := matchSegments(rt.segments, parts); ok && (best == nil || moreSpecific(rt.segments, best)) {
+			best = rt.segments
+		}
+	}
+	for i := range g.routes {
+		rt := &g.routes[i]
+		if rt.method == method && slices.Equal(rt.segments, best) {
+			params, _ := matchSegments(rt.segments, parts)
 			return rt, params
 		}
 	}
 	return nil, nil
+}
+
+// moreSpecific reports whether resource a is more specific than b, of the same length: a
+// literal segment where b has a parameter, in the first place they differ.
+func moreSpecific(a, b []string) bool {
+	for i := range a {
+		ap, bp := strings.HasPrefix(a[i], "{"), strings.HasPrefix(b[i], "{")
+		if ap != bp {
+			return bp
+		}
+	}
+	return false
 }
 
 func matchSegments(pattern, parts []string) (map[string]string, bool) {

@@ -106,6 +106,7 @@ type Network struct {
 	presence []Presence
 	media    map[string][]byte // direct path → plaintext
 	files    map[string]*file  // direct path → what the media servers answer
+	profiles profiles          // about texts, businesses, hidden pictures (contacts.go)
 }
 
 // file is an uploaded file as WhatsApp's media servers keep it: encrypted, with its MAC.
@@ -127,6 +128,14 @@ type phone struct {
 type group struct {
 	name         string
 	participants []string // phone numbers
+	// What the group calls keep (groups.go): the first member made it.
+	admins   map[string]bool
+	topic    string
+	topicID  string
+	announce bool
+	locked   bool
+	invite   string // the invite code
+	created  time.Time
 }
 
 // pending is a connection waiting to be linked: by a QR code until expires, or by a pairing

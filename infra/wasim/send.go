@@ -221,7 +221,10 @@ func (c *Client) IsOnWhatsApp(ctx context.Context, phones []string) ([]types.IsO
 		if !validNumber(number) {
 			continue
 		}
-		out = append(out, types.IsOnWhatsAppResponse{Query: q, JID: types.NewJID(number, types.DefaultUserServer), IsIn: c.net.IsOnWhatsApp(number)})
+		c.net.mu.Lock()
+		business := c.net.verifiedName(number)
+		c.net.mu.Unlock()
+		out = append(out, types.IsOnWhatsAppResponse{Query: q, JID: types.NewJID(number, types.DefaultUserServer), IsIn: c.net.IsOnWhatsApp(number), VerifiedName: business})
 	}
 	return out, nil
 }

@@ -40,6 +40,19 @@ func whatsappEvents(device func() types.JID, store func(*events.Message) *conver
 				}
 			}
 			return out
+		case *events.GroupInfo:
+			// Keyed by the notification (group, time, participant list version) and the
+			// change's place in it. The sink keeps them: whether WhatsApp sends a notification
+			// again after a failed ack is not something to count on.
+			datas := convert.GroupInfo(e)
+			out := make([]Event, len(datas))
+			for i, data := range datas {
+				out[i] = Event{
+					Name: webhook.EventGroupUpdated, Data: data, At: e.Timestamp,
+					Key: fmt.Sprintf("group/%s/%d/%s/%d", e.JID, e.Timestamp.UnixNano(), e.ParticipantVersionID, i),
+				}
+			}
+			return out
 		case sender.Sent:
 			// Made by this host, not delivered by WhatsApp: nothing would deliver it again, so
 			// the sink keeps it when the queue refuses it. Its file, just uploaded, is stored

@@ -40,6 +40,13 @@ func TestWhatsAppEvents(t *testing.T) {
 		{"qr", &events.QR{Codes: []string{"2@code1", "2@code2"}}, []string{webhook.EventSessionStatus}, "qr"},
 		{"connected", &events.Connected{}, []string{webhook.EventSessionStatus}, "phoneNumber"},
 		{"ignored", &events.PushNameSetting{}, nil, ""},
+		{"group promotion and subject", &events.GroupInfo{
+			JID: types.NewJID("120363025246125486", types.GroupServer), Sender: &contact, Timestamp: at,
+			Promote: []types.JID{own}, Name: &types.GroupName{Name: "Riders"},
+		}, []string{webhook.EventGroupUpdated, webhook.EventGroupUpdated}, "groupId"},
+		{"group change without an action", &events.GroupInfo{
+			JID: types.NewJID("120363025246125486", types.GroupServer), Timestamp: at, Ephemeral: &types.GroupEphemeral{IsEphemeral: true},
+		}, nil, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

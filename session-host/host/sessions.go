@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -15,6 +16,7 @@ import (
 	waLog "go.mau.fi/whatsmeow/util/log"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/wagate/wagate/session-host/calls"
 	"github.com/wagate/wagate/session-host/convert"
 	"github.com/wagate/wagate/session-host/sender"
 	"github.com/wagate/wagate/shared/outbox"
@@ -176,6 +178,15 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 		InstanceID: id, Client: sess.client, Store: s.outbox.Store, Paces: s.outbox.Paces, Events: sink,
 		Media: s.outbox.Media, Uploads: s.outbox.Uploads, MediaBudget: s.outbox.MediaBudget, Own: ownID, PollKey: pollKey, Logger: s.logger, Clock: s.outbox.Clock,
 		Paced: outbox.Type.Paced,
+		Calls: calls.New(sess.client, device.Contacts, func() time.Duration {
+			ctx, cancel := context.WithTimeout(sctx, 5*time.Second)
+			defer cancel()
+			p, err := s.outbox.Paces.PaceOf(ctx, id)
+			if err != nil {
+				p = outbox.DefaultPace
+			}
+			return p.Gap(rand.Float64)
+		}),
 	})
 	return sess, nil
 }

@@ -41,6 +41,10 @@ func permanent(format string, args ...any) error {
 // after typing (how long "typing…" shows first; 0 for none). A paced hand-over sets when the
 // next may go.
 func (s *Sender) handOver(ctx context.Context, r *outbox.Record, paced bool, typing time.Duration) {
+	if r.Message.Type == outbox.TypeCall {
+		s.call(ctx, r)
+		return
+	}
 	now := s.clock.Now()
 	sending := *r
 	sending.Status, sending.Attempts, sending.NextAttemptAt = outbox.StatusSending, r.Attempts+1, nil
@@ -145,6 +149,9 @@ func (s *Sender) fail(ctx context.Context, r *outbox.Record, reason string) *out
 		return nil
 	}
 	s.logger.Warn("message failed", "messageId", r.MessageID, "chat", r.Message.Chat, "reason", reason)
+	if r.Message.Type == outbox.TypeCall {
+		return next // a call is answered to the API, not in a webhook
+	}
 	chat, _ := types.ParseJID(r.Message.Chat)
 	s.publish(ctx, Failure{MessageID: r.MessageID, Chat: chat, Reason: reason, At: now}, "message.updated")
 	return next

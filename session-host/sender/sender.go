@@ -109,6 +109,8 @@ type Config struct {
 	// Paced reports whether messages of a type wait for the pace and their chat's turn; those
 	// that do not (read receipts, presence) go at once. Default: every type waits.
 	Paced func(outbox.Type) bool
+	// Calls does the request–answer calls (contacts and groups); nil answers them unavailable.
+	Calls Calls
 }
 
 // pendingLimit is how many pending messages a Sender reads at a time: the oldest, enough for
@@ -140,6 +142,7 @@ type Sender struct {
 	clock   Clock
 	random  func() float64
 	paced   func(outbox.Type) bool
+	calls   Calls
 
 	wake     chan struct{}
 	receipts chan receipt
@@ -170,7 +173,7 @@ func New(c Config) *Sender {
 	s := &Sender{
 		id: c.InstanceID, client: c.Client, store: c.Store, paces: c.Paces, events: c.Events, media: c.Media, uploads: c.Uploads, budget: c.MediaBudget,
 		own: c.Own, pollKey: c.PollKey, builder: send.NewBuilder(c.Client),
-		logger: c.Logger.With("instanceId", c.InstanceID), clock: c.Clock, random: c.Random, paced: c.Paced,
+		logger: c.Logger.With("instanceId", c.InstanceID), clock: c.Clock, random: c.Random, paced: c.Paced, calls: c.Calls,
 		wake: make(chan struct{}, 1), receipts: make(chan receipt, receiptQueue),
 		stale: true, read: pendingLimit, acked: map[string]*ack{}, onWhatsApp: map[string]bool{},
 	}

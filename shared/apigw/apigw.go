@@ -18,6 +18,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -170,7 +171,13 @@ func (rt *Router) errorResponse(ctx context.Context, err error) events.APIGatewa
 	if code == webhook.EInternal {
 		rt.logger.ErrorContext(ctx, "internal error", "error", err)
 	}
-	return write(statusOf(code), envelopeError(code, webhook.ErrorMessage(err)))
+	resp := write(statusOf(code), envelopeError(code, webhook.ErrorMessage(err)))
+	if code == webhook.EUnavailable {
+		// Every 503 says when to try again: the error's own time, else a second.
+		secs := max(int64((webhook.RetryAfter(err)+time.Second-1)/time.Second), 1)
+		resp.Headers["Retry-After"] = strconv.FormatInt(secs, 10)
+	}
+	return resp
 }
 
 func envelopeError(code, message string) map[string]any {

@@ -1,6 +1,7 @@
 package manage
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -37,6 +38,7 @@ type MessageAPI struct {
 	uploads   UploadHeads
 	now       func() time.Time
 	poll      pollSchedule
+	callBound time.Duration
 }
 
 // MessageDeps are a MessageAPI's dependencies.
@@ -52,6 +54,9 @@ type MessageDeps struct {
 	// the message is accepted.
 	Uploads UploadHeads
 	Now     func() time.Time // time.Now when nil
+	// CallBound is how long a call route waits for its answer; outbox.CallAnswerBound when 0
+	// (tests shorten it).
+	CallBound time.Duration
 }
 
 // UploadHeads describes stored files.
@@ -83,8 +88,9 @@ func NewMessageAPI(d MessageDeps) *MessageAPI {
 	}
 	return &MessageAPI{
 		outbox: d.Outbox, instances: d.Instances, cursors: d.Cursors, now: now, uploads: d.Uploads,
-		guard: ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...)),
-		poll:  pollSchedule{First: 100 * time.Millisecond, Max: time.Second},
+		guard:     ssrf.New(ssrf.WithAnyPort(), ssrf.WithAllowedV4Prefixes(v4...), ssrf.WithAllowedV6Prefixes(v6...)),
+		poll:      pollSchedule{First: 100 * time.Millisecond, Max: time.Second},
+		callBound: cmp.Or(d.CallBound, outbox.CallAnswerBound),
 	}
 }
 
@@ -97,6 +103,7 @@ func (a *MessageAPI) Register(r *apigw.Router) {
 	r.Handle(http.MethodDelete, "/api/instance/{instanceId}/messages/{messageId}", a.revoke)
 	r.Handle(http.MethodPost, "/api/instance/{instanceId}/chats/{chatId}/read", a.read)
 	r.Handle(http.MethodPost, "/api/instance/{instanceId}/chats/{chatId}/presence", a.presence)
+	a.registerCalls(r)
 }
 
 // clock is the time of a request, to the millisecond the API shows.

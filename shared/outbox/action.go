@@ -23,7 +23,7 @@ const (
 // IsAction reports whether t is an action rather than a message.
 func (t Type) IsAction() bool {
 	switch t {
-	case TypeEdit, TypeRevoke, TypeRead, TypePresence:
+	case TypeEdit, TypeRevoke, TypeRead, TypePresence, TypeCall:
 		return true
 	}
 	return false
@@ -33,7 +33,9 @@ func (t Type) IsAction() bool {
 // instance's pace. Read receipts and presence are not sends a ban is counted on, and are
 // worthless late (a "typing…" shown after the message it announced), so the host does them
 // at once.
-func (t Type) Paced() bool { return t != TypeRead && t != TypePresence }
+// Calls are answered while the API waits, so they do not queue behind sends either (contact
+// lookups have a pace of their own on the host).
+func (t Type) Paced() bool { return t != TypeRead && t != TypePresence && t != TypeCall }
 
 // Edit changes the text of a text message, or the caption of an image, video or document,
 // that this account sent through the outbox. Exactly one of Text and Caption is set.

@@ -54,6 +54,7 @@ type Message struct {
 	Revoke   *Revoke   `json:"revoke,omitempty"`
 	Read     *Read     `json:"read,omitempty"`
 	Presence *Presence `json:"presence,omitempty"`
+	Call     *Call     `json:"call,omitempty"` // a request–answer call (call.go)
 
 	// ReplyTo is the WhatsApp id of the message in Chat this one quotes, "" for none.
 	ReplyTo string `json:"replyTo,omitempty"`

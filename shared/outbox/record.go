@@ -73,6 +73,9 @@ type Record struct {
 	UpdatedAt  time.Time
 	// ExpiresAt is when a message still pending fails (its time to live).
 	ExpiresAt time.Time
+	// Result is a call's answer (a CallResult's JSON), written when the host did it; nil for
+	// messages and other actions.
+	Result []byte
 	// Version counts the record's writes; a write is conditional on the version it read.
 	Version int
 }

@@ -85,7 +85,8 @@ type outboxItem struct {
 	UpdatedAt     time.Time  `dynamodbav:"updatedAt"`
 	SendBy        time.Time  `dynamodbav:"sendBy"` // outbox.Record.ExpiresAt
 	Version       int        `dynamodbav:"version"`
-	ExpiresAt     int64      `dynamodbav:"expiresAt"` // TTL, unix seconds
+	ExpiresAt     int64      `dynamodbav:"expiresAt"`        // TTL, unix seconds
+	Result        []byte     `dynamodbav:"result,omitempty"` // a call's answer
 }
 
 func messagePK(instanceID string) string { return "m#" + instanceID }
@@ -109,7 +110,7 @@ func (s *OutboxStore) itemOf(r *outbox.Record) (map[string]types.AttributeValue,
 		Seq: r.Seq, Message: msg, Status: string(r.Status), Error: r.Error, Attempts: r.Attempts,
 		NextAttemptAt: utcPtr(r.NextAttemptAt), AcceptedAt: r.AcceptedAt.UTC(), SentAt: utcPtr(r.SentAt),
 		UpdatedAt: r.UpdatedAt.UTC(), SendBy: r.ExpiresAt.UTC(), Version: r.Version,
-		ExpiresAt: r.AcceptedAt.Add(s.retention).Unix(),
+		ExpiresAt: r.AcceptedAt.Add(s.retention).Unix(), Result: r.Result,
 	}
 	if r.Status.Pending() {
 		it.PendingI = r.InstanceID
@@ -142,6 +143,7 @@ func decodeRecord(item map[string]types.AttributeValue) (*outbox.Record, error) 
 		InstanceID: it.InstanceID, MessageID: it.MessageID, Seq: it.Seq, Message: msg,
 		Status: outbox.Status(it.Status), Error: it.Error, Attempts: it.Attempts, NextAttemptAt: it.NextAttemptAt,
 		AcceptedAt: it.AcceptedAt, SentAt: it.SentAt, UpdatedAt: it.UpdatedAt, ExpiresAt: it.SendBy, Version: it.Version,
+		Result: it.Result,
 	}, nil
 }
 

@@ -3,6 +3,7 @@ package webhook
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes, each mapped to one HTTP status by the API layer.
@@ -19,6 +20,9 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// RetryAfter, for EUnavailable, is when the client may try again (the Retry-After header);
+	// 0 lets the API layer choose.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -54,4 +58,13 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "An internal error occurred."
+}
+
+// RetryAfter returns the RetryAfter of the first *Error in err's chain, 0 for none.
+func RetryAfter(err error) time.Duration {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.RetryAfter
+	}
+	return 0
 }

@@ -15,11 +15,12 @@ const (
 	EventMessageReceived = "message.received"
 	EventMessageSent     = "message.sent"
 	EventMessageUpdated  = "message.updated"
+	EventGroupUpdated    = "group.updated"
 	EventWebhookTest     = "webhook.test"
 )
 
 // Events lists every event a webhook can carry.
-var Events = []string{EventSessionStatus, EventMessageReceived, EventMessageSent, EventMessageUpdated, EventWebhookTest}
+var Events = []string{EventSessionStatus, EventMessageReceived, EventMessageSent, EventMessageUpdated, EventGroupUpdated, EventWebhookTest}
 
 // IsEvent reports whether name is a known event.
 func IsEvent(name string) bool {

@@ -116,6 +116,10 @@ func TestInstanceSubscriptionsAndSecrets(t *testing.T) {
 	if in.Subscribes(EventMessageReceived) || !in.Subscribes(EventSessionStatus) {
 		t.Error("subscription list not honoured")
 	}
+	in.WebhookEvents = []string{EventGroupUpdated}
+	if !in.Subscribes(EventGroupUpdated) || in.Subscribes(EventMessageUpdated) || !IsEvent(EventGroupUpdated) {
+		t.Error("group.updated not subscribable on its own")
+	}
 	if got := in.SigningSecrets(now); len(got) != 2 {
 		t.Errorf("during overlap: %v", got)
 	}
