@@ -9,6 +9,8 @@ import (
 	"go.mau.fi/whatsmeow/store"
 	"go.mau.fi/whatsmeow/types"
 	waLog "go.mau.fi/whatsmeow/util/log"
+
+	"github.com/wagate/wagate/session-host/calls"
 )
 
 // Client is one device's connection to WhatsApp: *whatsmeow.Client in production, the local
@@ -32,17 +34,7 @@ type Client interface {
 	// The contacts calls (session-host/calls).
 	GetUserInfo(ctx context.Context, jids []types.JID) (map[types.JID]types.UserInfo, error)
 	GetProfilePictureInfo(ctx context.Context, jid types.JID, params *whatsmeow.GetProfilePictureParams) (*types.ProfilePictureInfo, error)
-	// The group calls (session-host/calls).
-	GetJoinedGroups(ctx context.Context) ([]*types.GroupInfo, error)
-	GetGroupInfo(ctx context.Context, jid types.JID) (*types.GroupInfo, error)
-	CreateGroup(ctx context.Context, req whatsmeow.ReqCreateGroup) (*types.GroupInfo, error)
-	SetGroupName(ctx context.Context, jid types.JID, name string) error
-	SetGroupTopic(ctx context.Context, jid types.JID, previousID, newID, topic string) error
-	SetGroupAnnounce(ctx context.Context, jid types.JID, announce bool) error
-	SetGroupLocked(ctx context.Context, jid types.JID, locked bool) error
-	UpdateGroupParticipants(ctx context.Context, jid types.JID, participantChanges []types.JID, action whatsmeow.ParticipantChange) ([]types.GroupParticipant, error)
-	GetGroupInviteLink(ctx context.Context, jid types.JID, reset bool) (string, error)
-	LeaveGroup(ctx context.Context, jid types.JID) error
+	calls.Groups // the group calls (session-host/calls)
 
 	// whatsmeow's message builders, which read the account's own JIDs from the device.
 	BuildReaction(chat, sender types.JID, id types.MessageID, reaction string) *waE2E.Message
