@@ -248,11 +248,27 @@ def _gateway_undeclared(case: Any, response: Any) -> bool:
         response.status_code == 403 and _json(response) == {"message": "Missing Authentication Token"}
 
 
+def _documented_unavailable(case: Any, response: Any) -> bool:
+    """A 503 `unavailable` the operation documents: the live connection was busy (a session
+    renewing its connection for a fresh pairing window, a host moving), answered by design, with
+    a message saying when to try again. schemathesis counts every 5xx as a server error."""
+    if response.status_code != 503:
+        return False
+    body = _json(response)
+    error = body.get("error") if isinstance(body, dict) else None
+    documented = "503" in (case.operation.definition.raw.get("responses") or {})
+    return documented and isinstance(error, dict) and error.get("code") == "unavailable"
+
+
 @schemathesis.hook
 def filter_failure(context: Any, failure: Failure, case: Any, response: Any) -> bool:
     """Keep every failure but an ST202 for a rule the schema can't express and the request breaks,
-    an ST201 for an Idempotency-Key that HTTP itself made valid, and an ST204 that is API
-    Gateway's own answer to an undeclared method of the keyless route."""
+    an ST201 for an Idempotency-Key that HTTP itself made valid, an ST204 that is API Gateway's
+    own answer to an undeclared method of the keyless route, and an ST101 that is a documented
+    503 `unavailable`."""
+    if failure.code == "ST101" and _documented_unavailable(case, response):
+        _accepted["a documented 503 unavailable: " + str(_json(response)["error"].get("message"))] += 1
+        return False
     if failure.code == "ST201" and _whitespace_key(case, response):
         _accepted["Idempotency-Key: valid once HTTP dropped its leading and trailing white space"] += 1
         return False
