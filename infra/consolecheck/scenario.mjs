@@ -5,6 +5,7 @@
 import { chromium } from "playwright-core";
 import { readFileSync, mkdirSync } from "node:fs";
 import { createRequire } from "node:module";
+import { createHash } from "node:crypto";
 
 const env = (k) => {
   const v = process.env[k];
@@ -52,7 +53,7 @@ const requests = [];
 page.on("request", (r) => requests.push({ url: r.url(), method: r.method(), key: r.headers()["x-api-key"] ?? null, step }));
 const problems = [];
 page.on("console", (m) => {
-  if (m.type() === "error" && !/the server responded with a status of (403|404|409|503)/.test(m.text())) problems.push(`${step}: console error: ${m.text()}`);
+  if (m.type() === "error" && !/the server responded with a status of (400|403|404|409|503)/.test(m.text())) problems.push(`${step}: console error: ${m.text()}`);
 });
 page.on("pageerror", (e) => problems.push(`${step}: page error: ${e.message}`));
 
@@ -226,7 +227,7 @@ try {
   step = "send from the composer";
   await page.goto(`${BASE}/console#/instance/${id}`);
   await page.getByLabel("To (international number or JID)").fill("6281234567890");
-  await page.getByLabel("Text").fill("Yes, until 9 pm.");
+  await page.getByLabel("Message text").fill("Yes, until 9 pm.");
   await page.getByRole("button", { name: "Send", exact: true }).click();
   const outbox = page.getByTestId("outbox");
   await outbox.locator(".badge-read").waitFor({ timeout: 30000 });
@@ -234,6 +235,57 @@ try {
   if (steps[0] !== "queued" || steps[steps.length - 1] !== "read") fail(`the outbox went ${steps.join(" → ")}`);
   log(`outbox went ${steps.join(" → ")}`);
   await check("composer");
+
+  step = "refuse a file too large";
+  // A file over the API's inline limit (128 KiB decoded) is refused by the page: no request.
+  const posts = () => requests.filter((r) => r.method === "POST" && r.url.includes("/messages")).length;
+  const postsBefore = posts();
+  await page.getByLabel("Image", { exact: true }).check();
+  await page.getByLabel("Image (JPEG or PNG)").setInputFiles({ name: "brochure.png", mimeType: "image/png", buffer: Buffer.alloc(200 * 1024, 7) });
+  await page.getByRole("alert").filter({ hasText: "brochure.png is 200 KiB, larger than the 128 KiB the console can send; it was not sent" }).waitFor();
+  if (!(await page.getByRole("button", { name: "Send", exact: true }).isDisabled())) fail("Send is enabled for a file over the limit");
+  await check("composer-too-large");
+  if (posts() !== postsBefore) fail("the page sent a file over the limit");
+
+  step = "an error the API answers";
+  // WhatsApp takes JPEG and PNG images only: the API refuses a GIF, and the page says why.
+  await page.getByLabel("Image (JPEG or PNG)").setInputFiles({ name: "wave.gif", mimeType: "image/gif", buffer: Buffer.from("GIF89a\x01\x00\x01\x00\x00\x00\x00;", "latin1") });
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  await page.getByRole("alert").filter({ hasText: /image\.mimetype.*\(400 / }).waitFor();
+  log(`the API's answer shown: ${(await page.getByRole("alert").filter({ hasText: "image.mimetype" }).textContent()).trim()}`);
+
+  step = "send an image from the composer";
+  // A real PNG: a corner of the page itself.
+  const png = await page.screenshot({ clip: { x: 0, y: 0, width: 160, height: 48 } });
+  await page.getByLabel("Image (JPEG or PNG)").setInputFiles({ name: "menu.png", mimeType: "image/png", buffer: png });
+  await page.getByLabel("Caption (optional)").fill("Today's menu");
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  await outbox.filter({ hasText: "(image)" }).locator(".badge-read").waitFor({ timeout: 30000 });
+  const imageSteps = await outbox.locator("ol li").allTextContents();
+  if (imageSteps[0] !== "queued" || imageSteps[imageSteps.length - 1] !== "read") fail(`the image went ${imageSteps.join(" → ")}`);
+  const imageId = (await outbox.textContent()).match(/Message (\S+) \(image\)/)[1];
+  await check("composer-media");
+  // What the simulated phone received: the same bytes, with the caption.
+  const got = (id_, messageId) => dev("GET", `/api/dev/phone/${id_}/sent`).then((all) => all.find((m) => m.messageId === messageId));
+  const image = await got(id, imageId);
+  if (!image || image.data.type !== "image") fail(`the phone got ${JSON.stringify(image)}`);
+  const sha = createHash("sha256").update(png).digest("base64");
+  if (image.data.media.fileLength !== png.length || image.data.media.sha256 !== sha || image.data.media.caption !== "Today's menu")
+    fail(`the phone got ${JSON.stringify(image.data.media)}, want ${png.length} bytes, sha256 ${sha}, the caption`);
+  log(`image ${imageId} went ${imageSteps.join(" → ")}; the phone got its ${png.length} bytes and caption`);
+
+  step = "send a document from the composer";
+  await page.getByLabel("Document", { exact: true }).check();
+  await page.getByLabel("File", { exact: true }).setInputFiles({ name: "prices.txt", mimeType: "text/plain", buffer: Buffer.from("coffee 3.50\ntea 2.80\n") });
+  if ((await page.getByLabel("File name shown to the recipient").inputValue()) !== "prices.txt") fail("the file name is not the file's");
+  await page.getByLabel("File name shown to the recipient").fill("prices-december.txt");
+  await page.getByLabel("Caption (optional)").fill("December prices");
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+  await outbox.filter({ hasText: "(document)" }).locator(".badge-read").waitFor({ timeout: 30000 });
+  const docId = (await outbox.textContent()).match(/Message (\S+) \(document\)/)[1];
+  const doc = await got(id, docId);
+  if (doc?.data.media?.fileName !== "prices-december.txt" || doc.data.media.caption !== "December prices") fail(`the phone got ${JSON.stringify(doc)}`);
+  log(`document ${docId} reached read; the phone got ${doc.data.media.fileName}`);
 
   step = "rotate the secret";
   await page.getByRole("button", { name: "Rotate the secret" }).click();

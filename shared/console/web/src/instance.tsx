@@ -256,6 +256,7 @@ function Secret({ id }: { id: string }) {
 
 interface OutboxRecord {
   messageId: string;
+  type?: string;
   status: string;
   error?: string | null;
   attempts?: number;
@@ -265,16 +266,55 @@ interface OutboxRecord {
 
 const FINAL = ["read", "played", "failed"];
 
-// A text message, and its outbox status as it moves from queued to read.
+// The API's limit for a file sent inline (base64 `data` in the message): 128 KiB decoded.
+// The page sends files only that way, in the JSON body to its own origin (the CSP's
+// connect-src 'self' rules out a presigned S3 upload from the browser).
+export const MAX_INLINE_BYTES = 128 * 1024;
+
+type Kind = "text" | "image" | "document";
+
+const kib = (n: number) => `${Math.ceil(n / 1024)} KiB`;
+
+// base64 reads a file as standard padded base64, what the API's `data` takes.
+function base64(file: File): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const r = new FileReader();
+    r.onload = () => {
+      const url = String(r.result);
+      resolve(url.slice(url.indexOf(",") + 1));
+    };
+    r.onerror = () => reject(new Error(`${file.name} could not be read: ${r.error?.message ?? "unknown error"}`));
+    r.readAsDataURL(file);
+  });
+}
+
+// A message, text or a file (an image or a document, with a caption), and its outbox status
+// as it moves from queued to read.
 function Composer({ id, connected }: { id: string; connected: boolean }) {
+  const [kind, setKind] = useState<Kind>("text");
   const [to, setTo] = useState("");
   const [body, setBody] = useState("");
+  const [file, setFile] = useState<File | null>(null);
+  const [caption, setCaption] = useState("");
+  const [fileName, setFileName] = useState("");
   const [msg, setMsg] = useState<OutboxRecord | null>(null);
   const [steps, setSteps] = useState<string[]>([]);
+  const tooLarge = file !== null && file.size > MAX_INLINE_BYTES;
   const send = useAction(async () => {
     setMsg(null);
     setSteps([]);
-    const r = await api.post<OutboxRecord>(`/api/instance/${enc(id)}/messages`, { to, type: "text", text: { body } }, { wait: 0 });
+    let message: Record<string, unknown>;
+    if (kind === "text") message = { to, type: "text", text: { body } };
+    else {
+      if (!file) throw new Error("Choose a file to send.");
+      if (tooLarge) throw new Error(tooLargeText(file));
+      const media: Record<string, unknown> = { data: await base64(file) };
+      if (file.type) media.mimetype = file.type;
+      if (caption) media.caption = caption;
+      if (kind === "document") media.fileName = fileName || file.name;
+      message = { to, type: kind, [kind]: media };
+    }
+    const r = await api.post<OutboxRecord>(`/api/instance/${enc(id)}/messages`, message, { wait: 0 });
     setMsg(r.data);
     setSteps([r.data.status]);
   });
@@ -288,6 +328,11 @@ function Composer({ id, connected }: { id: string; connected: boolean }) {
     1000,
     [msg?.messageId, msg && FINAL.includes(msg.status)],
   );
+  const choose = (f: File | null) => {
+    setFile(f);
+    setFileName(f?.name ?? "");
+    send.setError(null);
+  };
   return (
     <section aria-labelledby="compose-h" class="card">
       <h2 id="compose-h">Send a message</h2>
@@ -301,10 +346,51 @@ function Composer({ id, connected }: { id: string; connected: boolean }) {
         <Field label="To (international number or JID)" id="msg-to">
           <input id="msg-to" value={to} required onInput={(e) => setTo(e.currentTarget.value)} />
         </Field>
-        <Field label="Text" id="msg-body">
-          <textarea id="msg-body" value={body} required rows={3} onInput={(e) => setBody(e.currentTarget.value)} />
-        </Field>
-        <button type="submit" disabled={send.busy}>
+        <fieldset>
+          <legend>Kind of message</legend>
+          {(["text", "image", "document"] as Kind[]).map((k) => (
+            <label key={k} class="check">
+              <input type="radio" name="msg-kind" value={k} checked={kind === k} onChange={() => setKind(k)} /> {k === "text" ? "Text" : k === "image" ? "Image" : "Document"}
+            </label>
+          ))}
+        </fieldset>
+        {kind === "text" ? (
+          <Field label="Message text" id="msg-body">
+            <textarea id="msg-body" value={body} required rows={3} onInput={(e) => setBody(e.currentTarget.value)} />
+          </Field>
+        ) : (
+          <>
+            <Field
+              label={kind === "image" ? "Image (JPEG or PNG)" : "File"}
+              id="msg-file"
+              hint={`At most ${kib(MAX_INLINE_BYTES)}: the console sends the file inside the request. Send larger files through the API, by upload or link.`}
+            >
+              <input
+                id="msg-file"
+                type="file"
+                required
+                accept={kind === "image" ? "image/jpeg,image/png" : undefined}
+                aria-describedby="msg-file-hint"
+                aria-invalid={tooLarge}
+                onChange={(e) => choose(e.currentTarget.files?.[0] ?? null)}
+              />
+            </Field>
+            {file && (
+              <p class={tooLarge ? "error" : "hint"} role={tooLarge ? "alert" : undefined} data-testid="file-size">
+                {tooLarge ? tooLargeText(file) : `${file.name}: ${kib(file.size)}${file.type ? `, ${file.type}` : ""}`}
+              </p>
+            )}
+            {kind === "document" && (
+              <Field label="File name shown to the recipient" id="msg-filename">
+                <input id="msg-filename" value={fileName} maxLength={255} onInput={(e) => setFileName(e.currentTarget.value)} />
+              </Field>
+            )}
+            <Field label="Caption (optional)" id="msg-caption">
+              <textarea id="msg-caption" value={caption} rows={2} maxLength={1024} onInput={(e) => setCaption(e.currentTarget.value)} />
+            </Field>
+          </>
+        )}
+        <button type="submit" disabled={send.busy || (kind !== "text" && tooLarge)}>
           {send.busy ? "Sending…" : "Send"}
         </button>
       </form>
@@ -312,7 +398,8 @@ function Composer({ id, connected }: { id: string; connected: boolean }) {
       {msg && (
         <div role="status" aria-live="polite" data-testid="outbox">
           <p>
-            Message {msg.messageId}: <Status value={msg.status} />
+            Message {msg.messageId}
+            {msg.type && msg.type !== "text" ? ` (${msg.type})` : ""}: <Status value={msg.status} />
             {msg.error ? ` (${msg.error})` : ""}
           </p>
           <ol class="steps" aria-label="Outbox status so far">
@@ -324,4 +411,8 @@ function Composer({ id, connected }: { id: string; connected: boolean }) {
       )}
     </section>
   );
+}
+
+function tooLargeText(f: File): string {
+  return `${f.name} is ${kib(f.size)}, larger than the ${kib(MAX_INLINE_BYTES)} the console can send; it was not sent. Send it through the API by upload (POST /api/instance/{id}/media) or link.`;
 }
