@@ -1,9 +1,12 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { api, Log, LOG_EVENTS } from "./api";
 import { ApiError } from "./api";
 import { ErrorText, Field, Json, Status, time, useAction, usePoll } from "./ui";
 
 const enc = encodeURIComponent;
+
+// Page sizes the logs screen offers; the API takes 1 to 100.
+const PAGE_SIZES = [10, 20, 50, 100];
 
 export interface LogFilters {
   instanceId: string;
@@ -21,20 +24,29 @@ export function Logs({ initial }: { initial: Partial<LogFilters> }) {
   const [error, setError] = useState<unknown>(null);
   const [live, setLive] = useState(true);
   const [open, setOpen] = useState<string | null>(null);
+  const [pageSize, setPageSize] = useState(20);
+  const [shown, setShown] = useState(0);
   const cursor = pages[pages.length - 1];
 
+  // Only the latest read is shown: a refresh of the first page still under way when the
+  // operator pages on must not overwrite the next page.
+  const latest = useRef(0);
   const load = async () => {
+    const n = ++latest.current;
+    const page = pages.length;
     try {
-      const r = await api.get<Log[]>("/api/webhook/logs", { ...filters, limit: 20, cursor });
+      const r = await api.get<Log[]>("/api/webhook/logs", { ...filters, limit: pageSize, cursor });
+      if (n !== latest.current) return;
       setRows(r.data);
+      setShown(page);
       setNext(r.nextCursor);
       setError(null);
     } catch (e) {
-      setError(e);
+      if (n === latest.current) setError(e);
     }
   };
   // Only the first page follows new webhooks; later pages stay as they were read.
-  usePoll(load, live && cursor === null ? 2000 : 0, [filters, cursor, live]);
+  usePoll(load, live && cursor === null ? 2000 : 0, [filters, cursor, live, pageSize]);
 
   return (
     <section aria-labelledby="logs-h">
@@ -76,7 +88,7 @@ export function Logs({ initial }: { initial: Partial<LogFilters> }) {
       <ErrorText error={error} />
       {rows && rows.length === 0 && <p>No webhook matches.</p>}
       {rows && rows.length > 0 && (
-        <table class="logs">
+        <table class="logs" data-page={shown}>
           <caption>Webhooks, newest first. Open one to see its payload and answer.</caption>
           <thead>
             <tr>
@@ -117,7 +129,20 @@ export function Logs({ initial }: { initial: Partial<LogFilters> }) {
         <button disabled={!next} onClick={() => setPages([...pages, next])}>
           Next page
         </button>
-        <span>Page {pages.length}</span>
+        <span aria-live="polite">Page {pages.length}</span>
+        <label for="page-size">Rows per page</label>
+        <select
+          id="page-size"
+          value={pageSize}
+          onChange={(e) => {
+            setPageSize(Number(e.currentTarget.value));
+            setPages([null]);
+          }}
+        >
+          {PAGE_SIZES.map((n) => (
+            <option key={n}>{n}</option>
+          ))}
+        </select>
       </nav>
       {open && <LogDetail id={open} onChanged={load} />}
       <Recover instanceId={filters.instanceId} />
