@@ -112,7 +112,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	if os.Getenv("WAGATE_UPDATE_SCREENSHOTS") != "" {
 		shots = filepath.Join(dir, "..", "..", "docs", "console")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "scenario.mjs")
 	cmd.Dir = dir

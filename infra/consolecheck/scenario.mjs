@@ -49,22 +49,26 @@ const context = await browser.newContext({ viewport: { width: 1280, height: 900 
 const page = await context.newPage();
 page.setDefaultTimeout(20000);
 
+// Every request of every tab of the browser, and every error a page reports.
 const requests = [];
-page.on("request", (r) => requests.push({ url: r.url(), method: r.method(), key: r.headers()["x-api-key"] ?? null, step }));
+context.on("request", (r) => requests.push({ url: r.url(), method: r.method(), key: r.headers()["x-api-key"] ?? null, step }));
 const problems = [];
-page.on("console", (m) => {
-  if (m.type() === "error" && !/the server responded with a status of (400|403|404|409|503)/.test(m.text())) problems.push(`${step}: console error: ${m.text()}`);
-});
-page.on("pageerror", (e) => problems.push(`${step}: page error: ${e.message}`));
+const watchErrors = (p) => {
+  p.on("console", (m) => {
+    if (m.type() === "error" && !/the server responded with a status of (400|403|404|409|503)/.test(m.text())) problems.push(`${step}: console error: ${m.text()}`);
+  });
+  p.on("pageerror", (e) => problems.push(`${step}: page error: ${e.message}`));
+};
+watchErrors(page);
 
 const axeResults = {};
-async function check(name) {
-  await page.evaluate(axeSource);
-  const res = await page.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
+async function check(name, p = page) {
+  await p.evaluate(axeSource);
+  const res = await p.evaluate(() => window.axe.run(document, { resultTypes: ["violations"] }));
   const bad = res.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
   axeResults[name] = { violations: res.violations.map((v) => `${v.id} (${v.impact})`) };
   if (bad.length) fail(`axe on ${name}: ${bad.map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`).join("; ")}`);
-  await page.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
+  await p.screenshot({ path: `${SHOTS}/${name}.png`, fullPage: true });
   log(`screen ${name}: axe ${res.violations.length ? res.violations.map((v) => v.id + "/" + v.impact).join(",") : "clean"}, screenshot saved`);
 }
 
@@ -114,33 +118,89 @@ try {
   await page.getByRole("heading", { name: `Instance ${id}` }).waitFor();
   const qrImage = page.getByRole("img", { name: /QR code that pairs/ });
   await qrImage.waitFor({ timeout: 30000 });
-  const shown = (await page.getByTestId("qr-text").textContent()).trim();
+  const qrText = page.getByTestId("qr-text");
+  const first = { text: (await qrText.textContent()).trim(), src: await qrImage.getAttribute("src"), until: await page.locator("figcaption").textContent() };
   await check("pairing");
-  // The simulated phone scans the code the page shows.
-  const linked = await dev("POST", `/api/dev/phone/${id}/link`, { qr: shown });
-  log(`phone ${linked.phone} scanned the page's QR code`);
-  await page.getByRole("status").filter({ hasText: "Status: connected" }).waitFor({ timeout: 30000 });
-  if (await qrImage.count()) fail("the QR code is still shown once connected");
 
   step = "pair by code";
-  // A second instance, paired with a code the page asks for; the simulated phone types it in
-  // 3 s after it was asked for, as a person would.
-  await page.goto(`${BASE}/console#/instances`);
-  await page.getByLabel("Name (optional)").fill("Sales");
-  await page.getByLabel("Instance id (optional)").fill(`${id}-sales`);
-  await page.getByRole("button", { name: "Create instance" }).click();
-  await page.getByRole("link", { name: `Pair ${id}-sales with a phone` }).click();
-  await page.getByRole("img", { name: /QR code that pairs/ }).waitFor({ timeout: 30000 });
-  await page.getByLabel("Phone number (international)").fill("+6281200000001");
-  await page.getByRole("button", { name: "Get a pairing code" }).click();
-  const code = (await page.locator("strong.code").textContent({ timeout: 25000 })).trim();
+  // In a second tab, while the first keeps showing the QR code: a second instance, paired with
+  // a code the page asks for; the simulated phone types it in 3 s after it was asked for, as a
+  // person would. A new tab has its own session storage, so it signs in again.
+  const tab = await context.newPage();
+  watchErrors(tab);
+  await tab.goto(`${BASE}/console#/instances`);
+  await tab.getByLabel("API key").fill(KEY);
+  await tab.getByRole("button", { name: "Sign in" }).click();
+  await tab.getByLabel("Name (optional)").fill("Sales");
+  await tab.getByLabel("Instance id (optional)").fill(`${id}-sales`);
+  await tab.getByRole("button", { name: "Create instance" }).click();
+  await tab.getByRole("link", { name: `Pair ${id}-sales with a phone` }).click();
+  await tab.getByRole("img", { name: /QR code that pairs/ }).waitFor({ timeout: 30000 });
+  await tab.getByLabel("Phone number (international)").fill("+6281200000001");
+  await tab.getByRole("button", { name: "Get a pairing code" }).click();
+  const code = (await tab.locator("strong.code").textContent({ timeout: 25000 })).trim();
   if (!/^[A-Z0-9]{4}-[A-Z0-9]{4}$/.test(code)) fail(`pairing code ${code}`);
-  await check("pairing-code");
-  await page.getByRole("status").filter({ hasText: "Status: connected" }).waitFor({ timeout: 30000 });
-  if (!(await page.getByText("phone 6281200000001").count())) fail("the paired phone's number is not shown");
+  await check("pairing-code", tab);
+  await tab.getByRole("status").filter({ hasText: "Status: connected" }).waitFor({ timeout: 30000 });
+  if (!(await tab.getByText("phone 6281200000001").count())) fail("the paired phone's number is not shown");
   log(`${id}-sales paired with code ${code}`);
-  await page.goto(`${BASE}/console#/instance/${id}`);
-  await page.getByRole("status").filter({ hasText: "Status: connected" }).waitFor();
+
+  step = "log paging";
+  // More logs than a page: 25 test webhooks of the second instance, read 10 to a page, forward
+  // to the end and back, each page's rows as they were, none repeated or missing.
+  const sales = `${id}-sales`;
+  await dev("PUT", `/api/instance/${sales}`, { webhookUrl: `${RECEIVER}/webhook` });
+  const made = [];
+  for (let i = 0; i < 25; i++) made.push((await dev("POST", "/api/webhook/test", { instanceId: sales })).webhookId);
+  await tab.goto(`${BASE}/console#/logs?instanceId=${sales}&event=webhook.test`);
+  await tab.getByRole("heading", { name: "Webhook logs", level: 1 }).waitFor();
+  await tab.getByLabel("Rows per page").selectOption("10");
+  const pageRows = async (n, count) => {
+    await tab.waitForFunction(([n, count]) => document.querySelector(`table.logs[data-page="${n}"]`)?.tBodies[0].rows.length === count, [n, count]);
+    return tab.locator("table.logs tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.webhook));
+  };
+  const nextPage = tab.getByRole("button", { name: "Next page" });
+  const previousPage = tab.getByRole("button", { name: "Previous page" });
+  const p1 = await pageRows(1, 10);
+  // By keyboard: the Next page button, Enter.
+  await nextPage.focus();
+  await tab.keyboard.press("Enter");
+  const p2 = await pageRows(2, 10);
+  await check("logs-paged", tab);
+  await nextPage.click();
+  const p3 = await pageRows(3, 5);
+  if (!(await nextPage.isDisabled())) fail("Next page is enabled on the last page");
+  await previousPage.click();
+  const back2 = await pageRows(2, 10);
+  await previousPage.click();
+  const back1 = await pageRows(1, 10);
+  if (back2.join() !== p2.join() || back1.join() !== p1.join()) fail(`paging back read other rows: ${back2} / ${p2}; ${back1} / ${p1}`);
+  const all = [...p1, ...p2, ...p3];
+  if (new Set(all).size !== all.length || all.slice().sort().join() !== made.slice().sort().join())
+    fail(`the pages hold ${all.length} rows (${new Set(all).size} distinct), want the 25 test webhooks sent`);
+  if (all.join() !== made.slice().reverse().join()) fail("the rows are not newest first");
+  log(`25 logs paged 10 + 10 + 5 and back, none repeated or missing`);
+  await tab.close();
+
+  step = "QR code rotation";
+  // WhatsApp's first code of a connection lasts 60 s, each next one 20 s (the simulated
+  // WhatsApp keeps those times, as the API does). The page, left open, shows the next code.
+  const rotationEnd = Date.now() + 90000;
+  while ((await qrText.textContent()).trim() === first.text) {
+    if (Date.now() > rotationEnd) fail(`the page still shows the first QR code, ${first.until}`);
+    await page.waitForTimeout(500);
+  }
+  const next = { text: (await qrText.textContent()).trim(), src: await qrImage.getAttribute("src"), until: await page.locator("figcaption").textContent() };
+  if (next.src === first.src || next.until === first.until) fail(`the code's text changed, but not its image or validity (${next.until})`);
+  log(`the page shows the next QR code (${first.until} → ${next.until})`);
+  await check("pairing-rotated");
+  // The first code no longer links a phone; the one the page shows now does.
+  const stale = await fetch(`${BASE}/api/dev/phone/${id}/link`, { method: "POST", headers: { "X-API-Key": KEY, "Content-Type": "application/json" }, body: JSON.stringify({ qr: first.text }) });
+  if (stale.status !== 409) fail(`the first code, scanned after it rotated, answered ${stale.status}, want 409`);
+  const linked = await dev("POST", `/api/dev/phone/${id}/link`, { qr: next.text });
+  log(`phone ${linked.phone} scanned the page's second QR code`);
+  await page.getByRole("status").filter({ hasText: "Status: connected" }).waitFor({ timeout: 30000 });
+  if (await qrImage.count()) fail("the QR code is still shown once connected");
 
   step = "webhook URL";
   await page.getByLabel("Webhook URL").fill(`${RECEIVER}/webhook`);
