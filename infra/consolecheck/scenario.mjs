@@ -232,7 +232,11 @@ try {
   await row.getByRole("button", { name: `Open ${webhookId}` }).click();
   const detail = page.getByTestId("log-detail");
   await detail.getByLabel("Payload").filter({ hasText: "Are you open today?" }).waitFor();
-  await detail.getByLabel("Headers sent").filter({ hasText: webhookId }).waitFor();
+  // The headers of the last attempt, as the delivery function sent them.
+  const headers = detail.getByRole("table", { name: "Headers of the last request sent" });
+  await headers.getByRole("row", { name: `webhook-id ${webhookId}` }).waitFor();
+  await headers.getByRole("row", { name: "X-Webhook-Event message.received" }).waitFor();
+  await headers.getByRole("row", { name: /webhook-signature v1,/ }).waitFor();
   await check("log-detail");
 
   step = "force a failure";
@@ -265,7 +269,7 @@ try {
   const lostRow = page.locator(`tr[data-webhook='${lostId}']`);
   await lostRow.waitFor();
   await page.getByRole("button", { name: "Recover", exact: true }).click();
-  await page.getByRole("status").filter({ hasText: /Queued [1-9][0-9]* webhooks; the window is done/ }).waitFor();
+  await page.getByRole("status").filter({ hasText: /This request queued [1-9][0-9]* webhooks/ }).waitFor();
   const recovered = [];
   await watch(lostRow, "data-status", "success", recovered);
   log(`recovered ${lostId}: ${recovered.join(" → ")}`);
@@ -283,6 +287,25 @@ try {
   if (successAfter < successBefore + 3) fail(`success went ${successBefore} → ${successAfter}, want at least 3 more`);
   log(`statistics: success ${successBefore} → ${successAfter}`);
   await check("statistics");
+
+  step = "statistics per day";
+  await page.getByLabel("Period").selectOption({ label: "90 days" });
+  await page.getByRole("button", { name: "Show" }).click();
+  const chart = page.getByRole("img", { name: /Webhooks per day \(UTC\), last 90 days/ });
+  await chart.waitFor();
+  if ((await page.locator("svg.daily g.day").count()) !== 90) fail(`the chart has ${await page.locator("svg.daily g.day").count()} days`);
+  await page.getByText("The numbers per day, as a table").click();
+  const perDay = await page.getByTestId("daily-table").locator("tbody tr").evaluateAll((rows) =>
+    rows.map((r) => ({ date: r.dataset.date, delivered: Number(r.cells[2].textContent), failed: Number(r.cells[3].textContent) })),
+  );
+  if (perDay.length !== 90) fail(`the table has ${perDay.length} days, want 90`);
+  for (let i = 1; i < perDay.length; i++)
+    if (Date.parse(perDay[i].date) - Date.parse(perDay[i - 1].date) !== 86400000) fail(`${perDay[i - 1].date} is followed by ${perDay[i].date}`);
+  const delivered = perDay.reduce((a, d) => a + d.delivered, 0);
+  const success90 = Number(await page.getByTestId("success").textContent());
+  if (delivered !== success90 || delivered < successAfter) fail(`the days add up to ${delivered} delivered; the 90 days' total is ${success90}, 7 days' ${successAfter}`);
+  log(`per day over 90 days, ${perDay[0].date} to ${perDay[89].date}: ${delivered} delivered, as the total`);
+  await check("statistics-daily");
 
   step = "send from the composer";
   await page.goto(`${BASE}/console#/instance/${id}`);
@@ -352,6 +375,20 @@ try {
   await page.getByRole("button", { name: "Yes, rotate the secret" }).click();
   await page.getByTestId("secrets").filter({ hasText: "Previous, still signing until" }).waitFor();
   await check("secret-rotated");
+
+  step = "clear logs";
+  // The second instance's logs deleted from the page, after a confirmation.
+  await page.goto(`${BASE}/console#/logs?instanceId=${sales}`);
+  await page.locator("table.logs tbody tr").first().waitFor();
+  if ((await page.getByLabel("Instance (empty: all)").inputValue()) !== sales) fail("the deletion is not for the filtered instance");
+  await page.getByRole("button", { name: "Delete logs…" }).click();
+  await page.getByRole("group", { name: "Confirm deleting logs" }).filter({ hasText: `Delete the logs of ${sales}?` }).waitFor();
+  await check("clear-confirmation");
+  await page.getByRole("button", { name: "Yes, delete them" }).click();
+  const cleared = await page.getByRole("status").filter({ hasText: /This request deleted [0-9]+ logs/ }).textContent();
+  if (/job/.test(cleared)) await page.locator("[data-testid=job][data-status=complete]").waitFor();
+  await page.getByText("No webhook matches.").waitFor();
+  log(`clear: ${cleared.trim()}`);
 
   step = "delete the instance";
   await page.goto(`${BASE}/console#/instances`);

@@ -97,6 +97,8 @@ export interface Log {
   status: "retrying" | "success" | "failed";
   statusCode: number | null;
   response: unknown;
+  // The headers of the last HTTP attempt, null when no request was sent.
+  requestHeaders: Record<string, string> | null;
   error: string | null;
   attempts: number;
   durationMs: number | null;
@@ -113,6 +115,35 @@ export interface Stats {
   successRate: string;
   topEvents: { event: string; _count: { event: number } }[];
   instanceId: string | null;
+}
+
+// A recover or a clear that goes on in the background after its request answered.
+export interface Job {
+  jobId: string;
+  kind: "recover" | "clear";
+  instanceId: string | null;
+  status: "running" | "complete";
+  count: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface RecoverResult {
+  queued: number;
+  complete: boolean;
+  jobId: string | null;
+}
+
+export interface ClearResult {
+  deleted: number;
+  complete: boolean;
+  jobId: string | null;
+}
+
+export interface DailyStats {
+  instanceId: string | null;
+  // Oldest first, every day of the period present.
+  days: { date: string; total: number; success: number; failed: number }[];
 }
 
 export const EVENTS = ["session.status", "message.received", "message.sent", "message.updated"];

@@ -1,7 +1,8 @@
 import { useRef, useState } from "preact/hooks";
-import { api, Log, LOG_EVENTS } from "./api";
+import { api, ClearResult, Log, LOG_EVENTS, RecoverResult } from "./api";
+import { JobProgress } from "./jobs";
 import { ApiError } from "./api";
-import { ErrorText, Field, Json, Status, time, useAction, usePoll } from "./ui";
+import { ConfirmButton, ErrorText, Field, Json, Status, time, useAction, usePoll } from "./ui";
 
 const enc = encodeURIComponent;
 
@@ -146,21 +147,33 @@ export function Logs({ initial }: { initial: Partial<LogFilters> }) {
       </nav>
       {open && <LogDetail id={open} onChanged={load} />}
       <Recover instanceId={filters.instanceId} />
+      <Clear key={filters.instanceId} instanceId={filters.instanceId} onCleared={load} />
     </section>
   );
 }
 
-// The headers each attempt carried, as the delivery function builds them; the timestamp and
-// signatures differ per attempt and are not stored.
-function headersOf(l: Log): Record<string, string> {
-  return {
-    "Content-Type": "application/json",
-    "webhook-id": l.webhookId,
-    "webhook-timestamp": "(the attempt's time, unix seconds)",
-    "webhook-signature": l.instanceId ? "v1,(HMAC-SHA256 with the instance's secret; two while a rotation overlaps)" : "(unsigned unless the test named a secret)",
-    "X-Webhook-Event": l.event,
-    "X-Webhook-Attempt": String(l.attempts),
-  };
+// The headers of the log's last HTTP attempt, as the delivery function sent them.
+function Headers({ headers }: { headers: Record<string, string> | null }) {
+  if (headers === null) return <p data-testid="no-request">No request was sent.</p>;
+  return (
+    <table data-testid="request-headers">
+      <caption>Headers of the last request sent</caption>
+      <thead>
+        <tr>
+          <th scope="col">Header</th>
+          <th scope="col">Value</th>
+        </tr>
+      </thead>
+      <tbody>
+        {Object.entries(headers).map(([name, value]) => (
+          <tr key={name}>
+            <th scope="row">{name}</th>
+            <td class="url">{value}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
 }
 
 function LogDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
@@ -232,7 +245,7 @@ function LogDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
           <h3>Payload</h3>
           <Json value={log.payload} label="Payload" />
           <h3>Headers sent</h3>
-          <Json value={headersOf(log)} label="Headers sent" />
+          <Headers headers={log.requestHeaders} />
           <h3>Answer</h3>
           <Json value={log.response} label="The endpoint's answer" />
           <button onClick={() => retry.run(false)} disabled={retry.busy}>
@@ -250,33 +263,21 @@ function LogDetail({ id, onChanged }: { id: string; onChanged: () => void }) {
   );
 }
 
-// Recover: the failed webhooks of a window go back on the queue, each with one more attempt.
+// Recover: the failed webhooks of a window go back on the queue, each with one more attempt;
+// what one request cannot queue goes on as a job, whose progress shows.
 function Recover({ instanceId }: { instanceId: string }) {
   const hourAgo = new Date(Date.now() - 3600_000);
   const local = (d: Date) => new Date(d.getTime() - d.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
   const [since, setSince] = useState(local(hourAgo));
   const [until, setUntil] = useState("");
-  const [result, setResult] = useState<{ queued: number; complete: boolean } | null>(null);
-  const [progress, setProgress] = useState<string>("");
+  const [result, setResult] = useState<RecoverResult | null>(null);
   const run = useAction(async () => {
     setResult(null);
-    setProgress("");
     const body: Record<string, string> = { since: new Date(since).toISOString() };
     if (until) body.until = new Date(until).toISOString();
     if (instanceId) body.instanceId = instanceId;
-    const r = await api.post<{ queued: number; complete: boolean }>("/api/webhook/retry", body);
-    setResult(r.data);
+    setResult((await api.post<RecoverResult>("/api/webhook/retry", body)).data);
   });
-  // Progress: how many of the window's webhooks are still being retried.
-  usePoll(
-    async () => {
-      if (!result) return;
-      const r = await api.get<Log[]>("/api/webhook/logs", { status: "retrying", instanceId, limit: 100 });
-      setProgress(`${r.data.length}${r.nextCursor ? "+" : ""} webhooks still retrying`);
-    },
-    result ? 2000 : 0,
-    [result, instanceId],
-  );
   return (
     <section aria-labelledby="recover-h" class="card">
       <h2 id="recover-h">Recover failed webhooks</h2>
@@ -299,9 +300,73 @@ function Recover({ instanceId }: { instanceId: string }) {
       </form>
       <ErrorText error={run.error} />
       {result && (
-        <p role="status">
-          Queued {result.queued} webhooks{result.complete ? "; the window is done." : "; the rest of the window continues in the background."} {progress}
+        <>
+          <p role="status">
+            This request queued {result.queued} webhooks
+            {result.jobId ? `; the rest of the window goes on in the background as job ${result.jobId}.` : "; the window is done."}
+          </p>
+          <JobProgress key={result.jobId} jobId={result.jobId} label="Recover progress" noun="webhooks queued" />
+        </>
+      )}
+    </section>
+  );
+}
+
+// Clear: delete the logs of an instance, or older than some days, or both (all when neither),
+// with their counts in the statistics, after a confirmation.
+function Clear({ instanceId: initial, onCleared }: { instanceId: string; onCleared: () => void }) {
+  const [instanceId, setInstanceId] = useState(initial);
+  const [days, setDays] = useState("");
+  const [confirm, setConfirm] = useState(false);
+  const [result, setResult] = useState<ClearResult | null>(null);
+  const what = `${instanceId ? `the logs of ${instanceId}` : "the logs of every instance"}${days ? ` older than ${days} days` : ""}`;
+  const run = useAction(async () => {
+    setResult(null);
+    const body: Record<string, string | number> = {};
+    if (instanceId) body.instanceId = instanceId;
+    if (days) body.days = Number(days);
+    setResult((await api.del<ClearResult>("/api/webhook/logs", body)).data);
+    setConfirm(false);
+    onCleared();
+  });
+  return (
+    <section aria-labelledby="clear-h" class="card">
+      <h2 id="clear-h">Delete logs</h2>
+      <p class="hint">Deletes logs and their counts in the statistics. Neither field set: every log.</p>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          setConfirm(true);
+        }}
+      >
+        <Field label="Instance (empty: all)" id="c-instance">
+          <input id="c-instance" value={instanceId} onInput={(e) => setInstanceId(e.currentTarget.value)} />
+        </Field>
+        <Field label="Older than, in days (empty: any age)" id="c-days">
+          <input id="c-days" type="number" min={1} max={3650} value={days} onInput={(e) => setDays(e.currentTarget.value)} />
+        </Field>
+        <button type="submit" disabled={run.busy || confirm}>
+          Delete logs…
+        </button>
+      </form>
+      {confirm && (
+        <p role="group" aria-label="Confirm deleting logs">
+          Delete {what}? This cannot be undone.{" "}
+          <ConfirmButton onClick={() => run.run()} disabled={run.busy}>
+            {run.busy ? "Deleting…" : "Yes, delete them"}
+          </ConfirmButton>{" "}
+          <button onClick={() => setConfirm(false)}>Cancel</button>
         </p>
+      )}
+      <ErrorText error={run.error} />
+      {result && (
+        <>
+          <p role="status">
+            This request deleted {result.deleted} logs
+            {result.jobId ? `; the rest goes on in the background as job ${result.jobId}.` : "; done."}
+          </p>
+          <JobProgress key={result.jobId} jobId={result.jobId} label="Deletion progress" noun="logs deleted" />
+        </>
       )}
     </section>
   );
