@@ -114,6 +114,7 @@ const H = 220;
 const LEFT = 44;
 const BOTTOM = 22;
 const TOP = 8;
+const RIGHT = 24;
 
 // ceiling rounds a count up to a scale the axis can label: 1, 2 or 5 times a power of ten.
 function ceiling(n: number): number {
@@ -129,7 +130,7 @@ function DailyChart({ daily }: { daily: DailyStats }) {
   const days = daily.days;
   if (days.length === 0) return null;
   const top = ceiling(Math.max(...days.map((d) => d.total)));
-  const plotW = W - LEFT;
+  const plotW = W - LEFT - RIGHT;
   const plotH = H - TOP - BOTTOM;
   const band = plotW / days.length;
   const barW = Math.max(1, band * 0.8);
@@ -152,7 +153,7 @@ function DailyChart({ daily }: { daily: DailyStats }) {
         <desc id="daily-desc">{summary}</desc>
         {[0, top / 2, top].map((v) => (
           <g key={v} class="grid">
-            <line x1={LEFT} x2={W} y1={TOP + plotH - y(v)} y2={TOP + plotH - y(v)} />
+            <line x1={LEFT} x2={W - RIGHT} y1={TOP + plotH - y(v)} y2={TOP + plotH - y(v)} />
             <text x={LEFT - 6} y={TOP + plotH - y(v) + 4} text-anchor="end">
               {Number.isInteger(v) ? v : v.toFixed(1)}
             </text>
