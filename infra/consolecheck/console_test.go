@@ -17,9 +17,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/wagate/wagate/infra/awstest"
 	"github.com/wagate/wagate/infra/devstack"
 	"github.com/wagate/wagate/infra/samtemplate"
+	"github.com/wagate/wagate/infra/storetest"
+	"github.com/wagate/wagate/shared/store"
+	"github.com/wagate/wagate/shared/webhook"
 )
 
 func TestMain(m *testing.M) { awstest.Main(m) }
@@ -28,10 +33,23 @@ const testKey = "console-test-key-0123456789"
 
 // receiver is the webhook endpoint of the scenario: it fails the first two attempts of every
 // message.received (so its log goes retrying, then success), and answers 503 to everything
-// while the scenario has it down.
-func receiver() *httptest.Server {
+// while the scenario has it down. GET /seeded answers once the test's logs are in the table
+// (seeded is closed), with the seeding's error if any.
+func receiver(seeded <-chan struct{}, seedErr *error) *httptest.Server {
 	var down atomic.Bool
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /seeded", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-seeded:
+		case <-r.Context().Done():
+			return
+		}
+		if *seedErr != nil {
+			http.Error(w, (*seedErr).Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, `{"instanceId":%q,"failed":%d}`, goneInstance, goneFailed)
+	})
 	mux.HandleFunc("GET /mode", func(w http.ResponseWriter, r *http.Request) {
 		down.Store(r.URL.Query().Get("down") == "1")
 		fmt.Fprintf(w, "down=%v\n", down.Load())
@@ -52,6 +70,34 @@ func receiver() *httptest.Server {
 		}
 	})
 	return httptest.NewServer(mux)
+}
+
+// A deleted instance with more failed webhooks than a recover queues within its request (5,000,
+// the API's inline budget), so the page's recover of them goes on as a job, whose progress the
+// page follows. Delivery closes each recovered webhook without a request (its instance is
+// gone), so their logs also show "no request was sent".
+const (
+	goneInstance = "inst_deleted_with_failures"
+	goneFailed   = 5001
+)
+
+// seedGoneInstance writes the gone instance's failed logs through the log store, as delivery
+// writes them, created over the last few minutes.
+func seedGoneInstance(t *testing.T, s *devstack.Stack) error {
+	db := dynamodb.NewFromConfig(awstest.Config(t))
+	logs := store.NewLogStore(db, s.Resources.Table("WebhookLogTable"), s.Resources.Table("WebhookStatsTable"), 30*24*time.Hour)
+	first := time.Now().Add(-5 * time.Minute)
+	out := make([]*webhook.Log, goneFailed)
+	for i := range out {
+		at := first.Add(time.Duration(i) * 10 * time.Millisecond)
+		id, code, reason := webhook.NewWebhookID(at), 502, "the endpoint answered 502"
+		out[i] = &webhook.Log{
+			ID: webhook.NewLogID(at), WebhookID: id, InstanceID: goneInstance, URL: "https://example.com/gone", Event: webhook.EventMessageReceived,
+			Payload: json.RawMessage(fmt.Sprintf(`{"event":"message.received","instanceId":%q,"timestamp":%q,"webhookId":%q,"data":{}}`, goneInstance, webhook.FormatTime(at), id)),
+			Status:  webhook.StatusFailed, StatusCode: &code, Error: &reason, Attempts: 6, CreatedAt: at.UTC(), UpdatedAt: at.UTC(),
+		}
+	}
+	return storetest.SaveNew(context.Background(), logs, out)
 }
 
 // browser finds Debian's chromium (or WAGATE_CHROMIUM) and the test's npm packages, or fails
@@ -90,7 +136,9 @@ func browser(t *testing.T) (chromium, dir string) {
 // folder, so that a test run leaves the tree as it found it.
 func TestConsoleInBrowser(t *testing.T) {
 	chromium, dir := browser(t)
-	rcv := receiver()
+	seeded := make(chan struct{})
+	var seedErr error
+	rcv := receiver(seeded, &seedErr)
 	defer rcv.Close()
 	var logs bytes.Buffer
 	s, err := devstack.Start(context.Background(), devstack.Options{
@@ -104,6 +152,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
+	// The logs of a deleted instance are written while the scenario starts (it waits a minute
+	// for a QR code to rotate meanwhile) and read once it needs them.
+	go func() {
+		defer close(seeded)
+		start := time.Now()
+		seedErr = seedGoneInstance(t, s)
+		t.Logf("seeded %d failed logs of %s in %s (error: %v)", goneFailed, goneInstance, time.Since(start).Round(time.Second), seedErr)
+	}()
+	defer func() { <-seeded }()
 	if resp, err := http.Get(s.URL + "/console"); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("GET /console: %v %v: build the console first (make console)", resp.Status, err)
 	}

@@ -403,6 +403,32 @@ try {
   await page.getByText(`Instance ${id} was deleted.`).waitFor();
   await page.locator(`tr[data-instance="${id}"]`).waitFor({ state: "detached" });
 
+  step = "no request was sent";
+  // A deleted instance's 5,001 failed webhooks, written by the test (console_test.go): none
+  // of them made a request.
+  const seeded = await fetch(`${RECEIVER}/seeded`);
+  if (!seeded.ok) fail(`seeding the logs failed: ${await seeded.text()}`);
+  const gone = await seeded.json();
+  await page.goto(`${BASE}/console#/logs?instanceId=${gone.instanceId}&status=failed`);
+  const goneRow = page.locator("table.logs tbody tr").first();
+  await goneRow.waitFor();
+  await goneRow.getByRole("button", { name: /^Open / }).click();
+  await page.getByTestId("log-detail").getByText("No request was sent.").waitFor();
+
+  step = "recover as a job";
+  // More than one request queues: the rest goes on as a job, which the page follows. Last, as
+  // the 5,001 deliveries that follow load the emulator.
+  await page.getByRole("button", { name: "Recover", exact: true }).click();
+  const startedText = await page.getByRole("status").filter({ hasText: /This request queued [0-9]+ webhooks; the rest of the window goes on in the background as job job_/ }).textContent();
+  const job = page.getByTestId("job");
+  const jobSeen = [];
+  await watch(job, "data-status", "complete", jobSeen, 120000);
+  const jobCount = Number(await job.getAttribute("data-count"));
+  if (jobCount !== gone.failed) fail(`the job queued ${jobCount} in all, want ${gone.failed}`);
+  await job.getByRole("progressbar", { name: "Recover progress" }).waitFor();
+  log(`${startedText.trim()} The job went ${jobSeen.join(" → ")}: ${jobCount} in all`);
+  await check("recover-progress");
+
   step = "requests";
   const origin = new URL(BASE).origin;
   const asset = (u) => u.pathname === "/console" || u.pathname.startsWith("/console/");

@@ -24,13 +24,14 @@ export function JobProgress({ jobId, label, noun }: { jobId: string | null; labe
   );
   if (jobId === null) return null;
   return (
-    <div class="job" data-testid="job" data-status={job?.status ?? "running"}>
+    <div class="job" data-testid="job" data-status={job?.status ?? "running"} data-count={job?.count}>
       <p role="status" aria-live="polite">
         Job {jobId}: <Status value={job?.status ?? "running"} />
         {job && (
           <>
             {" "}
-            · {job.count} {noun} so far · started {time(job.createdAt)}, last progress {time(job.updatedAt)}
+            · {job.count} {noun} {job.status === "complete" ? "in all" : "so far"} · started {time(job.createdAt)}, last progress{" "}
+            {time(job.updatedAt)}
           </>
         )}
       </p>
