@@ -89,6 +89,7 @@ func NextLog(prev *Log, a Attempt, decide Decider, now time.Time) (*Log, Decisio
 	}
 	next.UpdatedAt = now
 	next.NextRetryAt = nil
+	next.Unqueued = false
 
 	dec := decide(prev, a.Result.Outcome(), next.AutomaticAttempts())
 	if prev != nil && prev.Status != StatusRetrying && !prev.Orphaned() && dec.Status != StatusSuccess {
