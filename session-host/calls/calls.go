@@ -5,7 +5,8 @@
 // Contact lookups are cached per instance (CheckTTL) and paced: each query to WhatsApp for
 // numbers not in the cache takes a turn of the instance's send pace, as a send does, so a
 // bulk check is as slow as sending to as many people in as many batches (bulk lookups are a
-// known cause of bans).
+// known cause of bans). The list of joined groups is kept for GroupsListTTL, so paging through
+// it asks WhatsApp once (groups.go).
 package calls
 
 import (
@@ -60,6 +61,10 @@ type Caller struct {
 	mu     sync.Mutex
 	cache  map[string]cached // by digits
 	nextAt time.Time         // when the next uncached lookup may go
+	// joined is the list of joined groups fetched at joinedAt, sorted by JID; nil when none
+	// is kept (groups.go).
+	joined   []*types.GroupInfo
+	joinedAt time.Time
 }
 
 type cached struct {
@@ -87,7 +92,7 @@ func (k *Caller) Do(ctx context.Context, c *outbox.Call, now time.Time) (*outbox
 		return k.info(ctx, c.JID)
 	case outbox.OpGroupsList, outbox.OpGroupInfo, outbox.OpGroupCreate, outbox.OpGroupUpdate,
 		outbox.OpGroupParticipants, outbox.OpGroupInvite, outbox.OpGroupLeave:
-		return k.groupCall(ctx, c.Op, c.Group)
+		return k.groupCall(ctx, c.Op, c.Group, now)
 	}
 	return refused(webhook.EInvalid, "this host does not know the call %q; it may be older than the API", c.Op), nil
 }
