@@ -97,6 +97,13 @@ func (n *Network) changed(jid types.JID, by string, fill func(*events.GroupInfo)
 	return evt
 }
 
+// JoinedGroupsQueries answers how many times devices asked for their joined groups.
+func (n *Network) JoinedGroupsQueries() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.lists
+}
+
 // GetJoinedGroups answers the groups the account is in.
 func (c *Client) GetJoinedGroups(ctx context.Context) ([]*types.GroupInfo, error) {
 	me, err := c.account()
@@ -106,6 +113,7 @@ func (c *Client) GetJoinedGroups(ctx context.Context) ([]*types.GroupInfo, error
 	n := c.net
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.lists++
 	var out []*types.GroupInfo
 	for jid, g := range n.groups {
 		if slices.Contains(g.participants, me) {

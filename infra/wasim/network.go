@@ -96,6 +96,7 @@ type Network struct {
 	qrs      map[string]*pending // QR code ref → the connection showing it
 	codes    map[string]*pending // pairing code → the connection that asked for it
 	groups   map[types.JID]*group
+	lists    int             // GetJoinedGroups queries answered
 	notOn    map[string]bool // numbers marked not on WhatsApp
 	blocked  map[string]bool // numbers that blocked every simulated account
 	failNext int

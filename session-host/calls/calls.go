@@ -54,8 +54,8 @@ func (e *WaitError) Error() string { return "wait for the lookup pace until " + 
 // time, but is safe for concurrent use.
 type Caller struct {
 	client   Client
-	groups   Groups // nil when the connection does no group calls
-	contacts Contacts
+	groups   Groups          // nil when the connection does no group calls
+	contacts func() Contacts // the device's contact store as it is now
 	gap      func() time.Duration // the instance's send pace's next gap
 
 	mu     sync.Mutex
@@ -73,8 +73,10 @@ type cached struct {
 }
 
 // New returns the Caller of a session; gap returns the wait between two uncached lookups (the
-// instance's send pace); contacts may be nil.
-func New(client Client, contacts Contacts, gap func() time.Duration) *Caller {
+// instance's send pace). contacts answers the device's contact store as it is at the time of
+// a call: a device gets its store when it is paired, after its session started. It may be nil,
+// or answer nil.
+func New(client Client, contacts func() Contacts, gap func() time.Duration) *Caller {
 	k := &Caller{client: client, contacts: contacts, gap: gap, cache: map[string]cached{}}
 	k.groups, _ = client.(Groups)
 	return k
@@ -167,6 +169,13 @@ func (k *Caller) check(ctx context.Context, phones []string, now time.Time) (*ou
 	return answer(out)
 }
 
+func (k *Caller) contactStore() Contacts {
+	if k.contacts == nil {
+		return nil
+	}
+	return k.contacts()
+}
+
 // info answers a user's names, about text and picture.
 func (k *Caller) info(ctx context.Context, jidText string) (*outbox.CallResult, error) {
 	jid, err := types.ParseJID(jidText)
@@ -189,8 +198,8 @@ func (k *Caller) info(ctx context.Context, jidText string) (*outbox.CallResult, 
 		name := u.VerifiedName.Details.GetVerifiedName()
 		out.BusinessName = &name
 	}
-	if k.contacts != nil {
-		if c, err := k.contacts.GetContact(ctx, jid); err == nil {
+	if store := k.contactStore(); store != nil {
+		if c, err := store.GetContact(ctx, jid); err == nil {
 			if c.PushName != "" {
 				out.PushName = &c.PushName
 			}
