@@ -97,7 +97,7 @@ func TestContactsEndToEnd(t *testing.T) {
 		c := client{t, s.URL, testKey}
 		const siti = "6281234567893"
 		var p struct {
-			Phone, PushName, About string
+			Phone, PushName, About   string
 			BusinessName, PictureURL *string
 			PictureHidden            bool
 		}

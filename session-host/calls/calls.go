@@ -54,8 +54,8 @@ func (e *WaitError) Error() string { return "wait for the lookup pace until " + 
 // time, but is safe for concurrent use.
 type Caller struct {
 	client   Client
-	groups   Groups          // nil when the connection does no group calls
-	contacts func() Contacts // the device's contact store as it is now
+	groups   Groups               // nil when the connection does no group calls
+	contacts func() Contacts      // the device's contact store as it is now
 	gap      func() time.Duration // the instance's send pace's next gap
 
 	mu     sync.Mutex
