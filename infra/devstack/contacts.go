@@ -24,15 +24,19 @@ type profileInput struct {
 	BusinessName  *string `json:"businessName"`
 	About         *string `json:"about"`
 	PictureHidden *bool   `json:"pictureHidden"`
+	// GroupInviteOnly is the privacy setting that refuses being added to groups: adding the
+	// account sends it an invite instead.
+	GroupInviteOnly *bool `json:"groupInviteOnly"`
 }
 
 type profileOutput struct {
-	Phone         string  `json:"phone"`
-	PushName      string  `json:"pushName"`
-	BusinessName  *string `json:"businessName"`
-	About         string  `json:"about"`
-	PictureURL    *string `json:"pictureUrl"`
-	PictureHidden bool    `json:"pictureHidden"`
+	Phone           string  `json:"phone"`
+	PushName        string  `json:"pushName"`
+	BusinessName    *string `json:"businessName"`
+	About           string  `json:"about"`
+	PictureURL      *string `json:"pictureUrl"`
+	PictureHidden   bool    `json:"pictureHidden"`
+	GroupInviteOnly bool    `json:"groupInviteOnly"`
 }
 
 // setProfile sets a simulated account's profile, as its owner would in the app. The push
@@ -61,8 +65,11 @@ func (s *Stack) setProfile(_ context.Context, r *apigw.Request) (apigw.Response,
 	if in.PictureHidden != nil {
 		s.phones.HidePicture(number, *in.PictureHidden)
 	}
+	if in.GroupInviteOnly != nil {
+		s.phones.RequireInvite(number, *in.GroupInviteOnly)
+	}
 	p := s.phones.Profile(number)
-	out := profileOutput{Phone: p.Number, PushName: p.PushName, About: p.About, PictureHidden: p.PictureHidden}
+	out := profileOutput{Phone: p.Number, PushName: p.PushName, About: p.About, PictureHidden: p.PictureHidden, GroupInviteOnly: p.InviteOnly}
 	if p.BusinessName != "" {
 		out.BusinessName = &p.BusinessName
 	}

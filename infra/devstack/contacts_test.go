@@ -132,6 +132,11 @@ func TestContactsEndToEnd(t *testing.T) {
 			c.ok("GET", contact(siti), "", 200, &got)
 			return *got.PushName == "Siti W"
 		})
+		var private struct{ GroupInviteOnly bool }
+		c.ok("PUT", "/api/dev/contacts/6281234567899", `{"groupInviteOnly":true}`, 200, &private)
+		if !private.GroupInviteOnly || !s.WhatsApp().Profile("6281234567899").InviteOnly {
+			t.Fatalf("groupInviteOnly not set: %+v", private)
+		}
 		if r := c.call("PUT", "/api/dev/contacts/9991234567", `{"pushName":"x"}`); r.Status != 400 || !strings.HasPrefix(r.Error.Message, "phone:") {
 			t.Fatalf("a number without WhatsApp: %d %s", r.Status, r.Raw)
 		}

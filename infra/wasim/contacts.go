@@ -79,6 +79,8 @@ type Profile struct {
 	BusinessName  string // the verified business name; "" for a personal account
 	About         string
 	PictureHidden bool
+	// InviteOnly: the privacy settings refuse being added to groups (RequireInvite).
+	InviteOnly bool
 }
 
 // Profile answers what a number shows others.
@@ -88,7 +90,7 @@ func (n *Network) Profile(number string) Profile {
 	defer n.mu.Unlock()
 	n.profiles.init()
 	p := Profile{Number: number, PushName: n.phoneLocked(number).pushName, BusinessName: n.profiles.business[number],
-		About: n.profiles.about[number], PictureHidden: n.profiles.hidden[number]}
+		About: n.profiles.about[number], PictureHidden: n.profiles.hidden[number], InviteOnly: n.profiles.inviteOnly[number]}
 	if _, ok := n.profiles.about[number]; !ok {
 		p.About = DefaultAbout
 	}
