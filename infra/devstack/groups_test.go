@@ -281,6 +281,17 @@ func TestGroupChangesByOthersEndToEnd(t *testing.T) {
 		t.Fatalf("demoted, still admin: %+v", info)
 	}
 
+	t.Run("the account added by another", func(t *testing.T) {
+		other := s.WhatsApp().CreateGroup("Second club", admin, member).String()
+		var answered map[string]any
+		c.ok("POST", "/api/dev/phone/"+in.ID+"/groups/"+other+"/change", `{"by":"`+admin+`","action":"join","participants":["`+l.Phone+`"]}`, 202, &answered)
+		got := ep.signed(t, in.WebhookSecret, "group.updated", map[string]any{"groupId": other, "action": "join", "by": jid(admin)})
+		if fmt.Sprint(got["participants"]) != fmt.Sprint([]string{jid(l.Phone)}) {
+			t.Fatalf("webhook data %v; want the account as the one who joined", got)
+		}
+		conforms(t, schema, got)
+	})
+
 	t.Run("refused", func(t *testing.T) {
 		for _, tt := range []struct{ name, path, body, field string }{
 			{"not a member", change, `{"by":"` + newbie + `","action":"subject","subject":"x"}`, "by"},
