@@ -64,6 +64,9 @@ type Log struct {
 	// ManualAttempts is how many of Attempts manual retries made. The automatic schedule
 	// decides on the rest, so a manual retry never shortens it.
 	ManualAttempts int `json:"-"`
+	// Sent describes the request of the last HTTP attempt (nil when none was made); the
+	// API shows it as requestHeaders.
+	Sent *Sent `json:"-"`
 }
 
 // MarshalJSON writes times in the contract's layout.
@@ -76,10 +79,11 @@ func (l Log) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		plain
-		NextRetryAt *string `json:"nextRetryAt"`
-		CreatedAt   string  `json:"createdAt"`
-		UpdatedAt   string  `json:"updatedAt"`
-	}{plain(l), next, FormatTime(l.CreatedAt), FormatTime(l.UpdatedAt)})
+		NextRetryAt    *string           `json:"nextRetryAt"`
+		CreatedAt      string            `json:"createdAt"`
+		UpdatedAt      string            `json:"updatedAt"`
+		RequestHeaders map[string]string `json:"requestHeaders"`
+	}{plain(l), next, FormatTime(l.CreatedAt), FormatTime(l.UpdatedAt), l.RequestHeaders()})
 }
 
 // ResponseBody returns what a log keeps of an endpoint's answer: at most MaxResponseBytes, as
