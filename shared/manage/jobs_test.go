@@ -1,0 +1,216 @@
+package manage_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/wagate/wagate/infra/awstest"
+	"github.com/wagate/wagate/shared/manage"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+// jobAnswer is a clear's or a recover's answer: its count and its job.
+type jobAnswer struct {
+	Deleted, Queued int
+	Complete        bool
+	JobID           *string
+}
+
+// job reads a job's progress through the API.
+func (r *webhookRig) job(id string) manage.JobView {
+	r.t.Helper()
+	var v manage.JobView
+	r.ok(request{method: "GET", resource: "/api/webhook/jobs/{jobId}", id: id}, 200, &v)
+	return v
+}
+
+// failedLogs returns n failed logs of an instance over the last two days.
+func failedLogs(n int, instanceID string) []*webhook.Log {
+	logs := fixtureLogs(n, []string{instanceID}, 2)
+	for _, l := range logs {
+		code := 500
+		l.Status, l.StatusCode = webhook.StatusFailed, &code
+	}
+	return logs
+}
+
+// A recover and a clear too large for one request answer a job, which the jobs function,
+// working in many short runs, brings to complete with the count of everything done, the
+// request's share included.
+func TestBackgroundJobsReachComplete(t *testing.T) {
+	r := newWebhookRig(t, func(d *manage.WebhookDeps) { d.InlineItems = 100 })
+	code := 200
+	srv, _ := receiverOf(t, &code)
+	since := webhook.FormatTime(time.Now().Add(-72 * time.Hour))
+	tests := []struct {
+		kind, method, resource string
+		logs                   int
+		body                   func(instanceID string) string
+	}{
+		{manage.JobRecover, "POST", "/api/webhook/retry", 350, func(id string) string {
+			return fmt.Sprintf(`{"instanceId":%q,"since":%q}`, id, since)
+		}},
+		{manage.JobClear, "DELETE", "/api/webhook/logs", 1250, func(id string) string { return fmt.Sprintf(`{"instanceId":%q}`, id) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.kind, func(t *testing.T) {
+			inst := r.create(fmt.Sprintf(`{"webhookUrl":%q}`, srv.URL))
+			r.load(failedLogs(tt.logs, inst.ID))
+			start := time.Now().UTC().Truncate(time.Millisecond)
+			var a jobAnswer
+			r.ok(request{method: tt.method, resource: tt.resource, body: tt.body(inst.ID)}, 202, &a)
+			if a.Complete || a.JobID == nil || a.Deleted+a.Queued != 100 {
+				t.Fatalf("answer %+v: want 100 done, the rest left to a job", a)
+			}
+			v := r.job(*a.JobID)
+			created, err := time.Parse(time.RFC3339Nano, v.CreatedAt)
+			if err != nil || created.Before(start) || v.JobID != *a.JobID || v.Kind != tt.kind || v.InstanceID == nil || *v.InstanceID != inst.ID ||
+				v.Status != webhook.JobRunning || v.Count != 100 || v.UpdatedAt < v.CreatedAt {
+				t.Fatalf("job after the request: %+v", v)
+			}
+			// 1 ms a run: each takes one step (a page) and queues the rest, so the job takes
+			// several runs.
+			runs := 0
+			handle := r.api.HandleJobs(time.Millisecond)
+			r.drain(r.jobs, func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+				runs++
+				return handle(ctx, ev)
+			})
+			v = r.job(*a.JobID)
+			if v.Status != webhook.JobComplete || v.Count != tt.logs || v.CreatedAt != webhook.FormatTime(created) {
+				t.Fatalf("job after %d runs: %+v, want complete with %d", runs, v, tt.logs)
+			}
+			if runs < 2 {
+				t.Fatalf("the job took %d runs; the test wants several", runs)
+			}
+			// What the count says was done, was done.
+			s := r.stats(map[string]string{"instanceId": inst.ID})
+			switch tt.kind {
+			case manage.JobRecover:
+				if s.Total != tt.logs || s.Failed != 0 {
+					t.Fatalf("after the recover: %+v, want every log retrying", s)
+				}
+			case manage.JobClear:
+				if s.Total != 0 {
+					t.Fatalf("after the clear: %+v", s)
+				}
+			}
+		})
+	}
+	t.Run("done within the request", func(t *testing.T) {
+		var a jobAnswer
+		r.ok(request{method: "DELETE", resource: "/api/webhook/logs", body: `{"instanceId":"inst_none"}`}, 200, &a)
+		if !a.Complete || a.JobID != nil {
+			t.Fatalf("answer %+v, want complete with jobId null", a)
+		}
+		var raw map[string]any
+		r.ok(request{method: "POST", resource: "/api/webhook/retry", body: fmt.Sprintf(`{"instanceId":"inst_none","since":%q}`, since)}, 202, &raw)
+		if v, ok := raw["jobId"]; !ok || v != nil || raw["complete"] != true {
+			t.Fatalf("recover answer %v, want complete with jobId null", raw)
+		}
+	})
+}
+
+// A job message handled twice by SQS (its first handling's delete was lost, so it comes back
+// with its receive count up) counts what each handling did, once: the job's count is the
+// number of logs deleted, no more and no less. The same handling recorded twice counts once.
+func TestJobRunHandledTwiceCountsOnce(t *testing.T) {
+	r := newWebhookRig(t, func(d *manage.WebhookDeps) { d.InlineItems = 100 })
+	r.load(failedLogs(1250, "inst_twice"))
+	var a jobAnswer
+	r.ok(request{method: "DELETE", resource: "/api/webhook/logs", body: `{"instanceId":"inst_twice"}`}, 202, &a)
+	if a.JobID == nil || a.Deleted != 100 {
+		t.Fatalf("answer %+v", a)
+	}
+
+	sq := sqs.NewFromConfig(awstest.Config(t))
+	handle := r.api.HandleJobs(time.Millisecond)
+	var first events.SQSEvent
+	r.drain(r.jobs, func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		resp, err := handle(ctx, ev)
+		if first.Records != nil {
+			return resp, err
+		}
+		// The first handling did its work, recorded it and queued the rest; then its delete
+		// is lost: the message comes back.
+		first = ev
+		for _, rec := range ev.Records {
+			if _, err := sq.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+				QueueUrl: &r.jobs.QueueURL, ReceiptHandle: &rec.ReceiptHandle, VisibilityTimeout: 0,
+			}); err != nil {
+				t.Fatal(err)
+			}
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
+		}
+		return resp, err
+	})
+	v := r.job(*a.JobID)
+	if n := r.deletes.n.Load(); v.Status != webhook.JobComplete || v.Count != 1250 || n != 1250 {
+		t.Fatalf("job %+v with %d logs deleted, want complete with 1250", v, n)
+	}
+	// The first handling once more, as it was: recorded already.
+	if _, err := handle(context.Background(), first); err != nil {
+		t.Fatal(err)
+	}
+	if again := r.job(*a.JobID); again.Count != 1250 || again.Status != webhook.JobComplete {
+		t.Fatalf("after the same handling again: %+v", again)
+	}
+}
+
+func TestJobRouteAnswers(t *testing.T) {
+	r := newWebhookRig(t)
+	tests := []struct {
+		name   string
+		id     string
+		status int
+		code   string
+	}{
+		{"malformed", "nope", 400, "invalid_request"},
+		{"a webhook id", webhook.NewWebhookID(time.Now()), 400, "invalid_request"},
+		{"lower case", "job_" + "01hk153x00yfzmth8y8af1g8gn", 400, "invalid_request"},
+		{"unknown", webhook.NewJobID(time.Now()), 404, "not_found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ans := r.do(request{method: "GET", resource: "/api/webhook/jobs/{jobId}", id: tt.id})
+			if ans.status != tt.status || ans.Error.Code != tt.code {
+				t.Fatalf("status %d %s, want %d %s: %s", ans.status, ans.Error.Code, tt.status, tt.code, ans.raw)
+			}
+			if tt.status == 400 && (len(ans.Error.Message) < 6 || ans.Error.Message[:6] != "jobId:") {
+				t.Fatalf("message %q does not name jobId", ans.Error.Message)
+			}
+		})
+	}
+	t.Run("shape", func(t *testing.T) {
+		id := webhook.NewJobID(time.Now())
+		at := time.Now()
+		if err := r.progress.RecordRun(context.Background(), webhook.JobRun{
+			JobID: id, Kind: manage.JobClear, CreatedAt: at, Run: "request", Count: 7, At: at,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ans := r.ok(request{method: "GET", resource: "/api/webhook/jobs/{jobId}", id: id}, 200, nil)
+		var raw map[string]any
+		if err := json.Unmarshal(ans.Data, &raw); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{
+			"jobId": id, "kind": "clear", "instanceId": nil, "status": "running", "count": 7.0,
+			"createdAt": webhook.FormatTime(at), "updatedAt": webhook.FormatTime(at),
+		}
+		if len(raw) != len(want) {
+			t.Fatalf("answer %s, want exactly %v", ans.Data, want)
+		}
+		for k, w := range want {
+			if got, ok := raw[k]; !ok || got != w {
+				t.Fatalf("%s = %v, want %v", k, got, w)
+			}
+		}
+	})
+}
