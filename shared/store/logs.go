@@ -63,6 +63,10 @@ type logItem struct {
 	UpdatedAt   time.Time  `dynamodbav:"updatedAt"`
 	Version     int        `dynamodbav:"version"`
 	ExpiresAt   int64      `dynamodbav:"expiresAt"`
+	// Sent is what the last HTTP attempt's headers held that the log cannot rebuild
+	// (webhook.Sent), packed by packSent; absent when no attempt was made, and on logs
+	// written before logs kept it.
+	Sent []byte `dynamodbav:"sent,omitempty"`
 
 	GsiI string `dynamodbav:"gsiI,omitempty"`
 	GsiS string `dynamodbav:"gsiS"`
@@ -105,6 +109,11 @@ func toItem(l *webhook.Log, expiresAt time.Time) (logItem, error) {
 	if l.InstanceID != "" {
 		it.GsiI = instanceLogsKey(l.InstanceID, l.Status, l.Event)
 	}
+	if l.Sent != nil {
+		if it.Sent, err = packSent(*l.Sent); err != nil {
+			return logItem{}, err
+		}
+	}
 	return it, nil
 }
 
@@ -119,6 +128,13 @@ func (it *logItem) toLog() (*webhook.Log, error) {
 		StatusCode: it.StatusCode, Error: it.Error, Attempts: it.Attempts, ManualAttempts: it.Manual, Unqueued: it.Unqueued,
 		DurationMs: it.DurationMs, NextRetryAt: it.NextRetryAt, CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt, Version: it.Version,
+	}
+	if len(it.Sent) > 0 {
+		sent, err := unpackSent(it.Sent)
+		if err != nil {
+			return nil, fmt.Errorf("request headers of log %s: %w", it.WebhookID, err)
+		}
+		l.Sent = &sent
 	}
 	if len(it.Response) > 0 {
 		if l.Response, err = inflate(it.Response); err != nil {

@@ -66,6 +66,9 @@ type Log struct {
 	// Unqueued marks a log closed because no message was left to deliver it (NoDeliveryLeft
 	// says so in its error); the next attempt clears it.
 	Unqueued bool `json:"-"`
+	// Sent describes the request of the last HTTP attempt (nil when none was made); the
+	// API shows it as requestHeaders.
+	Sent *Sent `json:"-"`
 }
 
 // MarshalJSON writes times in the contract's layout.
@@ -78,10 +81,11 @@ func (l Log) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		plain
-		NextRetryAt *string `json:"nextRetryAt"`
-		CreatedAt   string  `json:"createdAt"`
-		UpdatedAt   string  `json:"updatedAt"`
-	}{plain(l), next, FormatTime(l.CreatedAt), FormatTime(l.UpdatedAt)})
+		NextRetryAt    *string           `json:"nextRetryAt"`
+		CreatedAt      string            `json:"createdAt"`
+		UpdatedAt      string            `json:"updatedAt"`
+		RequestHeaders map[string]string `json:"requestHeaders"`
+	}{plain(l), next, FormatTime(l.CreatedAt), FormatTime(l.UpdatedAt), l.RequestHeaders()})
 }
 
 // ResponseBody returns what a log keeps of an endpoint's answer: at most MaxResponseBytes, as
