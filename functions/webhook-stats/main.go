@@ -1,4 +1,5 @@
-// Command webhook-stats is the Lambda behind GET /api/webhook/stats.
+// Command webhook-stats is the Lambda behind GET /api/webhook/stats, GET
+// /api/webhook/stats/daily and GET /api/webhook/jobs/{jobId}.
 package main
 
 import (

@@ -313,6 +313,9 @@ func TestSchemasMatchGoTypes(t *testing.T) {
 		{"WebhookLog", full, webhook.Log{}},
 		{"Stats", manage.Stats{InstanceID: &instanceID}, manage.Stats{}},
 		{"EventCount", stat, stat},
+		{"DailyStats", manage.DailyStats{InstanceID: &instanceID}, manage.DailyStats{}},
+		{"DayStats", manage.DayStats{}, manage.DayStats{}},
+		{"Job", manage.JobView{InstanceID: &instanceID}, manage.JobView{}},
 	} {
 		t.Run(c.schema, func(t *testing.T) {
 			sch, ok := spec.Components.Schemas.Get(c.schema)

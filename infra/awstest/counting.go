@@ -20,6 +20,7 @@ import (
 type Counting struct {
 	source  *lambdaemu.StreamEventSource
 	handler lambdaemu.StreamHandler
+	logs    *store.LogStore
 }
 
 // NewCounting returns the counting function of a stack (see Stack), its handler built over
@@ -42,6 +43,7 @@ func NewCounting(tb testing.TB, res *samtemplate.Resources) *Counting {
 			Region: cfg.Region, BatchSize: sources[0].BatchSize,
 		},
 		handler: counting.NewHandler(logs, slog.New(slog.DiscardHandler)).Handle,
+		logs:    logs,
 	}
 }
 
@@ -51,4 +53,24 @@ func (c *Counting) Count(tb testing.TB) {
 	if err := c.source.Drain(context.Background(), c.handler); err != nil {
 		tb.Fatalf("awstest: count log changes: %v", err)
 	}
+}
+
+// Today counts the log changes so far and sums instanceID's counters from a day ago to a day
+// ahead: what the stats say of a test's logs.
+func (c *Counting) Today(tb testing.TB, instanceID string) store.Counter {
+	tb.Helper()
+	c.Count(tb)
+	now := time.Now()
+	days, err := c.logs.Counters(context.Background(), instanceID, now.Add(-24*time.Hour), now.Add(24*time.Hour))
+	if err != nil {
+		tb.Fatalf("awstest: read counters: %v", err)
+	}
+	var sum store.Counter
+	for _, d := range days {
+		sum.Total += d.Total
+		sum.Success += d.Success
+		sum.Failed += d.Failed
+		sum.Retrying += d.Retrying
+	}
+	return sum
 }

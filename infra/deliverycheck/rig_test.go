@@ -27,7 +27,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/wagate/wagate/infra/awstest"
@@ -176,26 +175,7 @@ func (r *rig) queueDepth(url string) int {
 }
 
 func (r *rig) depth(url string) (int, error) {
-	out, err := r.sqs.GetQueueAttributes(r.ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: &url,
-		AttributeNames: []sqstypes.QueueAttributeName{
-			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
-		},
-	})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for name, v := range out.Attributes {
-		k, err := strconv.Atoi(v)
-		if err != nil {
-			return 0, fmt.Errorf("%s: %q", name, v)
-		}
-		n += k
-	}
-	return n, nil
+	return awstest.QueueDepth(r.ctx, r.sqs, url)
 }
 
 // waitIdle waits until done holds and the queues are empty, three looks in a row a quarter

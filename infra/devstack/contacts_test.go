@@ -93,6 +93,57 @@ func TestContactsEndToEnd(t *testing.T) {
 			t.Fatalf("%+v", got)
 		}
 	})
+	t.Run("a profile: push name from the contact's messages, about, picture, business", func(t *testing.T) {
+		c := client{t, s.URL, testKey}
+		const siti = "6281234567893"
+		var p struct {
+			Phone, PushName, About   string
+			BusinessName, PictureURL *string
+			PictureHidden            bool
+		}
+		c.ok("PUT", "/api/dev/contacts/+"+siti, `{"pushName":"Siti","about":"Batik, made to order","businessName":"Batik Siti"}`, 200, &p)
+		if p.Phone != siti || p.PushName != "Siti" || p.BusinessName == nil || *p.BusinessName != "Batik Siti" || p.PictureURL == nil || p.PictureHidden {
+			t.Fatalf("profile %+v", p)
+		}
+		var got contactAnswer
+		c.ok("GET", contact(siti), "", 200, &got)
+		// WhatsApp tells a push name only with the contact's messages.
+		if got.PushName != nil || got.About == nil || *got.About != "Batik, made to order" || got.BusinessName == nil || *got.BusinessName != "Batik Siti" ||
+			got.PictureURL == nil || *got.PictureURL != wasim.PictureURL(siti) {
+			t.Fatalf("before any message: %+v", got)
+		}
+		c.ok("POST", "/api/dev/phone/"+in.ID+"/incoming", `{"from":"`+siti+`","body":"Hello"}`, 202, nil)
+		eventually(t, "the push name learnt from the message", func() bool {
+			c.ok("GET", contact(siti+"@s.whatsapp.net"), "", 200, &got)
+			return got.PushName != nil
+		})
+		if *got.PushName != "Siti" || *got.BusinessName != "Batik Siti" {
+			t.Fatalf("after a message: %+v", got)
+		}
+		// The contact hides the picture and renames: the picture is null at once, the new name
+		// comes with the next message.
+		c.ok("PUT", "/api/dev/contacts/"+siti, `{"pictureHidden":true,"pushName":"Siti W"}`, 200, &p)
+		c.ok("GET", contact(siti), "", 200, &got)
+		if got.PictureURL != nil || got.PictureID != nil || *got.PushName != "Siti" {
+			t.Fatalf("hidden picture, before the next message: %+v", got)
+		}
+		c.ok("POST", "/api/dev/phone/"+in.ID+"/incoming", `{"from":"`+siti+`","body":"Hello again"}`, 202, nil)
+		eventually(t, "the new push name", func() bool {
+			c.ok("GET", contact(siti), "", 200, &got)
+			return *got.PushName == "Siti W"
+		})
+		var private struct{ GroupInviteOnly bool }
+		c.ok("PUT", "/api/dev/contacts/6281234567899", `{"groupInviteOnly":true}`, 200, &private)
+		if !private.GroupInviteOnly || !s.WhatsApp().Profile("6281234567899").InviteOnly {
+			t.Fatalf("groupInviteOnly not set: %+v", private)
+		}
+		if r := c.call("PUT", "/api/dev/contacts/9991234567", `{"pushName":"x"}`); r.Status != 400 || !strings.HasPrefix(r.Error.Message, "phone:") {
+			t.Fatalf("a number without WhatsApp: %d %s", r.Status, r.Raw)
+		}
+		if r := c.call("PUT", "/api/dev/contacts/"+siti, `{"pushName":" "}`); r.Status != 400 || !strings.HasPrefix(r.Error.Message, "pushName:") {
+			t.Fatalf("an empty push name: %d %s", r.Status, r.Raw)
+		}
+	})
 	t.Run("not on WhatsApp is 404", func(t *testing.T) {
 		if r := c.call("GET", contact("9991234567@s.whatsapp.net"), ""); r.Status != 404 || !strings.HasPrefix(r.Error.Message, "jid:") {
 			t.Fatalf("%d %s", r.Status, r.Raw)

@@ -33,6 +33,11 @@ type participantAnswer struct {
 	Code        int
 }
 
+type createdAnswer struct {
+	groupAnswer
+	ParticipantResults []participantAnswer
+}
+
 // TestGroupsEndToEnd runs every group route through the local stack's API against the
 // simulated WhatsApp, as a user would: create (a participant who can't be added is left out),
 // list in pages, info with admins, rename, description and settings, participants with each
@@ -60,10 +65,19 @@ func TestGroupsEndToEnd(t *testing.T) {
 	)
 	s.WhatsApp().RequireInvite("6281234567899", true)
 
-	var g groupAnswer
-	c.ok("POST", groups, `{"name":"Weekend Riders","participants":["+62 812 3456 7890","6281234567891","9991234567"]}`, 201, &g)
+	var created createdAnswer
+	c.ok("POST", groups, `{"name":"Weekend Riders","participants":["+62 812 3456 7890","6281234567891","9991234567","6281234567899"]}`, 201, &created)
+	g := created.groupAnswer
 	if !strings.HasSuffix(g.GroupID, "@g.us") || g.Name != "Weekend Riders" || g.Size != 3 || g.Owner == nil || *g.Owner != me {
 		t.Fatalf("created %+v", g)
+	}
+	// WhatsApp answers the creation per participant: a partial result.
+	wantCreated := []participantAnswer{{alice, "ok", 0}, {bob, "ok", 0}, {nobody, "not_found", 404}, {private, "invited", 403}}
+	if fmt.Sprint(created.ParticipantResults) != fmt.Sprint(wantCreated) {
+		t.Fatalf("participant results %+v, want %+v", created.ParticipantResults, wantCreated)
+	}
+	if in, _ := g.admin(private); in {
+		t.Fatalf("a number refusing to be added was added: %+v", g)
 	}
 	if in, admin := g.admin(me); !in || !admin {
 		t.Fatalf("the account is not the admin of %+v", g)
@@ -75,7 +89,8 @@ func TestGroupsEndToEnd(t *testing.T) {
 	var other groupAnswer
 	c.ok("POST", groups, `{"name":"Other","participants":[]}`, 201, &other)
 
-	t.Run("list in pages", func(t *testing.T) {
+	t.Run("list in pages, asking WhatsApp once", func(t *testing.T) {
+		asked := s.WhatsApp().JoinedGroupsQueries()
 		seen := map[string]bool{}
 		path := groups + "?limit=1"
 		for range 3 {
@@ -91,6 +106,9 @@ func TestGroupsEndToEnd(t *testing.T) {
 		}
 		if len(seen) != 2 || !seen[g.GroupID] || !seen[other.GroupID] {
 			t.Fatalf("listed %v", seen)
+		}
+		if n := s.WhatsApp().JoinedGroupsQueries() - asked; n != 1 {
+			t.Fatalf("paging through the groups asked WhatsApp %d times, want once", n)
 		}
 	})
 	t.Run("info", func(t *testing.T) {
@@ -186,6 +204,107 @@ func TestGroupsEndToEnd(t *testing.T) {
 		}
 		if r := c.call("GET", groups+"/120363000000000000@g.us", ""); r.Status != 404 {
 			t.Fatalf("no such group: %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+// TestGroupChangesByOthersEndToEnd makes the other members of a group change it through the
+// simulated phone's route, as they would in their apps, and checks the instance's webhook
+// receives each as group.updated over HTTP, signed, with data of the documented shape
+// (GroupUpdatedData in the OpenAPI file); the group's info then shows the changes.
+func TestGroupChangesByOthersEndToEnd(t *testing.T) {
+	s := startStack(t, awstest.Prefix(t))
+	c := client{t, s.URL, testKey}
+	ep := newEndpoint(t, 200)
+	var in instance
+	c.ok("POST", "/api/instance", fmt.Sprintf(`{"name":"Group changes","webhookUrl":%q,"webhookEvents":["group.updated"]}`, ep.URL+"/webhook"), 201, &in)
+	var l linked
+	c.ok("POST", "/api/dev/phone/"+in.ID+"/link", "", 200, &l)
+	const (
+		admin  = "6281234567890"
+		member = "6281234567891"
+		newbie = "6281234567892"
+		byLink = "6281234567893"
+	)
+	jid := func(n string) string { return n + "@s.whatsapp.net" }
+	// A group someone else made: the dev route makes the account its first member (owner), so
+	// make it through the network, with the admin first.
+	group := s.WhatsApp().CreateGroup("Book club", admin, l.Phone, member).String()
+	change := "/api/dev/phone/" + in.ID + "/groups/" + group + "/change"
+	schema := openAPISchema(t, "GroupUpdatedData")
+
+	steps := []struct {
+		name, body string
+		want       map[string]any // fields of the webhook's data
+		members    []string       // of the webhook's participants
+	}{
+		{"an admin adds", `{"by":"` + admin + `","action":"join","participants":["` + newbie + `"]}`,
+			map[string]any{"action": "join", "by": jid(admin)}, []string{jid(newbie)}},
+		{"a join by link", `{"by":"` + byLink + `","action":"join","byLink":true}`,
+			map[string]any{"action": "join", "by": nil, "reason": "invite"}, []string{jid(byLink)}},
+		{"an admin promotes", `{"by":"` + admin + `","action":"promote","participants":["` + member + `"]}`,
+			map[string]any{"action": "promote", "by": jid(admin)}, []string{jid(member)}},
+		{"a member renames", `{"by":"` + newbie + `","action":"subject","subject":"Readers"}`,
+			map[string]any{"action": "subject", "by": jid(newbie), "subject": "Readers"}, []string{}},
+		{"a member describes", `{"by":"` + newbie + `","action":"description","description":"A book a month"}`,
+			map[string]any{"action": "description", "description": "A book a month"}, []string{}},
+		{"an admin changes settings", `{"by":"` + member + `","action":"settings","announce":true,"locked":true}`,
+			map[string]any{"action": "settings", "by": jid(member), "announce": true, "locked": true}, []string{}},
+		{"an admin demotes", `{"by":"` + admin + `","action":"demote","participants":["` + member + `"]}`,
+			map[string]any{"action": "demote"}, []string{jid(member)}},
+		{"a member leaves", `{"by":"` + byLink + `","action":"leave"}`,
+			map[string]any{"action": "leave", "by": jid(byLink)}, []string{jid(byLink)}},
+		{"an admin removes", `{"by":"` + admin + `","action":"leave","participants":["` + newbie + `"]}`,
+			map[string]any{"action": "leave", "by": jid(admin)}, []string{jid(newbie)}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			var answered map[string]any
+			c.ok("POST", change, st.body, 202, &answered)
+			fields := map[string]any{"groupId": group, "timestamp": answered["timestamp"]}
+			for k, v := range st.want {
+				fields[k] = v
+			}
+			got := ep.signed(t, in.WebhookSecret, "group.updated", fields)
+			if fmt.Sprint(got["participants"]) != fmt.Sprint(st.members) || fmt.Sprint(answered) != fmt.Sprint(got) {
+				t.Fatalf("webhook data %v, route answered %v; want participants %v", got, answered, st.members)
+			}
+			conforms(t, schema, got)
+		})
+	}
+	var info groupAnswer
+	c.ok("GET", "/api/instance/"+in.ID+"/groups/"+group, "", 200, &info)
+	if info.Name != "Readers" || info.Description != "A book a month" || !info.Announce || !info.Locked || len(info.Participants) != 3 {
+		t.Fatalf("the group after the changes: %+v", info)
+	}
+	if _, isAdmin := info.admin(jid(member)); isAdmin {
+		t.Fatalf("demoted, still admin: %+v", info)
+	}
+
+	t.Run("the account added by another", func(t *testing.T) {
+		other := s.WhatsApp().CreateGroup("Second club", admin, member).String()
+		var answered map[string]any
+		c.ok("POST", "/api/dev/phone/"+in.ID+"/groups/"+other+"/change", `{"by":"`+admin+`","action":"join","participants":["`+l.Phone+`"]}`, 202, &answered)
+		got := ep.signed(t, in.WebhookSecret, "group.updated", map[string]any{"groupId": other, "action": "join", "by": jid(admin)})
+		if fmt.Sprint(got["participants"]) != fmt.Sprint([]string{jid(l.Phone)}) {
+			t.Fatalf("webhook data %v; want the account as the one who joined", got)
+		}
+		conforms(t, schema, got)
+	})
+
+	t.Run("refused", func(t *testing.T) {
+		for _, tt := range []struct{ name, path, body, field string }{
+			{"not a member", change, `{"by":"` + newbie + `","action":"subject","subject":"x"}`, "by"},
+			{"a member who is not an admin", change, `{"by":"` + member + `","action":"settings","announce":false}`, "by"},
+			{"an unknown action", change, `{"by":"` + admin + `","action":"ban"}`, "action"},
+			{"a user where a group is needed", "/api/dev/phone/" + in.ID + "/groups/" + jid(admin) + "/change", `{"by":"` + admin + `","action":"leave"}`, "groupId"},
+			{"no such group", "/api/dev/phone/" + in.ID + "/groups/120363000000000000@g.us/change", `{"by":"` + admin + `","action":"leave"}`, "groupId"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if r := c.call("POST", tt.path, tt.body); r.Status != 400 || !strings.HasPrefix(r.Error.Message, tt.field+":") {
+					t.Fatalf("%d %s", r.Status, r.Raw)
+				}
+			})
 		}
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,8 @@ const (
 	PhoneOutgoingResource = "/api/dev/phone/{instanceId}/outgoing"
 	PhoneSentResource     = "/api/dev/phone/{instanceId}/sent"
 	PhoneGroupsResource   = "/api/dev/phone/{instanceId}/groups"
+	// PhoneGroupChangeResource makes another member change a group of the account.
+	PhoneGroupChangeResource = "/api/dev/phone/{instanceId}/groups/{groupId}/change"
 )
 
 // Defaults of the simulated people: the contact who writes to an instance and is written to.
@@ -439,6 +442,56 @@ func (s *Stack) createGroup(ctx context.Context, r *apigw.Request) (apigw.Respon
 	}
 	group := s.phones.CreateGroup(in.Name, append([]string{jid.User}, members...)...)
 	return apigw.Response{Status: http.StatusCreated, Data: map[string]any{"groupId": group.String(), "name": in.Name, "participants": append([]string{jid.User}, members...)}}, nil
+}
+
+type groupChangeInput struct {
+	By           string   `json:"by"`
+	Action       string   `json:"action"`
+	Participants []string `json:"participants"`
+	ByLink       bool     `json:"byLink"`
+	Subject      *string  `json:"subject"`
+	Description  *string  `json:"description"`
+	Announce     *bool    `json:"announce"`
+	Locked       *bool    `json:"locked"`
+}
+
+// changeGroup makes another member of a group of the instance's account change it, as they
+// would in their app: the account's devices receive WhatsApp's notification, a group.updated
+// webhook. It answers 202 with the webhook's data.
+func (s *Stack) changeGroup(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	id, err := instanceParam(r)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	group, err := types.ParseJID(r.Param("groupId"))
+	if err != nil || group.Server != types.GroupServer {
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "groupId: must be a group JID (…@g.us)")
+	}
+	var in groupChangeInput
+	if err := r.Decode(&in); err != nil {
+		return apigw.Response{}, err
+	}
+	jid, err := s.device(ctx, id)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	members, ok := s.phones.Participants(group)
+	adding := in.Action == convert.GroupJoin && slices.ContainsFunc(in.Participants, func(p string) bool { return strings.TrimPrefix(p, "+") == jid.User })
+	if ok && !slices.Contains(members, jid.User) && !adding {
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "groupId: the account of instance %s is not a member of group %s", id, group)
+	}
+	evt, err := s.phones.ChangeGroup(group, wasim.GroupChange{
+		By: in.By, Action: in.Action, Participants: in.Participants, ByLink: in.ByLink,
+		Subject: in.Subject, Description: in.Description, Announce: in.Announce, Locked: in.Locked,
+	})
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	datas := convert.GroupInfo(evt)
+	if len(datas) != 1 {
+		return apigw.Response{}, fmt.Errorf("group change %s of %s made %d group.updated", in.Action, group, len(datas))
+	}
+	return apigw.Response{Status: http.StatusAccepted, Data: datas[0]}, nil
 }
 
 func instanceParam(r *apigw.Request) (string, error) {

@@ -214,6 +214,8 @@ func (s *Stack) start(ctx context.Context, o Options) error {
 	dev.Handle(http.MethodPost, PhoneOutgoingResource, s.outgoing)
 	dev.Handle(http.MethodGet, PhoneSentResource, s.sent)
 	dev.Handle(http.MethodPost, PhoneGroupsResource, s.createGroup)
+	dev.Handle(http.MethodPost, PhoneGroupChangeResource, s.changeGroup)
+	dev.Handle(http.MethodPut, ContactResource, s.setProfile)
 	for _, r := range dev.Routes() {
 		gw.Add(r.Method, r.Resource, dev.Serve)
 	}

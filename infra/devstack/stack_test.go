@@ -258,6 +258,14 @@ func TestEndToEnd(t *testing.T) {
 	if err := webhook.Verify(in.WebhookSecret, bodies[0], headers[0]); err != nil {
 		t.Fatalf("signature: %v", err)
 	}
+	// Its log shows the headers it was sent with.
+	var sent struct{ RequestHeaders map[string]string }
+	c.ok("GET", "/api/webhook/logs/"+env.WebhookID, "", 200, &sent)
+	for _, name := range []string{"webhook-id", "webhook-timestamp", "webhook-signature", "X-Webhook-Attempt", "User-Agent"} {
+		if v := sent.RequestHeaders[name]; v == "" || v != headers[0].Get(name) {
+			t.Fatalf("log shows %s %q, the receiver got %q", name, v, headers[0].Get(name))
+		}
+	}
 	var got struct {
 		Event string
 		Data  map[string]any
@@ -325,6 +333,20 @@ func TestEndToEnd(t *testing.T) {
 		c.ok("GET", "/api/webhook/stats?instanceId="+in.ID, "", 200, &stats)
 		return stats.Total == 4 && stats.Success == 4 && stats.Failed == 0 && stats.SuccessRate == "100.00" && stats.Period == "7 days"
 	})
+	var daily struct {
+		Days []struct {
+			Date                   string
+			Total, Success, Failed int
+		}
+	}
+	c.ok("GET", "/api/webhook/stats/daily?instanceId="+in.ID, "", 200, &daily)
+	success := 0
+	for _, d := range daily.Days {
+		success += d.Success
+	}
+	if len(daily.Days) != 7 || success != 4 {
+		t.Fatalf("daily stats %+v, want 7 days holding the 4 successes", daily)
+	}
 
 	// The test endpoint, then a clear that takes everything.
 	var tested struct{ Delivered bool }

@@ -11,6 +11,8 @@
 #      - a stand-in session host (standin_host.py) holding both instances: it records them
 #        waiting to be paired, with QR codes, and answers their pairing requests with a code,
 #        which the local stack's own host, with no WhatsApp, can't;
+#      - two background jobs (job_fixture.py), one running and one complete, for GET
+#        /api/webhook/jobs/{jobId};
 #      - instances only the destructive operations (DELETE /api/instance/{instanceId}, DELETE
 #        /api/webhook/logs) are given, so that they delete those rather than the others'
 #        fixtures. The examples phase still deletes `xxx` (its examples say so), which is
@@ -169,6 +171,9 @@ for ((i = 0; ; i++)); do
 	fi
 	sleep 0.1
 done
+# A clear still running and a recover that completed, for GET /api/webhook/jobs/{jobId}.
+mapfile -t job_ids < <("$moto_python" infra/schemathesis/job_fixture.py "$endpoint" "wagate-dev-$port-WebhookStatsTable")
+((${#job_ids[@]} == 2)) || { echo "run.sh: job_fixture.py wrote no jobs" >&2; exit 1; }
 webhook_ids=()
 for body in '{"instanceId":"xxx"}' '{"instanceId":"schemathesis"}' '{"instanceId":"schemathesis"}' "{\"url\":\"$url/healthz\"}"; do
 	webhook_ids+=("$(api POST /api/webhook/test "$body" | "$python" -c 'import json, sys; print(json.load(sys.stdin)["data"]["webhookId"])')")
@@ -233,6 +238,9 @@ values = $(toml_list "${disposable_ids[@]}")
 [dictionaries.webhookIds]
 values = $(toml_list "${webhook_ids[@]}")
 
+[dictionaries.jobIds]
+values = $(toml_list "${job_ids[@]}")
+
 [dictionaries.pairedInstanceIds]
 values = ["paired"]
 
@@ -259,6 +267,7 @@ values = $(toml_list "${until_values[@]}")
 "query.instanceId" = { dictionary = "instanceIds", probability = 0.5 }
 "body.instanceId" = { dictionary = "instanceIds", probability = 0.5 }
 "path.webhookId" = { dictionary = "webhookIds", probability = 0.5 }
+"path.jobId" = { dictionary = "jobIds", probability = 0.5 }
 "body.since" = { dictionary = "since", probability = 0.5 }
 "body.until" = { dictionary = "until", probability = 0.5 }
 

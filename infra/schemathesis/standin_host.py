@@ -174,6 +174,9 @@ def call_result(message: bytes) -> bytes:
         data = {"groupId": g.get("jid") or "120363025246125486@g.us", "name": g.get("name") or "Group",
                 "description": g.get("description") or "", "owner": None, "announce": bool(g.get("announce")),
                 "locked": bool(g.get("locked")), "createdAt": None, "size": 0, "participants": []}
+        if call["op"] == "groups.create":
+            # WhatsApp answers a creation per participant (session-host/calls' createdGroup).
+            data["participantResults"] = [{"jid": p, "status": "ok"} for p in g.get("participants") or []]
     elif call["op"] == "groups.participants":
         data = [{"jid": p, "status": "ok"} for p in call["group"]["participants"]]
     elif call["op"] == "groups.invite":

@@ -153,6 +153,9 @@ func (c *Client) run(cn *conn, device func() types.JID) {
 			s()
 			continue
 		}
+		if m, ok := evt.(*events.Message); ok {
+			c.learnNames(m)
+		}
 		for !c.handle(evt) {
 			if _, ok := evt.(*events.Message); !ok {
 				break

@@ -7,11 +7,16 @@ import (
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/proto/waVnameCert"
 	"go.mau.fi/whatsmeow/types"
+	"go.mau.fi/whatsmeow/types/events"
 	"google.golang.org/protobuf/proto"
 )
 
-// The simulated accounts' profiles: every number on WhatsApp has the about text DefaultAbout
-// and a profile picture, unless SetAbout, SetBusiness or HidePicture say otherwise.
+// The simulated accounts' profiles, as WhatsApp keeps them: every number on WhatsApp has a
+// push name ("+<number>" until SetPushName), the about text DefaultAbout and a profile
+// picture, unless SetAbout, SetBusiness or HidePicture say otherwise. Others learn the push
+// name only from the account's messages (whatsmeow stores the one each message carries in the
+// device's contact store), and a business's verified name from its messages and from user
+// info queries; the about text and picture only by asking.
 
 // DefaultAbout is the about text of an account that set none, as WhatsApp's apps set it.
 const DefaultAbout = "Hey there! I am using WhatsApp."
@@ -67,9 +72,42 @@ func (n *Network) HidePicture(number string, hidden bool) {
 	n.profiles.hidden[digits(number)] = hidden
 }
 
+// Profile is what a number shows others.
+type Profile struct {
+	Number        string
+	PushName      string
+	BusinessName  string // the verified business name; "" for a personal account
+	About         string
+	PictureHidden bool
+	// InviteOnly: the privacy settings refuse being added to groups (RequireInvite).
+	InviteOnly bool
+}
+
+// Profile answers what a number shows others.
+func (n *Network) Profile(number string) Profile {
+	number = digits(number)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.profiles.init()
+	p := Profile{Number: number, PushName: n.phoneLocked(number).pushName, BusinessName: n.profiles.business[number],
+		About: n.profiles.about[number], PictureHidden: n.profiles.hidden[number], InviteOnly: n.profiles.inviteOnly[number]}
+	if _, ok := n.profiles.about[number]; !ok {
+		p.About = DefaultAbout
+	}
+	return p
+}
+
 // PictureURL is the simulated profile picture of a number.
 func PictureURL(number string) string {
 	return "https://pps.whatsapp.net/v/t61.24694-24/sim-" + digits(number) + ".jpg"
+}
+
+// business is the verified name a business's messages carry, nil for a personal account.
+func (n *Network) business(number string) *types.VerifiedName {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.profiles.init()
+	return n.verifiedName(number)
 }
 
 // verifiedName is the business's verified name as WhatsApp's certificate details carry it.
@@ -111,7 +149,6 @@ func (c *Client) GetUserInfo(ctx context.Context, jids []types.JID) (map[types.J
 	}
 	n := c.net
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	n.profiles.init()
 	out := map[types.JID]types.UserInfo{}
 	for _, jid := range jids {
@@ -128,7 +165,46 @@ func (c *Client) GetUserInfo(ctx context.Context, jids []types.JID) (map[types.J
 		}
 		out[jid] = info
 	}
+	n.mu.Unlock()
+	// whatsmeow keeps the verified names it is answered in the contact store.
+	if contacts := c.device.Contacts; contacts != nil {
+		for jid, info := range out {
+			if info.VerifiedName != nil {
+				if _, _, err := contacts.PutBusinessName(ctx, jid, info.VerifiedName.Details.GetVerifiedName()); err != nil {
+					c.net.logger.Error("store business name", "user", jid, "error", err)
+				}
+			}
+		}
+	}
 	return out, nil
+}
+
+// learnNames stores the push name and verified business name an incoming message carries in
+// the device's contact store, as whatsmeow does with each message it receives, and reports a
+// change as whatsmeow does (events.PushName, events.BusinessName).
+func (c *Client) learnNames(m *events.Message) {
+	contacts := c.device.Contacts
+	if contacts == nil {
+		return
+	}
+	ctx, cancel := withTimeout()
+	defer cancel()
+	user := m.Info.Sender.ToNonAD()
+	if v := m.Info.VerifiedName; v != nil && v.Details.GetVerifiedName() != "" {
+		name := v.Details.GetVerifiedName()
+		if changed, old, err := contacts.PutBusinessName(ctx, user, name); err != nil {
+			c.net.logger.Error("store business name", "user", user, "error", err)
+		} else if changed {
+			c.handle(&events.BusinessName{JID: user, Message: &m.Info, OldBusinessName: old, NewBusinessName: name})
+		}
+	}
+	if name := m.Info.PushName; name != "" && name != "-" {
+		if changed, old, err := contacts.PutPushName(ctx, user, name); err != nil {
+			c.net.logger.Error("store push name", "user", user, "error", err)
+		} else if changed {
+			c.handle(&events.PushName{JID: user, Message: &m.Info, OldPushName: old, NewPushName: name})
+		}
+	}
 }
 
 // GetProfilePictureInfo answers a user's picture, or whatsmeow's error when it is hidden.

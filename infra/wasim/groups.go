@@ -46,35 +46,46 @@ func (n *Network) groupLocked(jid types.JID, me string) (*group, error) {
 	case !slices.Contains(g.participants, me):
 		return nil, whatsmeow.ErrNotInGroup
 	}
+	g.ensureAdmins()
+	return g, nil
+}
+
+// ensureAdmins makes the owner the admin of a group made by CreateGroup.
+func (g *group) ensureAdmins() {
 	if g.admins == nil {
 		g.admins = map[string]bool{}
-		if len(g.participants) > 0 {
-			g.admins[g.participants[0]] = true
+		if g.owner != "" && slices.Contains(g.participants, g.owner) {
+			g.admins[g.owner] = true
 		}
 	}
-	return g, nil
 }
 
 func (n *Network) infoLocked(jid types.JID, g *group) *types.GroupInfo {
 	gi := &types.GroupInfo{JID: jid, ParticipantCount: len(g.participants), GroupCreated: g.created}
 	gi.Name, gi.Topic, gi.TopicID, gi.IsAnnounce, gi.IsLocked = g.name, g.topic, g.topicID, g.announce, g.locked
-	if len(g.participants) > 0 {
-		gi.OwnerJID = types.NewJID(g.participants[0], types.DefaultUserServer)
+	if g.owner != "" {
+		gi.OwnerJID = types.NewJID(g.owner, types.DefaultUserServer)
 	}
 	for _, p := range g.participants {
 		gi.Participants = append(gi.Participants, types.GroupParticipant{
 			JID: types.NewJID(p, types.DefaultUserServer), PhoneNumber: types.NewJID(p, types.DefaultUserServer),
-			IsAdmin: g.admins[p], IsSuperAdmin: len(g.participants) > 0 && p == g.participants[0],
+			IsAdmin: g.admins[p], IsSuperAdmin: p == g.owner,
 		})
 	}
 	return gi
 }
 
-// notify sends evt to every device of the group's members (and of those just removed).
-func (n *Network) notify(evt *events.GroupInfo, numbers []string) {
+// notify sends evt to every device of the group's members (and of those just removed). The
+// devices of the accounts evt adds get joined instead, when given: WhatsApp tells an account
+// it was added with the group's info (whatsmeow's events.JoinedGroup).
+func (n *Network) notify(evt *events.GroupInfo, numbers []string, joined *events.JoinedGroup) {
 	for _, number := range numbers {
+		var e any = evt
+		if joined != nil && slices.ContainsFunc(evt.Join, func(j types.JID) bool { return j.User == number }) {
+			e = joined
+		}
 		for _, d := range n.devicesOf(number) {
-			n.deliver(d, evt)
+			n.deliver(d, e)
 		}
 	}
 }
@@ -86,6 +97,13 @@ func (n *Network) changed(jid types.JID, by string, fill func(*events.GroupInfo)
 	return evt
 }
 
+// JoinedGroupsQueries answers how many times devices asked for their joined groups.
+func (n *Network) JoinedGroupsQueries() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.lists
+}
+
 // GetJoinedGroups answers the groups the account is in.
 func (c *Client) GetJoinedGroups(ctx context.Context) ([]*types.GroupInfo, error) {
 	me, err := c.account()
@@ -95,6 +113,7 @@ func (c *Client) GetJoinedGroups(ctx context.Context) ([]*types.GroupInfo, error
 	n := c.net
 	n.mu.Lock()
 	defer n.mu.Unlock()
+	n.lists++
 	var out []*types.GroupInfo
 	for jid, g := range n.groups {
 		if slices.Contains(g.participants, me) {
@@ -151,9 +170,7 @@ func (c *Client) CreateGroup(ctx context.Context, req whatsmeow.ReqCreateGroup) 
 // addLocked adds users to g and answers each one's result.
 func (n *Network) addLocked(g *group, users []types.JID) []types.GroupParticipant {
 	n.profiles.init()
-	if g.admins == nil {
-		g.admins = map[string]bool{g.participants[0]: true}
-	}
+	g.ensureAdmins()
 	out := make([]types.GroupParticipant, len(users))
 	for i, u := range users {
 		p := types.GroupParticipant{JID: u, PhoneNumber: u}
@@ -228,9 +245,15 @@ func (c *Client) UpdateGroupParticipants(ctx context.Context, jid types.JID, use
 		}
 	}
 	members := slices.Clone(g.participants)
+	info := n.infoLocked(jid, g)
+	var prev, next string
+	if len(done) > 0 {
+		prev, next = g.nextVersion()
+	}
 	n.mu.Unlock()
 	if len(done) > 0 {
 		evt := n.changed(jid, me, func(e *events.GroupInfo) {
+			e.PrevParticipantVersionID, e.ParticipantVersionID = prev, next
 			switch action {
 			case whatsmeow.ParticipantChangeAdd:
 				e.Join = done
@@ -242,7 +265,11 @@ func (c *Client) UpdateGroupParticipants(ctx context.Context, jid types.JID, use
 				e.Demote = done
 			}
 		})
-		n.notify(evt, union(before, members))
+		var joined *events.JoinedGroup
+		if action == whatsmeow.ParticipantChangeAdd {
+			joined = &events.JoinedGroup{Sender: evt.Sender, GroupInfo: *info}
+		}
+		n.notify(evt, union(before, members), joined)
 	}
 	return out, nil
 }
@@ -280,7 +307,7 @@ func (c *Client) change(jid types.JID, info bool, f func(g *group), fill func(*e
 	f(g)
 	members := slices.Clone(g.participants)
 	n.mu.Unlock()
-	n.notify(n.changed(jid, me, fill), members)
+	n.notify(n.changed(jid, me, fill), members, nil)
 	return nil
 }
 
@@ -367,7 +394,11 @@ func (c *Client) LeaveGroup(ctx context.Context, jid types.JID) error {
 	members := slices.Clone(g.participants)
 	g.participants = slices.DeleteFunc(g.participants, func(m string) bool { return m == me })
 	delete(g.admins, me)
+	prev, next := g.nextVersion()
 	n.mu.Unlock()
-	n.notify(n.changed(jid, me, func(e *events.GroupInfo) { e.Leave = []types.JID{types.NewJID(me, types.DefaultUserServer)} }), members)
+	n.notify(n.changed(jid, me, func(e *events.GroupInfo) {
+		e.Leave = []types.JID{types.NewJID(me, types.DefaultUserServer)}
+		e.PrevParticipantVersionID, e.ParticipantVersionID = prev, next
+	}), members, nil)
 	return nil
 }

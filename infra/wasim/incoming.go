@@ -72,8 +72,8 @@ type Contact struct{ Name, Phone string }
 
 // From is who sends an incoming message, and where.
 type From struct {
-	// Number is the sender's phone number; PushName the name they show (their account's when
-	// empty).
+	// Number is the sender's phone number; PushName, when set, the name their account now
+	// shows (the message carries it, as every message carries its sender's).
 	Number, PushName string
 	// Group is the group the message is sent in; empty for a direct message.
 	Group types.JID
@@ -109,10 +109,10 @@ func (n *Network) Receive(account types.JID, from From, c Content) (*events.Mess
 		chat = from.Group
 	}
 	sender := types.NewJID(number, types.DefaultUserServer)
-	pushName := from.PushName
-	if pushName == "" {
-		pushName = n.pushName(number)
+	if from.PushName != "" {
+		n.SetPushName(number, from.PushName)
 	}
+	pushName, business := n.pushName(number), n.business(number)
 	// The keys of what the message refers to are written from the sender's side.
 	key := func(id string) *waCommon.MessageKey {
 		k := &waCommon.MessageKey{RemoteJID: proto.String(me.String()), ID: proto.String(id), FromMe: proto.Bool(!n.sentBy(me, id))}
@@ -126,7 +126,7 @@ func (n *Network) Receive(account types.JID, from From, c Content) (*events.Mess
 	}
 	evt, err := n.message(c, types.MessageInfo{
 		MessageSource: types.MessageSource{Chat: chat, Sender: sender, IsGroup: chat.Server == types.GroupServer, AddressingMode: types.AddressingModePN},
-		ID:            androidMessageID(), PushName: pushName, Timestamp: now(),
+		ID:            androidMessageID(), PushName: pushName, VerifiedName: business, Timestamp: now(),
 	}, key, func(id string) types.JID {
 		if n.sentBy(me, id) {
 			return me

@@ -96,6 +96,7 @@ type Network struct {
 	qrs      map[string]*pending // QR code ref → the connection showing it
 	codes    map[string]*pending // pairing code → the connection that asked for it
 	groups   map[types.JID]*group
+	lists    int             // GetJoinedGroups queries answered
 	notOn    map[string]bool // numbers marked not on WhatsApp
 	blocked  map[string]bool // numbers that blocked every simulated account
 	failNext int
@@ -128,7 +129,9 @@ type phone struct {
 type group struct {
 	name         string
 	participants []string // phone numbers
-	// What the group calls keep (groups.go): the first member made it.
+	// What the group calls keep (groups.go): the first member made it and owns it, even
+	// after leaving it.
+	owner    string
 	admins   map[string]bool
 	topic    string
 	topicID  string
@@ -136,6 +139,8 @@ type group struct {
 	locked   bool
 	invite   string // the invite code
 	created  time.Time
+	version  string // the participant list's version
+
 }
 
 // pending is a connection waiting to be linked: by a QR code until expires, or by a pairing
@@ -277,6 +282,9 @@ func (n *Network) CreateGroup(name string, members ...string) types.JID {
 	g := &group{name: name}
 	for _, m := range members {
 		g.participants = append(g.participants, digits(m))
+	}
+	if len(g.participants) > 0 {
+		g.owner = g.participants[0]
 	}
 	n.mu.Lock()
 	n.groups[jid] = g

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"reflect"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -42,15 +43,25 @@ func newRig(t *testing.T, o Options) *rig {
 	return &rig{t: t, net: NewNetwork(o), devices: devices}
 }
 
-// recorder is a session's event handler: it keeps every event, and fails while told to.
+// recorder is a session's event handler: it keeps every event, and fails while told to. The
+// names learnt from messages (events.PushName, events.BusinessName) are kept apart, in names,
+// so the tests of what else happens need not expect them.
 type recorder struct {
-	ch   chan any
-	fail atomic.Int32 // how many more events to fail
-	mu   sync.Mutex
-	all  []any
+	ch    chan any
+	fail  atomic.Int32 // how many more events to fail
+	mu    sync.Mutex
+	all   []any
+	names []any
 }
 
 func (r *recorder) handle(evt any) bool {
+	switch evt.(type) {
+	case *events.PushName, *events.BusinessName:
+		r.mu.Lock()
+		r.names = append(r.names, evt)
+		r.mu.Unlock()
+		return true
+	}
 	if r.fail.Load() > 0 {
 		r.fail.Add(-1)
 		return false
@@ -60,6 +71,13 @@ func (r *recorder) handle(evt any) bool {
 	r.mu.Unlock()
 	r.ch <- evt
 	return true
+}
+
+// learnt answers the names events so far.
+func (r *recorder) learnt() []any {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.names)
 }
 
 // client makes a client over device (a new one when nil) that records its events.

@@ -5,7 +5,8 @@
 // Contact lookups are cached per instance (CheckTTL) and paced: each query to WhatsApp for
 // numbers not in the cache takes a turn of the instance's send pace, as a send does, so a
 // bulk check is as slow as sending to as many people in as many batches (bulk lookups are a
-// known cause of bans).
+// known cause of bans). The list of joined groups is kept for GroupsListTTL, so paging through
+// it asks WhatsApp once (groups.go).
 package calls
 
 import (
@@ -53,13 +54,17 @@ func (e *WaitError) Error() string { return "wait for the lookup pace until " + 
 // time, but is safe for concurrent use.
 type Caller struct {
 	client   Client
-	groups   Groups // nil when the connection does no group calls
-	contacts Contacts
+	groups   Groups               // nil when the connection does no group calls
+	contacts func() Contacts      // the device's contact store as it is now
 	gap      func() time.Duration // the instance's send pace's next gap
 
 	mu     sync.Mutex
 	cache  map[string]cached // by digits
 	nextAt time.Time         // when the next uncached lookup may go
+	// joined is the list of joined groups fetched at joinedAt, sorted by JID; nil when none
+	// is kept (groups.go).
+	joined   []*types.GroupInfo
+	joinedAt time.Time
 }
 
 type cached struct {
@@ -68,8 +73,10 @@ type cached struct {
 }
 
 // New returns the Caller of a session; gap returns the wait between two uncached lookups (the
-// instance's send pace); contacts may be nil.
-func New(client Client, contacts Contacts, gap func() time.Duration) *Caller {
+// instance's send pace). contacts answers the device's contact store as it is at the time of
+// a call: a device gets its store when it is paired, after its session started. It may be nil,
+// or answer nil.
+func New(client Client, contacts func() Contacts, gap func() time.Duration) *Caller {
 	k := &Caller{client: client, contacts: contacts, gap: gap, cache: map[string]cached{}}
 	k.groups, _ = client.(Groups)
 	return k
@@ -87,7 +94,7 @@ func (k *Caller) Do(ctx context.Context, c *outbox.Call, now time.Time) (*outbox
 		return k.info(ctx, c.JID)
 	case outbox.OpGroupsList, outbox.OpGroupInfo, outbox.OpGroupCreate, outbox.OpGroupUpdate,
 		outbox.OpGroupParticipants, outbox.OpGroupInvite, outbox.OpGroupLeave:
-		return k.groupCall(ctx, c.Op, c.Group)
+		return k.groupCall(ctx, c.Op, c.Group, now)
 	}
 	return refused(webhook.EInvalid, "this host does not know the call %q; it may be older than the API", c.Op), nil
 }
@@ -162,6 +169,13 @@ func (k *Caller) check(ctx context.Context, phones []string, now time.Time) (*ou
 	return answer(out)
 }
 
+func (k *Caller) contactStore() Contacts {
+	if k.contacts == nil {
+		return nil
+	}
+	return k.contacts()
+}
+
 // info answers a user's names, about text and picture.
 func (k *Caller) info(ctx context.Context, jidText string) (*outbox.CallResult, error) {
 	jid, err := types.ParseJID(jidText)
@@ -184,8 +198,8 @@ func (k *Caller) info(ctx context.Context, jidText string) (*outbox.CallResult, 
 		name := u.VerifiedName.Details.GetVerifiedName()
 		out.BusinessName = &name
 	}
-	if k.contacts != nil {
-		if c, err := k.contacts.GetContact(ctx, jid); err == nil {
+	if store := k.contactStore(); store != nil {
+		if c, err := store.GetContact(ctx, jid); err == nil {
 			if c.PushName != "" {
 				out.PushName = &c.PushName
 			}

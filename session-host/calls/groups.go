@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"go.mau.fi/whatsmeow"
 	"go.mau.fi/whatsmeow/types"
@@ -47,8 +48,16 @@ func refusal(jid string, err error) *outbox.CallResult {
 	return nil
 }
 
-// groupCall does a group call; a failure of the moment is returned as an error.
-func (k *Caller) groupCall(ctx context.Context, op string, g *outbox.Group) (*outbox.CallResult, error) {
+// GroupsListTTL is how long a session keeps the list of joined groups it fetched for GET
+// groups: the pages of one listing read the list fetched for its first page instead of asking
+// WhatsApp for every group again (whatsmeow has no paged query, and each asks for every
+// member of every group). A change this account makes through the API forgets the list at
+// once; one made by others (or on the phone) shows once the list is older than this. GET
+// groups/{groupId} always asks WhatsApp.
+const GroupsListTTL = time.Minute
+
+// groupCall does a group call at now; a failure of the moment is returned as an error.
+func (k *Caller) groupCall(ctx context.Context, op string, g *outbox.Group, now time.Time) (*outbox.CallResult, error) {
 	if k.groups == nil {
 		return refused(webhook.EUnavailable, "this host's connection does not do group calls"), nil
 	}
@@ -62,7 +71,11 @@ func (k *Caller) groupCall(ctx context.Context, op string, g *outbox.Group) (*ou
 			return refused(webhook.EInvalid, "groupId: %q is not a WhatsApp JID", g.JID), nil
 		}
 	}
-	res, err := k.doGroup(ctx, op, jid, g)
+	if op != outbox.OpGroupsList && op != outbox.OpGroupInfo && op != outbox.OpGroupInvite {
+		// The list is forgotten whether the change was made or not: a failed one may have been.
+		k.forgetJoined()
+	}
+	res, err := k.doGroup(ctx, op, jid, g, now)
 	if err != nil {
 		if r := refusal(g.JID, err); r != nil {
 			return r, nil
@@ -72,14 +85,13 @@ func (k *Caller) groupCall(ctx context.Context, op string, g *outbox.Group) (*ou
 	return res, nil
 }
 
-func (k *Caller) doGroup(ctx context.Context, op string, jid types.JID, g *outbox.Group) (*outbox.CallResult, error) {
+func (k *Caller) doGroup(ctx context.Context, op string, jid types.JID, g *outbox.Group, now time.Time) (*outbox.CallResult, error) {
 	switch op {
 	case outbox.OpGroupsList:
-		groups, err := k.groups.GetJoinedGroups(ctx)
+		groups, err := k.joinedGroups(ctx, now)
 		if err != nil {
 			return nil, err
 		}
-		slices.SortFunc(groups, func(a, b *types.GroupInfo) int { return cmp.Compare(a.JID.String(), b.JID.String()) })
 		page := outbox.GroupPage{Groups: []outbox.GroupView{}}
 		for _, gi := range groups {
 			if gi.JID.String() <= g.After {
@@ -111,7 +123,8 @@ func (k *Caller) doGroup(ctx context.Context, op string, jid types.JID, g *outbo
 		if err != nil {
 			return nil, err
 		}
-		return answer(groupView(gi))
+		// WhatsApp answers the creation per participant, as it answers adding them.
+		return answer(createdGroup{GroupView: groupView(gi), ParticipantResults: participantResults(outbox.ParticipantsAdd, req.Participants, gi.Participants)})
 	case outbox.OpGroupUpdate:
 		return k.update(ctx, jid, g)
 	case outbox.OpGroupParticipants:
@@ -141,6 +154,43 @@ func (k *Caller) doGroup(ctx context.Context, op string, jid types.JID, g *outbo
 		return answer(map[string]any{"groupId": jid.String(), "left": true})
 	}
 	return refused(webhook.EInvalid, "this host does not know the call %q; it may be older than the API", op), nil
+}
+
+// createdGroup is POST groups' answer: the group as made, and each participant asked, in the
+// order asked, with their own result.
+type createdGroup struct {
+	outbox.GroupView
+	ParticipantResults []outbox.ParticipantResult `json:"participantResults"`
+}
+
+// joinedGroups answers the joined groups sorted by JID: the list fetched within GroupsListTTL
+// before now, or a new one.
+func (k *Caller) joinedGroups(ctx context.Context, now time.Time) ([]*types.GroupInfo, error) {
+	k.mu.Lock()
+	list, fetched := k.joined, k.joinedAt
+	k.mu.Unlock()
+	if list != nil && !now.Before(fetched) && now.Sub(fetched) < GroupsListTTL {
+		return list, nil
+	}
+	list, err := k.groups.GetJoinedGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if list == nil {
+		list = []*types.GroupInfo{}
+	}
+	slices.SortFunc(list, func(a, b *types.GroupInfo) int { return cmp.Compare(a.JID.String(), b.JID.String()) })
+	k.mu.Lock()
+	k.joined, k.joinedAt = list, now
+	k.mu.Unlock()
+	return list, nil
+}
+
+// forgetJoined drops the kept list of joined groups.
+func (k *Caller) forgetJoined() {
+	k.mu.Lock()
+	k.joined = nil
+	k.mu.Unlock()
 }
 
 // update makes each change asked, in the order name, description, announce, locked, and

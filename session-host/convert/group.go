@@ -2,6 +2,7 @@ package convert
 
 import (
 	"encoding/json"
+	"time"
 
 	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
@@ -98,4 +99,26 @@ func GroupInfo(evt *events.GroupInfo) []json.RawMessage {
 		out = append(out, marshal(d))
 	}
 	return out
+}
+
+// JoinedGroup converts WhatsApp's notice that this account, self, is now in a group (added by
+// someone, or joined by an invite link) into the data of a group.updated join, at time at.
+// A group this account created is not news to it: false.
+func JoinedGroup(evt *events.JoinedGroup, self types.JID, at time.Time) (json.RawMessage, bool) {
+	if evt.CreateKey != "" || (evt.Sender != nil && evt.Sender.User == self.User && !self.IsEmpty()) {
+		return nil, false
+	}
+	d := groupData{
+		GroupID: evt.JID.ToNonAD().String(), Action: GroupJoin, Participants: []string{self.ToNonAD().String()},
+		Reason: evt.Reason, Timestamp: webhook.FormatTime(at),
+	}
+	if evt.Sender != nil && !evt.Sender.IsEmpty() {
+		var alt types.JID
+		if evt.SenderPN != nil {
+			alt = *evt.SenderPN
+		}
+		by, lid := person(*evt.Sender, alt)
+		d.By, d.SenderLID = &by, lid
+	}
+	return marshal(d), true
 }

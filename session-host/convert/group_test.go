@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"go.mau.fi/whatsmeow/types"
 	"go.mau.fi/whatsmeow/types/events"
 )
 
@@ -47,6 +49,33 @@ func TestGroupInfo(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden(t, name, all)
+		})
+	}
+}
+
+func TestJoinedGroup(t *testing.T) {
+	self := types.NewJID("6281111111111", types.DefaultUserServer)
+	adder := types.NewJID("6282222222222", types.DefaultUserServer)
+	group := types.GroupInfo{JID: types.NewJID("120363025246125486", types.GroupServer)}
+	at := time.Date(2026, 12, 3, 4, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		evt  events.JoinedGroup
+		want string // "" when no event
+	}{
+		{"added by another member", events.JoinedGroup{Sender: &adder, GroupInfo: group},
+			`{"groupId":"120363025246125486@g.us","action":"join","participants":["6281111111111@s.whatsapp.net"],"by":"6282222222222@s.whatsapp.net","timestamp":"2026-12-03T04:00:00.000Z"}`},
+		{"joined by invite link", events.JoinedGroup{Reason: "invite", GroupInfo: group},
+			`{"groupId":"120363025246125486@g.us","action":"join","participants":["6281111111111@s.whatsapp.net"],"by":null,"reason":"invite","timestamp":"2026-12-03T04:00:00.000Z"}`},
+		{"created through the API", events.JoinedGroup{Type: "new", CreateKey: "3EB0ABC", Sender: &self, GroupInfo: group}, ""},
+		{"created on the phone", events.JoinedGroup{Type: "new", Sender: &self, GroupInfo: group}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, ok := JoinedGroup(&tt.evt, self, at)
+			if ok != (tt.want != "") || (ok && string(got) != tt.want) {
+				t.Fatalf("got %s (%v)\nwant %s", got, ok, tt.want)
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package host
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"strconv"
 	"time"
@@ -41,18 +42,30 @@ func whatsappEvents(device func() types.JID, store func(*events.Message) *conver
 			}
 			return out
 		case *events.GroupInfo:
-			// Keyed by the notification (group, time, participant list version) and the
-			// change's place in it. The sink keeps them: whether WhatsApp sends a notification
-			// again after a failed ack is not something to count on.
+			// Keyed by the notification (group, time, participant list version), the change's
+			// place in it and what it says: WhatsApp's times are whole seconds, and two changes
+			// in one second (a subject, then a description) are two events. The sink keeps them:
+			// whether WhatsApp sends a notification again after a failed ack is not something to
+			// count on.
 			datas := convert.GroupInfo(e)
 			out := make([]Event, len(datas))
 			for i, data := range datas {
+				sum := sha256.Sum256(data)
 				out[i] = Event{
 					Name: webhook.EventGroupUpdated, Data: data, At: e.Timestamp,
-					Key: fmt.Sprintf("group/%s/%d/%s/%d", e.JID, e.Timestamp.UnixNano(), e.ParticipantVersionID, i),
+					Key: fmt.Sprintf("group/%s/%d/%s/%d/%x", e.JID, e.Timestamp.UnixNano(), e.ParticipantVersionID, i, sum[:8]),
 				}
 			}
 			return out
+		case *events.JoinedGroup:
+			// This account was added to a group, or joined one by its link: a join of its own.
+			// WhatsApp's notice carries no time; it happens once per joining.
+			now := time.Now()
+			data, ok := convert.JoinedGroup(e, device(), now)
+			if !ok {
+				return nil
+			}
+			return []Event{{Name: webhook.EventGroupUpdated, Data: data, At: now, Key: fmt.Sprintf("joined/%s/%d", e.JID, now.UnixNano())}}
 		case sender.Sent:
 			// Made by this host, not delivered by WhatsApp: nothing would deliver it again, so
 			// the sink keeps it when the queue refuses it. Its file, just uploaded, is stored

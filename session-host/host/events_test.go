@@ -44,6 +44,9 @@ func TestWhatsAppEvents(t *testing.T) {
 			JID: types.NewJID("120363025246125486", types.GroupServer), Sender: &contact, Timestamp: at,
 			Promote: []types.JID{own}, Name: &types.GroupName{Name: "Riders"},
 		}, []string{webhook.EventGroupUpdated, webhook.EventGroupUpdated}, "groupId"},
+		{"added to a group", &events.JoinedGroup{
+			Sender: &contact, GroupInfo: types.GroupInfo{JID: types.NewJID("120363025246125486", types.GroupServer)},
+		}, []string{webhook.EventGroupUpdated}, "participants"},
 		{"group change without an action", &events.GroupInfo{
 			JID: types.NewJID("120363025246125486", types.GroupServer), Timestamp: at, Ephemeral: &types.GroupEphemeral{IsEphemeral: true},
 		}, nil, ""},
@@ -69,6 +72,17 @@ func TestWhatsAppEvents(t *testing.T) {
 			}
 		})
 	}
+	t.Run("two changes in one second are two events", func(t *testing.T) {
+		group := types.NewJID("120363025246125486", types.GroupServer)
+		subject := conv(&events.GroupInfo{JID: group, Sender: &contact, Timestamp: at, Name: &types.GroupName{Name: "Riders"}})
+		topic := conv(&events.GroupInfo{JID: group, Sender: &contact, Timestamp: at, Topic: &types.GroupTopic{Topic: "Sunday rides"}})
+		if subject[0].Key == topic[0].Key {
+			t.Fatalf("both changes keyed %s: the second would be taken for a copy of the first", subject[0].Key)
+		}
+		if again := conv(&events.GroupInfo{JID: group, Sender: &contact, Timestamp: at, Name: &types.GroupName{Name: "Riders"}}); again[0].Key != subject[0].Key {
+			t.Fatal("the same notification twice got two keys")
+		}
+	})
 	t.Run("a redelivered message keeps its key", func(t *testing.T) {
 		first, again := conv(msg), conv(msg)
 		if first[0].Key != again[0].Key {

@@ -178,7 +178,7 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 		InstanceID: id, Client: sess.client, Store: s.outbox.Store, Paces: s.outbox.Paces, Events: sink,
 		Media: s.outbox.Media, Uploads: s.outbox.Uploads, MediaBudget: s.outbox.MediaBudget, Own: ownID, PollKey: pollKey, Logger: s.logger, Clock: s.outbox.Clock,
 		Paced: outbox.Type.Paced,
-		Calls: calls.New(sess.client, device.Contacts, func() time.Duration {
+		Calls: calls.New(sess.client, func() calls.Contacts { return device.Contacts }, func() time.Duration {
 			ctx, cancel := context.WithTimeout(sctx, 5*time.Second)
 			defer cancel()
 			p, err := s.outbox.Paces.PaceOf(ctx, id)

@@ -2,6 +2,7 @@ package deliver
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -13,6 +14,12 @@ import (
 // InstanceGetter loads an instance; a missing one is a webhook.ENotFound error.
 type InstanceGetter interface {
 	Get(ctx context.Context, id string) (*webhook.Instance, error)
+}
+
+// InstanceBatchGetter loads several instances in one request; a missing one is absent.
+type InstanceBatchGetter interface {
+	InstanceGetter
+	GetMany(ctx context.Context, ids []string) (map[string]*webhook.Instance, error)
 }
 
 // InstanceCache keeps instances for a short while, so a batch of ten events for one instance
@@ -37,7 +44,8 @@ type cacheEntry struct {
 	expires time.Time
 }
 
-// NewInstanceCache returns a cache over src keeping each answer for ttl.
+// NewInstanceCache returns a cache over src keeping each answer for ttl. When src can read
+// several instances at once (InstanceBatchGetter), Prefetch does.
 func NewInstanceCache(src InstanceGetter, ttl time.Duration) *InstanceCache {
 	return &InstanceCache{src: src, ttl: ttl, now: time.Now, entries: map[string]cacheEntry{}}
 }
@@ -71,4 +79,43 @@ func (c *InstanceCache) Get(ctx context.Context, id string) (*webhook.Instance, 
 	res := <-read
 	in, _ := res.Val.(*webhook.Instance)
 	return in, res.Err
+}
+
+// Prefetch reads, in one request, the instances of ids that are not in the cache, so a batch
+// of events for many instances reads them together rather than one request each. One missing
+// instance is left to Get. A failure is only logged by the caller: Get reads again.
+func (c *InstanceCache) Prefetch(ctx context.Context, ids []string) error {
+	many, ok := c.src.(InstanceBatchGetter)
+	if !ok {
+		return nil
+	}
+	now := c.now()
+	var missing []string
+	c.mu.Lock()
+	for _, id := range ids {
+		if e, ok := c.entries[id]; (!ok || !now.Before(e.expires)) && !slices.Contains(missing, id) {
+			missing = append(missing, id)
+		}
+	}
+	c.mu.Unlock()
+	if len(missing) < 2 {
+		return nil
+	}
+	found, err := many.GetMany(ctx, missing)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.entries)+len(missing) > 10000 {
+		clear(c.entries)
+	}
+	for _, id := range missing {
+		e := cacheEntry{in: found[id], expires: now.Add(c.ttl)}
+		if e.in == nil {
+			e.err = webhook.Errorf(webhook.ENotFound, "instance %s not found", id)
+		}
+		c.entries[id] = e
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/shared/deliver"
@@ -484,5 +485,42 @@ func TestRetryStillReportedWhenVisibilityChangeFails(t *testing.T) {
 	}
 	if l := r.log(env.WebhookID); l.Status != webhook.StatusRetrying || l.Attempts != 1 || l.NextRetryAt == nil {
 		t.Fatalf("status %s attempts %d", l.Status, l.Attempts)
+	}
+}
+
+// A batch of events for several instances reads those instances in one request, not one each
+// (on the emulator, whose DynamoDB serves one request at a time, the reads were a third of
+// all the delivery's requests).
+func TestBatchReadsItsInstancesTogether(t *testing.T) {
+	calls := &callRecorder{}
+	r := newRig(t, rigOptions{
+		dbOptions: func(o *dynamodb.Options) { o.APIOptions = append(o.APIOptions, calls.register) },
+		wrapInsts: func(g deliver.InstanceGetter) deliver.InstanceGetter { return deliver.NewInstanceCache(g, time.Minute) },
+	})
+	rc := newReceiver(t, answerStatus(http.StatusOK))
+	const instances = 5
+	for range instances {
+		r.publish(r.instance(rc.URL).ID, 2)
+	}
+	r.drain(20)
+
+	if got := len(rc.got()); got != 2*instances {
+		t.Fatalf("%d webhooks delivered, want %d", got, 2*instances)
+	}
+	made, _ := calls.take()
+	reads, batches := 0, 0
+	for _, c := range made {
+		switch in := c.in.(type) {
+		case *dynamodb.GetItemInput:
+			if aws.ToString(in.TableName) == r.res.Table("InstancesTable") {
+				reads++
+			}
+		case *dynamodb.BatchGetItemInput:
+			batches++
+		}
+	}
+	if batches == 0 || reads+batches > 2 {
+		t.Fatalf("%d instances read with %d GetItem and %d BatchGetItem requests, want one batch read (two if the queue split the events)",
+			instances, reads, batches)
 	}
 }

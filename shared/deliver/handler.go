@@ -18,6 +18,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/wagate/wagate/shared/metrics"
+	"github.com/wagate/wagate/shared/queue"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -106,6 +107,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		wg   sync.WaitGroup
 		sum  tally
 	)
+	if p, ok := h.instances.(instancePrefetcher); ok {
+		if err := p.Prefetch(ctx, instanceIDs(ev.Records)); err != nil {
+			h.logger.WarnContext(ctx, "read the batch's instances together; each record reads its own", "error", err)
+		}
+	}
 	for _, rec := range ev.Records {
 		wg.Add(1)
 		go func() {
@@ -120,6 +126,23 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	wg.Wait()
 	h.emit(ctx, &sum)
 	return resp, nil
+}
+
+// instancePrefetcher reads the instances of a batch together before its records are handled
+// (InstanceCache).
+type instancePrefetcher interface {
+	Prefetch(ctx context.Context, ids []string) error
+}
+
+// instanceIDs lists the instances of records, from the attribute the publisher sets.
+func instanceIDs(records []events.SQSMessage) []string {
+	ids := make([]string, 0, len(records))
+	for _, rec := range records {
+		if a, ok := rec.MessageAttributes[queue.AttrInstanceID]; ok && a.StringValue != nil && *a.StringValue != "" {
+			ids = append(ids, *a.StringValue)
+		}
+	}
+	return ids
 }
 
 // deliver handles one record and reports whether it must come back.
@@ -283,12 +306,22 @@ func movedAtFirstSight(rec events.SQSMessage) bool {
 // receive has its log read there, so an attempt made before the move counts and a log that
 // became final meanwhile stops it.
 func (h *Handler) moveToSlowLane(ctx context.Context, log *slog.Logger, rec events.SQSMessage, firstSight bool, sum *tally) (again, infra bool) {
-	in := &sqs.SendMessageInput{QueueUrl: &h.slow.URL, MessageBody: &rec.Body}
-	if firstSight {
-		in.MessageAttributes = map[string]sqstypes.MessageAttributeValue{
-			firstSightAttribute: {DataType: aws.String("String"), StringValue: aws.String("true")},
+	attrs := map[string]sqstypes.MessageAttributeValue{}
+	size := len(rec.Body)
+	add := func(name, value string) {
+		if size += len(name) + len("String") + len(value); size <= queue.MaxMessageBytes {
+			attrs[name] = sqstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(value)}
 		}
 	}
+	if firstSight {
+		add(firstSightAttribute, "true")
+	}
+	// The instance's id lets the slow lane read a batch's instances together; an event at
+	// SQS's size limit goes without it.
+	if ids := instanceIDs([]events.SQSMessage{rec}); len(ids) == 1 {
+		add(queue.AttrInstanceID, ids[0])
+	}
+	in := &sqs.SendMessageInput{QueueUrl: &h.slow.URL, MessageBody: &rec.Body, MessageAttributes: attrs}
 	_, err := h.slow.Queue.SendMessage(ctx, in)
 	if err != nil {
 		log.ErrorContext(ctx, "move to the slow lane; the event comes back", "error", err)

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/wagate/wagate/infra/awstest"
 	"github.com/wagate/wagate/infra/lambdaemu"
@@ -169,26 +168,12 @@ func (r *rig) queueDepth() int {
 	return r.depthOf(r.queueURL)
 }
 
-// depthOf counts a queue's visible and in-flight messages.
+// depthOf counts a queue's messages not yet deleted.
 func (r *rig) depthOf(queueURL string) int {
 	r.t.Helper()
-	out, err := r.sqs.GetQueueAttributes(r.ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: &queueURL,
-		AttributeNames: []sqstypes.QueueAttributeName{
-			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-		},
-	})
+	n, err := awstest.QueueDepth(r.ctx, r.sqs, queueURL)
 	if err != nil {
 		r.t.Fatal(err)
-	}
-	n := 0
-	for _, v := range out.Attributes {
-		var k int
-		if err := json.Unmarshal([]byte(v), &k); err != nil {
-			r.t.Fatal(err)
-		}
-		n += k
 	}
 	return n
 }
@@ -206,19 +191,7 @@ func (r *rig) log(webhookID string) *webhook.Log {
 // instance's counters over today.
 func (r *rig) counters(instanceID string) store.Counter {
 	r.t.Helper()
-	r.counting.Count(r.t)
-	cs, err := r.logs.Counters(r.ctx, instanceID, time.Now().Add(-24*time.Hour), time.Now().Add(24*time.Hour))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	var sum store.Counter
-	for _, c := range cs {
-		sum.Total += c.Total
-		sum.Success += c.Success
-		sum.Failed += c.Failed
-		sum.Retrying += c.Retrying
-	}
-	return sum
+	return r.counting.Today(r.t, instanceID)
 }
 
 // visibilityRecorder records every visibility change the handler asks for, then makes the

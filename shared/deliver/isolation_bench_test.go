@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
@@ -198,8 +199,9 @@ func isolationRun(b *testing.B, isolated bool) (healthy, hung float64) {
 		if err := <-publishErr; err != nil {
 			b.Fatal(err)
 		}
-		_, sent := calls.take()
-		b.Logf("hanging %v: %d healthy webhooks in %s; requests to the emulator: %v", hanging.Load(), want, elapsed.Round(time.Second), sent)
+		made, sent := calls.take()
+		b.Logf("hanging %v: %d healthy webhooks in %s; requests to the emulator: %v; instance reads: %d", hanging.Load(), want,
+			elapsed.Round(time.Second), sent, instanceReads(made, res.Table("InstancesTable")))
 		return elapsed
 	}
 	calls.take() // the set-up's
@@ -241,4 +243,15 @@ func publishSteadily(ctx context.Context, sq *sqs.Client, pub *queue.Publisher, 
 		}
 	}
 	return nil
+}
+
+// instanceReads counts the calls that read an instance (each container's cache misses).
+func instanceReads(calls []awsCall, table string) int {
+	n := 0
+	for _, c := range calls {
+		if in, ok := c.in.(*dynamodb.GetItemInput); ok && aws.ToString(in.TableName) == table {
+			n++
+		}
+	}
+	return n
 }

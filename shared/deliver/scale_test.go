@@ -88,6 +88,9 @@ func TestInjectedThrottlesAndConflictsSendEachWebhookOnce(t *testing.T) {
 	in := r.instance(rc.URL)
 	envs := r.publish(in.ID, 300)
 	r.drain(400)
+	if n := r.depthOf(r.res.QueueURL("EventsDeadLetterQueue")); n != 0 {
+		t.Errorf("%d events in the dead-letter queue", n)
+	}
 
 	posts := map[string]int{}
 	for _, req := range rc.got() {

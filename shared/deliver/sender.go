@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"code.dny.dev/ssrf"
@@ -20,7 +19,7 @@ import (
 )
 
 // Version is sent in the User-Agent header.
-const Version = "0.1.0"
+const Version = webhook.Version
 
 // SenderOptions configures a Sender.
 type SenderOptions struct {
@@ -112,7 +111,7 @@ func (s *Sender) send(ctx context.Context, r Request, now time.Time) webhook.Res
 	if err := webhook.ValidateURL("url", r.URL, s.allowHTTP); err != nil {
 		return webhook.Result{Err: errors.New(webhook.ErrorMessage(err))}
 	}
-	headers, err := webhook.SignatureHeaders(r.Secrets, r.WebhookID, now, r.Body)
+	sig, err := webhook.Sign(r.Secrets, r.WebhookID, now, r.Body)
 	if err != nil {
 		return webhook.Result{Err: err}
 	}
@@ -120,19 +119,18 @@ func (s *Sender) send(ctx context.Context, r Request, now time.Time) webhook.Res
 	if err != nil {
 		return webhook.Result{Err: fmt.Errorf("build request: %w", err)}
 	}
-	req.Header = headers
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "wagate/"+Version)
-	req.Header.Set(webhook.HeaderEvent, r.Event)
-	req.Header.Set(webhook.HeaderAttempt, strconv.Itoa(r.Attempt))
+	sent := &webhook.Sent{Timestamp: now.Unix(), Signature: sig, Attempt: r.Attempt}
+	for _, h := range webhook.RequestHeaders(r.WebhookID, r.Event, *sent) {
+		req.Header.Set(h.Name, h.Value)
+	}
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return webhook.Result{Err: describe(err)}
+		return webhook.Result{Err: describe(err), Sent: sent}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, webhook.MaxResponseBytes+1))
-	res := webhook.Result{StatusCode: resp.StatusCode, Body: body}
+	res := webhook.Result{StatusCode: resp.StatusCode, Body: body, Sent: sent}
 	if err != nil && (resp.StatusCode < 200 || resp.StatusCode >= 300) {
 		res.Err = fmt.Errorf("read answer: %w", err)
 	}

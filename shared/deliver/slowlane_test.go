@@ -7,14 +7,17 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/wagate/wagate/infra/lambdaemu"
 	"github.com/wagate/wagate/shared/deliver"
+	"github.com/wagate/wagate/shared/queue"
 	"github.com/wagate/wagate/shared/webhook"
 )
 
@@ -85,6 +88,11 @@ func TestSlowLaneTakesEndpointsThatStoppedAnswering(t *testing.T) {
 	if got := r.depthOf(slowQueue.URL); got != 4 {
 		t.Fatalf("%d messages in the slow lane, want 4", got)
 	}
+	for _, id := range lane.moved {
+		if id != slow.ID {
+			t.Fatalf("moved messages carry the instance ids %q, want %s: the slow lane reads a batch's instances together by them", lane.moved, slow.ID)
+		}
+	}
 
 	answering.Store(true)
 	logs.reads.Store(0)
@@ -145,11 +153,16 @@ func (c *readCounter) Get(ctx context.Context, webhookID string) (*webhook.Log, 
 type failingSender struct {
 	sqs      *sqs.Client
 	failures atomic.Int32
+	mu       sync.Mutex
+	moved    []string // the instance id attribute of each message moved
 }
 
 func (f *failingSender) SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	if f.failures.Add(-1) >= 0 {
 		return nil, errors.New("injected: the slow lane's queue is unavailable")
 	}
+	f.mu.Lock()
+	f.moved = append(f.moved, aws.ToString(in.MessageAttributes[queue.AttrInstanceID].StringValue))
+	f.mu.Unlock()
 	return f.sqs.SendMessage(ctx, in, opts...)
 }

@@ -36,8 +36,12 @@ func (v *Vars) get(name string) string {
 	return v.getenv(name)
 }
 
+// fail records a problem once: a variable two settings read is reported once.
 func (v *Vars) fail(name, format string, args ...any) {
-	v.errs = append(v.errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+	err := fmt.Errorf("%s: "+format, append([]any{name}, args...)...)
+	if !slices.ContainsFunc(v.errs, func(e error) bool { return e.Error() == err.Error() }) {
+		v.errs = append(v.errs, err)
+	}
 }
 
 // Required returns a variable that must be set.

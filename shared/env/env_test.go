@@ -64,6 +64,7 @@ func TestVarsGatherEveryErrorAndEveryName(t *testing.T) {
 	v := env.Map(map[string]string{"A": "x", "D": "bad"})
 	v.Required("A")
 	v.Required("MISSING")
+	v.Required("MISSING") // read by two settings: one problem
 	v.Duration("D", time.Second)
 	v.Bool("UNSET", false)
 	if got, want := v.Asked(), []string{"A", "D", "MISSING", "UNSET"}; !slices.Equal(got, want) {
@@ -72,6 +73,9 @@ func TestVarsGatherEveryErrorAndEveryName(t *testing.T) {
 	err := v.Err()
 	if err == nil || !strings.Contains(err.Error(), "MISSING: is not set") || !strings.Contains(err.Error(), "D: want") {
 		t.Errorf("Err() = %v, want both problems", err)
+	}
+	if n := strings.Count(err.Error(), "MISSING"); n != 1 {
+		t.Errorf("Err() = %v: MISSING named %d times, want once", err, n)
 	}
 }
 

@@ -113,26 +113,30 @@ var Functions = []Function{
 		api := manage.NewWebhookAPI(manage.WebhookDeps{
 			Logs: logStore(in.Env, db), Instances: instanceStore(in.Env, db),
 			Sender: deliver.NewSender(senderOptions(in.Env)), Publisher: publisher(in.Env, q), Jobs: jobs(in.Env, q),
+			Progress: jobStore(in.Env, db),
 		})
 		return routes(in, api.RegisterRetry)
 	}},
+	// The statistics and the progress of background jobs: both read the stats table.
 	{ID: "WebhookStatsFunction", wire: func(in Input) Handler {
-		api := manage.NewWebhookAPI(manage.WebhookDeps{Logs: logStore(in.Env, dynamodb.NewFromConfig(in.AWS))})
-		return routes(in, api.RegisterStats)
+		db := dynamodb.NewFromConfig(in.AWS)
+		api := manage.NewWebhookAPI(manage.WebhookDeps{Logs: logStore(in.Env, db), Progress: jobStore(in.Env, db)})
+		return routes(in, api.RegisterStats, api.RegisterJobs)
 	}},
 	{ID: "WebhookCountFunction", wire: func(in Input) Handler {
 		return Handler{Stream: counting.NewHandler(logStore(in.Env, dynamodb.NewFromConfig(in.AWS)), in.Logger).Handle}
 	}},
 	{ID: "WebhookClearFunction", wire: func(in Input) Handler {
+		db := dynamodb.NewFromConfig(in.AWS)
 		api := manage.NewWebhookAPI(manage.WebhookDeps{
-			Logs: logStore(in.Env, dynamodb.NewFromConfig(in.AWS)), Jobs: jobs(in.Env, sqs.NewFromConfig(in.AWS)),
+			Logs: logStore(in.Env, db), Jobs: jobs(in.Env, sqs.NewFromConfig(in.AWS)), Progress: jobStore(in.Env, db),
 		})
 		return routes(in, api.RegisterClear)
 	}},
 	{ID: "WebhookJobsFunction", wire: func(in Input) Handler {
-		q := sqs.NewFromConfig(in.AWS)
+		db, q := dynamodb.NewFromConfig(in.AWS), sqs.NewFromConfig(in.AWS)
 		api := manage.NewWebhookAPI(manage.WebhookDeps{
-			Logs: logStore(in.Env, dynamodb.NewFromConfig(in.AWS)), Publisher: publisher(in.Env, q), Jobs: jobs(in.Env, q),
+			Logs: logStore(in.Env, db), Publisher: publisher(in.Env, q), Jobs: jobs(in.Env, q), Progress: jobStore(in.Env, db),
 		})
 		return Handler{SQS: api.HandleJobs(jobsBudget)}
 	}},

@@ -23,10 +23,21 @@ import (
 // Each environment variable the functions read is read here, by one function, so it is
 // parsed one way everywhere.
 
-// logStore reads WEBHOOK_LOG_TABLE, WEBHOOK_STATS_TABLE and RETENTION_DAYS (default 30).
+// logStore reads WEBHOOK_LOG_TABLE, WEBHOOK_STATS_TABLE and the retention.
 func logStore(v *env.Vars, db *dynamodb.Client) *store.LogStore {
-	days := v.Int("RETENTION_DAYS", 30, 1)
-	return store.NewLogStore(db, v.Required("WEBHOOK_LOG_TABLE"), v.Required("WEBHOOK_STATS_TABLE"), time.Duration(days)*24*time.Hour)
+	return store.NewLogStore(db, v.Required("WEBHOOK_LOG_TABLE"), v.Required("WEBHOOK_STATS_TABLE"), retention(v))
+}
+
+// retention reads RETENTION_DAYS (default 30): how long logs, and what is kept about them,
+// are kept.
+func retention(v *env.Vars) time.Duration {
+	return time.Duration(v.Int("RETENTION_DAYS", 30, 1)) * 24 * time.Hour
+}
+
+// jobStore reads WEBHOOK_STATS_TABLE, where the progress of background jobs is kept, and the
+// retention, how long it is kept after a job's last run.
+func jobStore(v *env.Vars, db *dynamodb.Client) *store.JobStore {
+	return store.NewJobStore(db, v.Required("WEBHOOK_STATS_TABLE"), retention(v))
 }
 
 // instanceStore reads INSTANCES_TABLE.

@@ -26,9 +26,12 @@ const (
 
 // Job is work a request started and the jobs function finishes: a clear of the logs of an
 // instance (or all) older than Before, or a recover of the failed webhooks in [From, To]
-// that were last updated before Started. A recover walks its window newest first, lowering
-// To as it goes, so a webhook that fails again meanwhile is not recovered twice.
+// that were last updated before Started, when the request began. A recover walks its window
+// newest first, lowering To as it goes, so a webhook that fails again meanwhile is not
+// recovered twice. ID names the job's progress (absent on jobs queued before progress was
+// kept).
 type Job struct {
+	ID         string    `json:"id,omitempty"`
 	Kind       string    `json:"kind"`
 	InstanceID string    `json:"instanceId,omitempty"`
 	Before     string    `json:"before,omitempty"`
@@ -174,8 +177,9 @@ type clearInput struct {
 }
 
 type clearResult struct {
-	Deleted  int  `json:"deleted"`
-	Complete bool `json:"complete"`
+	Deleted  int     `json:"deleted"`
+	Complete bool    `json:"complete"`
+	JobID    *string `json:"jobId"`
 }
 
 // clear deletes the logs that match every filter given. Each filter may come in the body or,
@@ -220,11 +224,12 @@ func (a *WebhookAPI) clear(ctx context.Context, r *apigw.Request) (apigw.Respons
 	if len(instances) == 2 && instances[0] != instances[1] {
 		return apigw.Response{Data: clearResult{Complete: true}}, nil // no log has two instances
 	}
-	j := Job{Kind: JobClear}
+	now := a.now()
+	j := Job{Kind: JobClear, Started: now.UTC()}
 	if len(instances) > 0 {
 		j.InstanceID = instances[0]
 	}
-	cutoff := a.now()
+	cutoff := now
 	if len(days) > 0 {
 		cutoff = cutoff.Add(-time.Duration(slices.Max(days)) * 24 * time.Hour)
 	}
@@ -236,10 +241,31 @@ func (a *WebhookAPI) clear(ctx context.Context, r *apigw.Request) (apigw.Respons
 	if done {
 		return apigw.Response{Data: clearResult{Deleted: n, Complete: true}}, nil
 	}
-	if err := a.jobs.SendJob(ctx, j); err != nil {
+	if err := a.continueInBackground(ctx, &j, n); err != nil {
 		return apigw.Response{}, err
 	}
-	return apigw.Response{Status: http.StatusAccepted, Data: clearResult{Deleted: n}}, nil
+	return apigw.Response{Status: http.StatusAccepted, Data: clearResult{Deleted: n, JobID: &j.ID}}, nil
+}
+
+// requestRun names the starting request's share of a job among its runs.
+const requestRun = "request"
+
+// continueInBackground gives j an id, records the n logs the request handled as the job's
+// first run, and queues the rest. The progress is written first, so the job can be read as
+// soon as the answer names it, and a jobs function that finishes first never finds it missing.
+func (a *WebhookAPI) continueInBackground(ctx context.Context, j *Job, n int) error {
+	j.ID = webhook.NewJobID(j.Started)
+	if err := a.progress.RecordRun(ctx, a.jobRun(j, requestRun, n, false)); err != nil {
+		return err
+	}
+	return a.jobs.SendJob(ctx, *j)
+}
+
+func (a *WebhookAPI) jobRun(j *Job, run string, n int, done bool) webhook.JobRun {
+	return webhook.JobRun{
+		JobID: j.ID, Kind: j.Kind, InstanceID: j.InstanceID, CreatedAt: j.Started,
+		Run: run, Count: n, Done: done, At: a.now().UTC(),
+	}
 }
 
 type recoverInput struct {
@@ -259,8 +285,9 @@ func parseTime(field, v string) (time.Time, error) {
 }
 
 type recoverResult struct {
-	Queued   int  `json:"queued"`
-	Complete bool `json:"complete"`
+	Queued   int     `json:"queued"`
+	Complete bool    `json:"complete"`
+	JobID    *string `json:"jobId"`
 }
 
 func (a *WebhookAPI) recover(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
@@ -301,35 +328,56 @@ func (a *WebhookAPI) recover(ctx context.Context, r *apigw.Request) (apigw.Respo
 	if err != nil {
 		return apigw.Response{}, err
 	}
+	res := recoverResult{Queued: n, Complete: done}
 	if !done {
-		if err := a.jobs.SendJob(ctx, j); err != nil {
+		if err := a.continueInBackground(ctx, &j, n); err != nil {
 			return apigw.Response{}, err
 		}
+		res.JobID = &j.ID
 	}
-	return apigw.Response{Status: http.StatusAccepted, Data: recoverResult{Queued: n, Complete: done}}, nil
+	return apigw.Response{Status: http.StatusAccepted, Data: res}, nil
 }
 
 // HandleJobs is the jobs function's SQS handler: each record is a Job, worked on for up to
 // jobTime and queued again, as a new message, while unfinished.
+//
+// Each handling of a record is one run of its job, named by the message and its receive
+// count: what it did is added to the job's progress before the rest is queued, even when it
+// failed part way, so the count is of work done. Work done twice is impossible (a deleted log
+// is not deleted again, a recovered webhook is no longer failed), so a record handled again
+// after a failure or a lost delete adds only what that handling did; the same handling
+// recorded twice counts once.
 func (a *WebhookAPI) HandleJobs(jobTime time.Duration) func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) {
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 		var resp events.SQSEventResponse
 		for _, rec := range ev.Records {
-			var j Job
-			if err := json.Unmarshal([]byte(rec.Body), &j); err != nil || (j.Kind != JobClear && j.Kind != JobRecover) {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
-				continue
-			}
-			_, done, err := a.run(ctx, &j, budget{time: jobTime})
-			if err == nil && !done {
-				err = a.jobs.SendJob(ctx, j)
-			}
-			if err != nil {
+			if err := a.handleJob(ctx, rec, jobTime); err != nil {
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 			}
 		}
 		return resp, nil
 	}
+}
+
+func (a *WebhookAPI) handleJob(ctx context.Context, rec events.SQSMessage, jobTime time.Duration) error {
+	var j Job
+	if err := json.Unmarshal([]byte(rec.Body), &j); err != nil {
+		return err
+	}
+	if j.Kind != JobClear && j.Kind != JobRecover {
+		return fmt.Errorf("unknown job kind %q", j.Kind)
+	}
+	n, done, err := a.run(ctx, &j, budget{time: jobTime})
+	if j.ID != "" {
+		receives := rec.Attributes["ApproximateReceiveCount"]
+		if perr := a.progress.RecordRun(ctx, a.jobRun(&j, rec.MessageId+"#"+receives, n, done && err == nil)); perr != nil {
+			return errors.Join(err, perr)
+		}
+	}
+	if err == nil && !done {
+		err = a.jobs.SendJob(ctx, j)
+	}
+	return err
 }
 
 // MessageSender is the part of SQS SQSJobs uses.
@@ -354,4 +402,34 @@ func (q SQSJobs) SendJob(ctx context.Context, j Job) error {
 		return fmt.Errorf("queue %s job: %w", j.Kind, err)
 	}
 	return nil
+}
+
+// JobView is a job's progress as GET /api/webhook/jobs/{jobId} answers it.
+type JobView struct {
+	JobID      string  `json:"jobId"`
+	Kind       string  `json:"kind"`
+	InstanceID *string `json:"instanceId"`
+	Status     string  `json:"status"`
+	Count      int     `json:"count"`
+	CreatedAt  string  `json:"createdAt"`
+	UpdatedAt  string  `json:"updatedAt"`
+}
+
+func (a *WebhookAPI) getJob(ctx context.Context, r *apigw.Request) (apigw.Response, error) {
+	id := r.Param("jobId")
+	if !webhook.ValidJobID(id) {
+		return apigw.Response{}, webhook.Errorf(webhook.EInvalid, "jobId: must be job_ followed by 26 characters, as a clear or recover answered")
+	}
+	p, err := a.progress.Get(ctx, id)
+	if err != nil {
+		return apigw.Response{}, err
+	}
+	v := JobView{
+		JobID: p.JobID, Kind: p.Kind, Status: p.Status, Count: p.Count,
+		CreatedAt: webhook.FormatTime(p.CreatedAt), UpdatedAt: webhook.FormatTime(p.UpdatedAt),
+	}
+	if p.InstanceID != "" {
+		v.InstanceID = &p.InstanceID
+	}
+	return apigw.Response{Data: v}, nil
 }

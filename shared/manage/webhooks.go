@@ -42,6 +42,13 @@ type JobSender interface {
 	SendJob(ctx context.Context, j Job) error
 }
 
+// JobProgressStore keeps how far background jobs have got: RecordRun adds what one run did,
+// once however often it is called for that run.
+type JobProgressStore interface {
+	RecordRun(ctx context.Context, r webhook.JobRun) error
+	Get(ctx context.Context, jobID string) (*webhook.JobProgress, error)
+}
+
 // WebhookAPI serves the webhook routes.
 type WebhookAPI struct {
 	logs      LogStore
@@ -49,6 +56,7 @@ type WebhookAPI struct {
 	sender    *deliver.Sender
 	publisher Publisher
 	jobs      JobSender
+	progress  JobProgressStore
 	cursors   *apigw.Cursors
 	allowHTTP bool
 	now       func() time.Time
@@ -63,6 +71,7 @@ type WebhookDeps struct {
 	Sender    *deliver.Sender
 	Publisher Publisher
 	Jobs      JobSender
+	Progress  JobProgressStore
 	Cursors   *apigw.Cursors
 	AllowHTTP bool
 	// Now is the clock; time.Now when nil.
@@ -78,7 +87,7 @@ type WebhookDeps struct {
 // NewWebhookAPI returns a WebhookAPI.
 func NewWebhookAPI(d WebhookDeps) *WebhookAPI {
 	a := &WebhookAPI{
-		logs: d.Logs, instances: d.Instances, sender: d.Sender, publisher: d.Publisher, jobs: d.Jobs,
+		logs: d.Logs, instances: d.Instances, sender: d.Sender, publisher: d.Publisher, jobs: d.Jobs, progress: d.Progress,
 		cursors: d.Cursors, allowHTTP: d.AllowHTTP, now: d.Now, inline: budget{time: d.Inline, items: d.InlineItems},
 	}
 	if a.now == nil {
@@ -110,14 +119,20 @@ func (a *WebhookAPI) RegisterRetry(r *apigw.Router) {
 	r.Handle(http.MethodPost, "/api/webhook/retry", a.recover)
 }
 
-// RegisterStats adds GET /api/webhook/stats.
+// RegisterStats adds GET /api/webhook/stats and GET /api/webhook/stats/daily.
 func (a *WebhookAPI) RegisterStats(r *apigw.Router) {
 	r.Handle(http.MethodGet, "/api/webhook/stats", a.stats)
+	r.Handle(http.MethodGet, "/api/webhook/stats/daily", a.dailyStats)
 }
 
 // RegisterClear adds DELETE /api/webhook/logs.
 func (a *WebhookAPI) RegisterClear(r *apigw.Router) {
 	r.Handle(http.MethodDelete, "/api/webhook/logs", a.clear)
+}
+
+// RegisterJobs adds GET /api/webhook/jobs/{jobId}.
+func (a *WebhookAPI) RegisterJobs(r *apigw.Router) {
+	r.Handle(http.MethodGet, "/api/webhook/jobs/{jobId}", a.getJob)
 }
 
 // testMessage is the data of every webhook.test event.

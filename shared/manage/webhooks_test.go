@@ -36,6 +36,7 @@ import (
 type webhookRig struct {
 	*apiRig
 	logs     *store.LogStore
+	progress *store.JobStore
 	reads    *readCounter
 	deletes  *deleteCounter
 	counting *awstest.Counting
@@ -64,10 +65,11 @@ func newWebhookRig(t *testing.T, opts ...func(*manage.WebhookDeps)) *webhookRig 
 	r := &webhookRig{
 		apiRig: base, logs: logs, reads: reads, deletes: &deleteCounter{LogStore: logs}, sender: sender,
 		counting: awstest.NewCounting(t, base.res),
+		progress: store.NewJobStore(db, base.res.Table("WebhookStatsTable"), 30*24*time.Hour),
 	}
 	deps := manage.WebhookDeps{
 		Logs: r.deletes, Instances: base.store, Sender: sender, Publisher: queue.NewPublisher(sq, eventsURL),
-		Jobs: manage.SQSJobs{SQS: sq, QueueURL: jobsURL}, Cursors: base.cursors, AllowHTTP: true,
+		Jobs: manage.SQSJobs{SQS: sq, QueueURL: jobsURL}, Progress: r.progress, Cursors: base.cursors, AllowHTTP: true,
 		// Only the item bound (the default, 5,000 logs) ends the work within a request, so
 		// what goes to the background does not depend on the machine's speed.
 		Inline: time.Hour,
@@ -81,6 +83,7 @@ func newWebhookRig(t *testing.T, opts ...func(*manage.WebhookDeps)) *webhookRig 
 	r.api.RegisterRetry(base.router)
 	r.api.RegisterStats(base.router)
 	r.api.RegisterClear(base.router)
+	r.api.RegisterJobs(base.router)
 	r.events = &lambdaemu.SQSEventSource{SQS: sq, QueueURL: eventsURL, BatchSize: 10}
 	r.jobs = &lambdaemu.SQSEventSource{SQS: sq, QueueURL: jobsURL, BatchSize: 1}
 	r.delivery = deliver.NewHandler(deliver.Config{
@@ -815,6 +818,11 @@ func TestWebhookRoutesBadInput(t *testing.T) {
 		{"stats: days 0", request{method: "GET", resource: "/api/webhook/stats", query: map[string]string{"days": "0"}}, 400, "days"},
 		{"stats: days 91", request{method: "GET", resource: "/api/webhook/stats", query: map[string]string{"days": "91"}}, 400, "days"},
 		{"stats: bad instance", request{method: "GET", resource: "/api/webhook/stats", query: map[string]string{"instanceId": "a/b"}}, 400, "instanceId"},
+		{"daily stats: days 0", request{method: "GET", resource: "/api/webhook/stats/daily", query: map[string]string{"days": "0"}}, 400, "days"},
+		{"daily stats: days 91", request{method: "GET", resource: "/api/webhook/stats/daily", query: map[string]string{"days": "91"}}, 400, "days"},
+		{"daily stats: days text", request{method: "GET", resource: "/api/webhook/stats/daily", query: map[string]string{"days": "week"}}, 400, "days"},
+		{"daily stats: empty days", request{method: "GET", resource: "/api/webhook/stats/daily", query: map[string]string{"days": ""}}, 400, "days"},
+		{"daily stats: bad instance", request{method: "GET", resource: "/api/webhook/stats/daily", query: map[string]string{"instanceId": "a/b"}}, 400, "instanceId"},
 		{"clear: days type", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"days":"7"}`}, 400, "days"},
 		{"clear: days 0", request{method: "DELETE", resource: "/api/webhook/logs", body: `{"days":0}`}, 400, "days"},
 		{"clear: days in query out of range", request{method: "DELETE", resource: "/api/webhook/logs", query: map[string]string{"days": "-1"}}, 400, "days"},

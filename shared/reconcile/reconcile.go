@@ -151,7 +151,7 @@ func (r *Reconciler) close(ctx context.Context, l *webhook.Log) (bool, error) {
 	if l.Error != nil {
 		msg += " (last attempt: " + *l.Error + ")"
 	}
-	next.Status, next.Error, next.NextRetryAt, next.UpdatedAt = webhook.StatusFailed, &msg, nil, r.c.Now().UTC()
+	next.Status, next.Error, next.NextRetryAt, next.UpdatedAt, next.Unqueued = webhook.StatusFailed, &msg, nil, r.c.Now().UTC(), true
 	err := r.c.Logs.Save(ctx, l, &next)
 	switch {
 	case webhook.ErrorCode(err) == webhook.EConflict:

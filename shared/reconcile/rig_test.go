@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/wagate/wagate/infra/awstest"
 	"github.com/wagate/wagate/infra/lambdaemu"
@@ -238,41 +236,15 @@ func (r *rig) log(webhookID string) *webhook.Log {
 // instance's counters around today.
 func (r *rig) counters() store.Counter {
 	r.t.Helper()
-	r.counting.Count(r.t)
-	cs, err := r.logs.Counters(r.ctx, r.instance, time.Now().Add(-24*time.Hour), time.Now().Add(24*time.Hour))
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	var sum store.Counter
-	for _, c := range cs {
-		sum.Total += c.Total
-		sum.Success += c.Success
-		sum.Failed += c.Failed
-		sum.Retrying += c.Retrying
-	}
-	return sum
+	return r.counting.Today(r.t, r.instance)
 }
 
-// depth counts a queue's visible and in-flight messages.
+// depth counts a queue's messages not yet deleted.
 func (r *rig) depth(url string) int {
 	r.t.Helper()
-	out, err := r.sqs.GetQueueAttributes(r.ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: &url,
-		AttributeNames: []sqstypes.QueueAttributeName{
-			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-		},
-	})
+	n, err := awstest.QueueDepth(r.ctx, r.sqs, url)
 	if err != nil {
 		r.t.Fatal(err)
-	}
-	n := 0
-	for _, v := range out.Attributes {
-		k, err := strconv.Atoi(v)
-		if err != nil {
-			r.t.Fatal(err)
-		}
-		n += k
 	}
 	return n
 }

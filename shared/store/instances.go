@@ -137,6 +137,24 @@ func (s *InstanceStore) Get(ctx context.Context, id string) (*webhook.Instance, 
 	return decodeInstance(id, out.Item)
 }
 
+// GetMany reads the instances with the given distinct ids, consistently, in as few requests
+// as DynamoDB allows (BatchGetItem), and returns them by id; an id with no instance is absent.
+func (s *InstanceStore) GetMany(ctx context.Context, ids []string) (map[string]*webhook.Instance, error) {
+	items, err := batchGet(ctx, s.db, s.table, "instanceId", ids)
+	if err != nil {
+		return nil, fmt.Errorf("get instances: %w", err)
+	}
+	byID := make(map[string]*webhook.Instance, len(items))
+	for _, item := range items {
+		in, err := decodeInstance("", item)
+		if err != nil {
+			return nil, err
+		}
+		byID[in.ID] = in
+	}
+	return byID, nil
+}
+
 // List returns up to limit instances with ids after after ("" for the first page), in id
 // order, and the id to pass as after for the next page ("" on the last page). It reads at
 // most limit+1 index keys from each shard of the byList index, then only the instances it
@@ -147,17 +165,9 @@ func (s *InstanceStore) List(ctx context.Context, limit int, after string) ([]*w
 	if err != nil {
 		return nil, "", fmt.Errorf("list instances: %w", err)
 	}
-	items, err := batchGet(ctx, s.db, s.table, "instanceId", ids)
+	byID, err := s.GetMany(ctx, ids)
 	if err != nil {
 		return nil, "", fmt.Errorf("list instances: %w", err)
-	}
-	byID := make(map[string]*webhook.Instance, len(items))
-	for _, item := range items {
-		in, err := decodeInstance("", item)
-		if err != nil {
-			return nil, "", err
-		}
-		byID[in.ID] = in
 	}
 	out := make([]*webhook.Instance, 0, len(ids))
 	for _, id := range ids {

@@ -56,12 +56,17 @@ type logItem struct {
 	Error       *string    `dynamodbav:"error,omitempty"`
 	Attempts    int        `dynamodbav:"attempts"`
 	Manual      int        `dynamodbav:"manualAttempts,omitempty"`
+	Unqueued    bool       `dynamodbav:"unqueued,omitempty"`
 	DurationMs  int64      `dynamodbav:"durationMs"`
 	NextRetryAt *time.Time `dynamodbav:"nextRetryAt,omitempty"`
 	CreatedAt   time.Time  `dynamodbav:"createdAt"`
 	UpdatedAt   time.Time  `dynamodbav:"updatedAt"`
 	Version     int        `dynamodbav:"version"`
 	ExpiresAt   int64      `dynamodbav:"expiresAt"`
+	// Sent is what the last HTTP attempt's headers held that the log cannot rebuild
+	// (webhook.Sent), packed by packSent; absent when no attempt was made, and on logs
+	// written before logs kept it.
+	Sent []byte `dynamodbav:"sent,omitempty"`
 
 	GsiI string `dynamodbav:"gsiI,omitempty"`
 	GsiS string `dynamodbav:"gsiS"`
@@ -97,12 +102,17 @@ func toItem(l *webhook.Log, expiresAt time.Time) (logItem, error) {
 	it := logItem{
 		WebhookID: l.WebhookID, ID: l.ID, InstanceID: l.InstanceID, URL: l.URL, Event: l.Event,
 		Payload: payload, Status: l.Status, StatusCode: l.StatusCode, Response: response,
-		Error: l.Error, Attempts: l.Attempts, Manual: l.ManualAttempts, DurationMs: l.DurationMs, NextRetryAt: l.NextRetryAt,
+		Error: l.Error, Attempts: l.Attempts, Manual: l.ManualAttempts, Unqueued: l.Unqueued, DurationMs: l.DurationMs, NextRetryAt: l.NextRetryAt,
 		CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Version: l.Version,
 		ExpiresAt: expiresAt.Unix(), GsiS: stateKey(l.Status, l.Event, shardOf(l.WebhookID)),
 	}
 	if l.InstanceID != "" {
 		it.GsiI = instanceLogsKey(l.InstanceID, l.Status, l.Event)
+	}
+	if l.Sent != nil {
+		if it.Sent, err = packSent(*l.Sent); err != nil {
+			return logItem{}, err
+		}
 	}
 	return it, nil
 }
@@ -115,9 +125,16 @@ func (it *logItem) toLog() (*webhook.Log, error) {
 	l := &webhook.Log{
 		ID: it.ID, WebhookID: it.WebhookID, InstanceID: it.InstanceID, URL: it.URL,
 		Event: it.Event, Payload: payload, Status: it.Status,
-		StatusCode: it.StatusCode, Error: it.Error, Attempts: it.Attempts, ManualAttempts: it.Manual,
+		StatusCode: it.StatusCode, Error: it.Error, Attempts: it.Attempts, ManualAttempts: it.Manual, Unqueued: it.Unqueued,
 		DurationMs: it.DurationMs, NextRetryAt: it.NextRetryAt, CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt, Version: it.Version,
+	}
+	if len(it.Sent) > 0 {
+		sent, err := unpackSent(it.Sent)
+		if err != nil {
+			return nil, fmt.Errorf("request headers of log %s: %w", it.WebhookID, err)
+		}
+		l.Sent = &sent
 	}
 	if len(it.Response) > 0 {
 		if l.Response, err = inflate(it.Response); err != nil {

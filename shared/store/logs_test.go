@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/wagate/wagate/infra/awstest"
 	"github.com/wagate/wagate/shared/store"
@@ -48,42 +50,86 @@ func newLog(instanceID, status string) *webhook.Log {
 // sum counts the log changes so far and returns the counters of the last day to the next.
 func sum(t *testing.T, s *logStore, instanceID string) store.Counter {
 	t.Helper()
-	s.counting.Count(t)
-	cs, err := s.Counters(context.Background(), instanceID, time.Now().Add(-24*time.Hour), time.Now().Add(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c store.Counter
-	for _, x := range cs {
-		c.Total += x.Total
-		c.Success += x.Success
-		c.Failed += x.Failed
-		c.Retrying += x.Retrying
-	}
-	return c
+	return s.counting.Today(t, instanceID)
 }
 
 func TestSaveAndGetRoundTrip(t *testing.T) {
 	s := newLogStore(t)
 	ctx := context.Background()
-	l := newLog("inst_a", webhook.StatusRetrying)
-	next := l.CreatedAt.Add(5 * time.Second)
-	l.NextRetryAt = &next
-	l.Attempts, l.ManualAttempts = 3, 1
+	body := []byte(`{"event":"message.received"}`)
+	signed := func(n int) string {
+		secrets := []string{webhook.NewSecret(), webhook.NewSecret()}[:n]
+		sig, err := webhook.Sign(secrets, "wh_x", time.Now(), body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}
+	tests := []struct {
+		name string
+		sent *webhook.Sent
+	}{
+		{"no request made", nil},
+		{"unsigned request", &webhook.Sent{Timestamp: time.Now().Unix(), Attempt: 1}},
+		{"signed with one secret", &webhook.Sent{Timestamp: time.Now().Unix(), Signature: signed(1), Attempt: 2}},
+		{"signed with two secrets", &webhook.Sent{Timestamp: time.Now().Unix(), Signature: signed(2), Attempt: 300}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLog("inst_a", webhook.StatusRetrying)
+			next := l.CreatedAt.Add(5 * time.Second)
+			l.NextRetryAt = &next
+			l.Attempts, l.ManualAttempts, l.Unqueued = 3, 1, true
+			l.Sent = tt.sent
+			if err := s.Save(ctx, nil, l); err != nil {
+				t.Fatal(err)
+			}
+			got, err := s.Get(ctx, l.WebhookID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, _ := json.Marshal(l)
+			b, _ := json.Marshal(got)
+			if string(a) != string(b) || got.Version != 1 || got.ManualAttempts != 1 || !got.Unqueued {
+				t.Fatalf("round trip:\n got %s (v%d)\nwant %s", b, got.Version, a)
+			}
+			if (got.RequestHeaders() == nil) != (tt.sent == nil) {
+				t.Fatalf("requestHeaders %v, want them only when a request was made", got.RequestHeaders())
+			}
+		})
+	}
+	if _, err := s.Get(ctx, "wh_missing"); webhook.ErrorCode(err) != webhook.ENotFound {
+		t.Fatalf("missing log: %v", err)
+	}
+}
+
+// A log written before logs kept their request's headers has none: the API shows null.
+func TestLogWithoutSentHeadersAnswersNull(t *testing.T) {
+	s := newLogStore(t)
+	ctx := context.Background()
+	l := newLog("inst_a", webhook.StatusFailed)
+	l.Sent = &webhook.Sent{Timestamp: time.Now().Unix(), Attempt: 1}
 	if err := s.Save(ctx, nil, l); err != nil {
+		t.Fatal(err)
+	}
+	// Remove the attribute, as a log stored by the previous version lacks it.
+	if _, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName: &s.logTable, Key: map[string]types.AttributeValue{"webhookId": &types.AttributeValueMemberS{Value: l.WebhookID}},
+		UpdateExpression: aws.String("REMOVE sent"),
+	}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.Get(ctx, l.WebhookID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, _ := json.Marshal(l)
 	b, _ := json.Marshal(got)
-	if string(a) != string(b) || got.Version != 1 || got.ManualAttempts != 1 {
-		t.Fatalf("round trip:\n got %s (v%d)\nwant %s", b, got.Version, a)
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := s.Get(ctx, "wh_missing"); webhook.ErrorCode(err) != webhook.ENotFound {
-		t.Fatalf("missing log: %v", err)
+	if v, ok := m["requestHeaders"]; !ok || v != nil {
+		t.Fatalf("requestHeaders = %v (present %v), want null", v, ok)
 	}
 }
 

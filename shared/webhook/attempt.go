@@ -15,6 +15,9 @@ type Result struct {
 	Err        error
 	RetryAfter time.Duration
 	Duration   time.Duration
+	// Sent describes the request when one was made (its headers were set and it went to the
+	// transport, whatever came of it); nil when the attempt stopped before (a bad URL).
+	Sent *Sent
 }
 
 // Outcome is the result as the retry policy sees it.
@@ -87,8 +90,13 @@ func NextLog(prev *Log, a Attempt, decide Decider, now time.Time) (*Log, Decisio
 	if a.Manual {
 		next.ManualAttempts += a.Count
 	}
+	if a.Result.Sent != nil {
+		sent := *a.Result.Sent
+		next.Sent = &sent
+	}
 	next.UpdatedAt = now
 	next.NextRetryAt = nil
+	next.Unqueued = false
 
 	dec := decide(prev, a.Result.Outcome(), next.AutomaticAttempts())
 	if prev != nil && prev.Status != StatusRetrying && !prev.Orphaned() && dec.Status != StatusSuccess {

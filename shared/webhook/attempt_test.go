@@ -63,7 +63,7 @@ func TestNextLog(t *testing.T) {
 	}
 	orphaned := func(attempts int) *Log {
 		l := stored(StatusFailed, attempts)
-		l.NextRetryAt, l.Error = nil, new(NoDeliveryLeft)
+		l.NextRetryAt, l.Error, l.Unqueued = nil, new(NoDeliveryLeft), true
 		return l
 	}
 	ok := Result{StatusCode: 200, Body: []byte(`{"ok":true}`), Duration: 40 * time.Millisecond}

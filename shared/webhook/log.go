@@ -2,7 +2,6 @@ package webhook
 
 import (
 	"encoding/json"
-	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -31,10 +30,10 @@ func IsStatus(s string) bool {
 // arrives (a redrive, a retry that waited in a backlog) carries on with the log's schedule.
 const NoDeliveryLeft = "no delivery left: the event reached the dead-letter queue or was never queued"
 
-// Orphaned reports whether the log was closed for want of a message (see NoDeliveryLeft) and
-// has not been attempted since.
+// Orphaned reports whether the log was closed for want of a message (Log.Unqueued) and has not
+// been attempted since.
 func (l *Log) Orphaned() bool {
-	return l.Status == StatusFailed && l.Error != nil && strings.HasPrefix(*l.Error, NoDeliveryLeft)
+	return l.Status == StatusFailed && l.Unqueued
 }
 
 // MaxResponseBytes bounds how much of an endpoint's answer a log keeps.
@@ -64,6 +63,12 @@ type Log struct {
 	// ManualAttempts is how many of Attempts manual retries made. The automatic schedule
 	// decides on the rest, so a manual retry never shortens it.
 	ManualAttempts int `json:"-"`
+	// Unqueued marks a log closed because no message was left to deliver it (NoDeliveryLeft
+	// says so in its error); the next attempt clears it.
+	Unqueued bool `json:"-"`
+	// Sent describes the request of the last HTTP attempt (nil when none was made); the
+	// API shows it as requestHeaders.
+	Sent *Sent `json:"-"`
 }
 
 // MarshalJSON writes times in the contract's layout.
@@ -76,10 +81,11 @@ func (l Log) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(struct {
 		plain
-		NextRetryAt *string `json:"nextRetryAt"`
-		CreatedAt   string  `json:"createdAt"`
-		UpdatedAt   string  `json:"updatedAt"`
-	}{plain(l), next, FormatTime(l.CreatedAt), FormatTime(l.UpdatedAt)})
+		NextRetryAt    *string           `json:"nextRetryAt"`
+		CreatedAt      string            `json:"createdAt"`
+		UpdatedAt      string            `json:"updatedAt"`
+		RequestHeaders map[string]string `json:"requestHeaders"`
+	}{plain(l), next, FormatTime(l.CreatedAt), FormatTime(l.UpdatedAt), l.RequestHeaders()})
 }
 
 // ResponseBody returns what a log keeps of an endpoint's answer: at most MaxResponseBytes, as

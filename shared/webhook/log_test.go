@@ -54,7 +54,7 @@ func TestLogJSONUsesContractTimes(t *testing.T) {
 			t.Errorf("%s = %v", k, m[k])
 		}
 	}
-	for _, k := range []string{"statusCode", "response", "error"} {
+	for _, k := range []string{"statusCode", "response", "error", "requestHeaders"} {
 		if v, ok := m[k]; !ok || v != nil {
 			t.Errorf("%s = %v, present %v; want null", k, v, ok)
 		}
