@@ -116,11 +116,12 @@ const BOTTOM = 22;
 const TOP = 8;
 const RIGHT = 24;
 
-// ceiling rounds a count up to a scale the axis can label: 1, 2 or 5 times a power of ten.
+// ceiling rounds a count up to a scale the axis can label in whole halves: 2, 4, 6, 8 or 10
+// times a power of ten.
 function ceiling(n: number): number {
-  if (n <= 1) return 1;
+  if (n <= 2) return 2;
   const p = 10 ** Math.floor(Math.log10(n));
-  for (const m of [1, 2, 5, 10]) if (m * p >= n) return m * p;
+  for (const m of [2, 4, 6, 8, 10]) if (m * p >= n) return m * p;
   return 10 * p;
 }
 
@@ -155,7 +156,7 @@ function DailyChart({ daily }: { daily: DailyStats }) {
           <g key={v} class="grid">
             <line x1={LEFT} x2={W - RIGHT} y1={TOP + plotH - y(v)} y2={TOP + plotH - y(v)} />
             <text x={LEFT - 6} y={TOP + plotH - y(v) + 4} text-anchor="end">
-              {Number.isInteger(v) ? v : v.toFixed(1)}
+              {v}
             </text>
           </g>
         ))}
