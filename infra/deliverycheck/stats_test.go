@@ -160,6 +160,7 @@ func TestStatsExact(t *testing.T) {
 		Logs: r.logStore(db), Instances: store.NewInstanceStore(db, r.res.Table("InstancesTable")),
 		Sender: deliver.NewSender(senderOptions(5 * time.Second)), Publisher: queue.NewPublisher(sq, r.eventsURL),
 		Jobs: manage.SQSJobs{SQS: sq, QueueURL: jobsURL}, AllowHTTP: true, InlineItems: 100,
+		Progress: store.NewJobStore(db, r.res.Table("WebhookStatsTable"), retention),
 	})
 	router := apigw.NewRouter(quiet)
 	api.RegisterRetry(router)

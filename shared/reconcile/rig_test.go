@@ -183,7 +183,8 @@ func (r *rig) redrive() {
 // since the deadline has passed.
 func (r *rig) recoverCutOff() {
 	r.t.Helper()
-	api := manage.NewWebhookAPI(manage.WebhookDeps{Logs: r.logs, Publisher: stalled{}, Jobs: noJobs{}})
+	progress := store.NewJobStore(dynamodb.NewFromConfig(awstest.Config(r.t)), r.res.Table("WebhookStatsTable"), 30*24*time.Hour)
+	api := manage.NewWebhookAPI(manage.WebhookDeps{Logs: r.logs, Publisher: stalled{}, Jobs: noJobs{}, Progress: progress})
 	now := time.Now()
 	job, err := json.Marshal(manage.Job{
 		Kind: manage.JobRecover, From: webhook.FirstWebhookID(now.Add(-time.Hour)), To: webhook.LastWebhookID(now), Started: now,
