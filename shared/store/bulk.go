@@ -21,11 +21,13 @@ const deleteConcurrency = 8
 // batch write would be, but answers whether the log was there.
 func (s *LogStore) DeleteLogs(ctx context.Context, ids []string) (int, error) {
 	var deleted atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
+	// One failed delete does not cancel the others: a delete cut off in flight may have been
+	// applied, and would then be counted by no one.
+	var g errgroup.Group
 	g.SetLimit(deleteConcurrency)
 	for _, id := range ids {
 		g.Go(func() error {
-			gone, err := s.deleteLog(gctx, id)
+			gone, err := s.deleteLog(ctx, id)
 			if gone {
 				deleted.Add(1)
 			}
