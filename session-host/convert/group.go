@@ -46,14 +46,7 @@ type groupData struct {
 // community links, invite link resets, deletion) convert to none.
 func GroupInfo(evt *events.GroupInfo) []json.RawMessage {
 	base := groupData{GroupID: evt.JID.ToNonAD().String(), Participants: []string{}, Timestamp: webhook.FormatTime(evt.Timestamp)}
-	if evt.Sender != nil && !evt.Sender.IsEmpty() {
-		var alt types.JID
-		if evt.SenderPN != nil {
-			alt = *evt.SenderPN
-		}
-		by, lid := person(*evt.Sender, alt)
-		base.By, base.SenderLID = &by, lid
-	}
+	base.setBy(evt.Sender, evt.SenderPN)
 	var out []json.RawMessage
 	members := func(action string, jids []types.JID) {
 		if len(jids) == 0 {
@@ -112,13 +105,20 @@ func JoinedGroup(evt *events.JoinedGroup, self types.JID, at time.Time) (json.Ra
 		GroupID: evt.JID.ToNonAD().String(), Action: GroupJoin, Participants: []string{self.ToNonAD().String()},
 		Reason: evt.Reason, Timestamp: webhook.FormatTime(at),
 	}
-	if evt.Sender != nil && !evt.Sender.IsEmpty() {
-		var alt types.JID
-		if evt.SenderPN != nil {
-			alt = *evt.SenderPN
-		}
-		by, lid := person(*evt.Sender, alt)
-		d.By, d.SenderLID = &by, lid
-	}
+	d.setBy(evt.Sender, evt.SenderPN)
 	return marshal(d), true
+}
+
+// setBy names who made the change, from a notification's sender and, when the sender is a
+// LID, its phone JID; By stays null when WhatsApp names no one.
+func (d *groupData) setBy(sender, senderPN *types.JID) {
+	if sender == nil || sender.IsEmpty() {
+		return
+	}
+	var alt types.JID
+	if senderPN != nil {
+		alt = *senderPN
+	}
+	by, lid := person(*sender, alt)
+	d.By, d.SenderLID = &by, lid
 }

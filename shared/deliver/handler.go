@@ -138,11 +138,19 @@ type instancePrefetcher interface {
 func instanceIDs(records []events.SQSMessage) []string {
 	ids := make([]string, 0, len(records))
 	for _, rec := range records {
-		if a, ok := rec.MessageAttributes[queue.AttrInstanceID]; ok && a.StringValue != nil && *a.StringValue != "" {
-			ids = append(ids, *a.StringValue)
+		if id := instanceID(rec); id != "" {
+			ids = append(ids, id)
 		}
 	}
 	return ids
+}
+
+// instanceID is a record's instance, from the attribute the publisher sets ("" without it).
+func instanceID(rec events.SQSMessage) string {
+	if a, ok := rec.MessageAttributes[queue.AttrInstanceID]; ok && a.StringValue != nil {
+		return *a.StringValue
+	}
+	return ""
 }
 
 // deliver handles one record and reports whether it must come back.
@@ -318,8 +326,8 @@ func (h *Handler) moveToSlowLane(ctx context.Context, log *slog.Logger, rec even
 	}
 	// The instance's id lets the slow lane read a batch's instances together; an event at
 	// SQS's size limit goes without it.
-	if ids := instanceIDs([]events.SQSMessage{rec}); len(ids) == 1 {
-		add(queue.AttrInstanceID, ids[0])
+	if id := instanceID(rec); id != "" {
+		add(queue.AttrInstanceID, id)
 	}
 	in := &sqs.SendMessageInput{QueueUrl: &h.slow.URL, MessageBody: &rec.Body, MessageAttributes: attrs}
 	_, err := h.slow.Queue.SendMessage(ctx, in)
