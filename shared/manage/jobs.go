@@ -119,7 +119,7 @@ func (a *WebhookAPI) recoverStep(ctx context.Context, j *Job, limit int) (int, e
 		}
 		n, err := a.recoverPage(ctx, j.Started, logs)
 		if err != nil {
-			return 0, err
+			return n, err // j.To stays: the page's logs not queued are found again
 		}
 		j.To = webhook.PrevWebhookID(logs[len(logs)-1].WebhookID)
 		if n > 0 || j.To < j.From {
@@ -128,10 +128,13 @@ func (a *WebhookAPI) recoverStep(ctx context.Context, j *Job, limit int) (int, e
 	}
 }
 
+// recoverPage recovers logs and returns how many it queued. A save failing part way still
+// queues the logs saved before it: they say retrying, and nothing else would send them.
 func (a *WebhookAPI) recoverPage(ctx context.Context, started time.Time, logs []*webhook.Log) (int, error) {
 	now := a.now().UTC()
 	var envs []*webhook.Envelope
 	var saved []*webhook.Log
+	var saveErr error
 	for _, prev := range logs {
 		if prev.UpdatedAt.After(started) || prev.InstanceID == "" {
 			// Failed again after this recover began, so it had its attempt; or a test by URL,
@@ -148,15 +151,17 @@ func (a *WebhookAPI) recoverPage(ctx context.Context, started time.Time, logs []
 			if webhook.ErrorCode(err) == webhook.EConflict {
 				continue // changed meanwhile: no longer ours to recover
 			}
-			return 0, err
+			saveErr = err
+			break
 		}
 		envs = append(envs, &env)
 		saved = append(saved, &next)
 	}
 	if len(envs) == 0 {
-		return 0, nil
+		return 0, saveErr
 	}
 	if err := a.publisher.Publish(ctx, envs); err != nil {
+		err = errors.Join(saveErr, err)
 		// Put the logs back as they were, so they are found again and not left retrying
 		// with no message on the queue.
 		for _, l := range saved {
@@ -168,7 +173,7 @@ func (a *WebhookAPI) recoverPage(ctx context.Context, started time.Time, logs []
 		}
 		return 0, err
 	}
-	return len(envs), nil
+	return len(envs), saveErr
 }
 
 type clearInput struct {

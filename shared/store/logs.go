@@ -198,7 +198,9 @@ const writeTries = 8
 // Save writes next over prev, the version of the log the caller read (nil for a new log), in
 // one conditional put: the counters follow from the table's stream. If the stored log is no
 // longer prev, nothing is written and a conflict error is returned: read again and redo. A
-// throttled write is sent again, with backoff. On success next.Version is the stored version.
+// throttled write is sent again, with backoff. A write applied on a try whose answer was lost
+// is a success, though the SDK's retry of it finds the condition false. On success
+// next.Version is the stored version.
 func (s *LogStore) Save(ctx context.Context, prev, next *webhook.Log) error {
 	if prev != nil && (prev.WebhookID != next.WebhookID || !prev.CreatedAt.Equal(next.CreatedAt) ||
 		prev.InstanceID != next.InstanceID || prev.Event != next.Event) {
@@ -225,7 +227,11 @@ func (s *LogStore) put(ctx context.Context, prev, next *webhook.Log) error {
 	if err != nil {
 		return fmt.Errorf("encode log %s: %w", next.WebhookID, err)
 	}
-	in := &dynamodb.PutItemInput{TableName: &s.logs, Item: item, ConditionExpression: aws.String("attribute_not_exists(webhookId)")}
+	dynamo.MarkWrite(item)
+	in := &dynamodb.PutItemInput{
+		TableName: &s.logs, Item: item, ConditionExpression: aws.String("attribute_not_exists(webhookId)"),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
 	if prev != nil {
 		in.ConditionExpression = aws.String("version = :v")
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": number(int64(prev.Version))}
@@ -240,7 +246,7 @@ func (s *LogStore) put(ctx context.Context, prev, next *webhook.Log) error {
 		}
 	}
 	switch {
-	case err == nil:
+	case err == nil, dynamo.AlreadyWritten(err, item):
 		return nil
 	case dynamo.ConditionFailed(err):
 		return webhook.Errorf(webhook.EConflict, "webhook log %s changed meanwhile", next.WebhookID)

@@ -378,11 +378,18 @@ func (s *OutboxStore) Update(ctx context.Context, prev, next *outbox.Record) err
 	if err != nil {
 		return err
 	}
+	dynamo.MarkWrite(item)
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table, Item: item,
 		ConditionExpression:       aws.String("version = :v"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(int64(prev.Version))},
+		// A try applied whose answer was lost comes back from the SDK's retry as a failed
+		// condition; the stored item tells it from another writer's change.
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
+	if dynamo.AlreadyWritten(err, item) {
+		return nil
+	}
 	if dynamo.ConditionFailed(err) {
 		return webhook.Errorf(webhook.EConflict, "message %s changed since version %d", prev.MessageID, prev.Version)
 	}
