@@ -191,7 +191,7 @@ func healthOf(res webhook.Result) health {
 		return healthAnswered
 	case Refused(res.Err):
 		return healthUnknown // the dial-time check, not the endpoint
-	case errors.Is(res.Err, errTimeout):
+	case errors.Is(res.Err, errTimeout) || errors.As(res.Err, new(*cutError)):
 		return healthUnreachable
 	case errors.As(res.Err, &op) && op.Op == "dial":
 		return healthUnreachable // refused, unreachable, or a name that does not resolve
@@ -246,7 +246,7 @@ func (c *Circuits) opened(url string, until time.Time) {
 // send makes the attempt through its URL's circuit. When the circuit is open no request is
 // made and open says why. A failure of the shared store only costs the sharing: it is
 // logged, and the attempt goes on as the local circuit decides.
-func (c *Circuits) send(ctx context.Context, log *slog.Logger, s *Sender, in *webhook.Instance, r Request) (webhook.Result, *OpenError) {
+func (c *Circuits) send(ctx context.Context, log *slog.Logger, s *Sender, in *webhook.Instance, r Request, hedge *batchHedge) (webhook.Result, *OpenError) {
 	shared := in.Circuit.For(r.URL)
 	if c.shared != nil {
 		c.adopt(r.URL, shared)
@@ -270,7 +270,12 @@ func (c *Circuits) send(ctx context.Context, log *slog.Logger, s *Sender, in *we
 			c.opened(r.URL, hold)
 		}
 	}
-	res := s.Send(ctx, r)
+	actx, ended := hedge.attempt(ctx)
+	res := s.Send(actx, r)
+	if res.StatusCode == 0 && errors.Is(context.Cause(actx), errCut) {
+		res.Err = &cutError{after: hedge.after}
+	}
+	ended()
 	h := healthOf(res)
 	before := c.state(r.URL)
 	c.Done(r.URL, probe, h)

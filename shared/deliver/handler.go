@@ -61,6 +61,7 @@ type Handler struct {
 	metrics   *metrics.Emitter
 	logger    *slog.Logger
 	circuits  *Circuits
+	hedge     time.Duration
 	now       func() time.Time
 }
 
@@ -80,6 +81,10 @@ type Config struct {
 	// Circuits are the endpoints' circuit breakers; nil gets the defaults. One Handler lives
 	// as long as its warm container, and so do they.
 	Circuits *Circuits
+	// Hedge is how long a first attempt may keep the rest of its events-queue batch waiting
+	// before it is cut short (batchHedge), with a slow lane to take its retries: 0 is half
+	// the sender's timeout, a negative value never.
+	Hedge time.Duration
 }
 
 // NewHandler returns a Handler.
@@ -87,9 +92,16 @@ func NewHandler(c Config) *Handler {
 	if c.Circuits == nil {
 		c.Circuits = NewCircuits(CircuitOptions{})
 	}
+	if c.Hedge == 0 {
+		c.Hedge = c.Sender.timeout / 2
+	}
+	if c.SlowLane == nil {
+		c.Hedge = 0 // a cut attempt's retry would wait in the same batches
+	}
 	return &Handler{
 		logs: c.Logs, instances: c.Instances, queue: c.Queue, queueURL: c.QueueURL, slow: c.SlowLane,
-		sender: c.Sender, policy: c.Policy, metrics: c.Metrics, logger: c.Logger, circuits: c.Circuits, now: time.Now,
+		sender: c.Sender, policy: c.Policy, metrics: c.Metrics, logger: c.Logger, circuits: c.Circuits,
+		hedge: c.Hedge, now: time.Now,
 	}
 }
 
@@ -99,13 +111,15 @@ func NewHandler(c Config) *Handler {
 // is done with and may be deleted. The batch's metrics go out as one line when all are done.
 //
 // The invocation lasts as long as its slowest record: an endpoint that hangs holds the
-// others' answers until its timeout. Circuits keep that to the first few attempts.
+// others' answers until its timeout. Circuits keep that to the first few attempts, and the
+// hedge cuts those short once they alone keep the batch waiting.
 func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var (
-		mu   sync.Mutex
-		resp events.SQSEventResponse
-		wg   sync.WaitGroup
-		sum  tally
+		mu    sync.Mutex
+		resp  events.SQSEventResponse
+		wg    sync.WaitGroup
+		sum   tally
+		hedge = newBatchHedge(h.hedge, len(ev.Records))
 	)
 	if p, ok := h.instances.(instancePrefetcher); ok {
 		if err := p.Prefetch(ctx, instanceIDs(ev.Records)); err != nil {
@@ -116,7 +130,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if h.deliver(ctx, rec, &sum) {
+			defer hedge.recordDone()
+			if h.deliver(ctx, rec, &sum, hedge) {
 				mu.Lock()
 				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: rec.MessageId})
 				mu.Unlock()
@@ -154,8 +169,8 @@ func instanceID(rec events.SQSMessage) string {
 }
 
 // deliver handles one record and reports whether it must come back.
-func (h *Handler) deliver(ctx context.Context, rec events.SQSMessage, sum *tally) (again bool) {
-	again, backoff := h.deliverOnce(ctx, rec, sum)
+func (h *Handler) deliver(ctx context.Context, rec events.SQSMessage, sum *tally, hedge *batchHedge) (again bool) {
+	again, backoff := h.deliverOnce(ctx, rec, sum, hedge)
 	if backoff {
 		// Something wagate depends on failed: bring the message back soon rather than after
 		// the queue's whole visibility timeout, a little later each time.
@@ -203,7 +218,7 @@ func (h *Handler) hide(ctx context.Context, rec events.SQSMessage, d time.Durati
 // deliverOnce handles one record. It reports whether the record must come back, and whether
 // it should come back soon: after an infrastructure failure, or for a message no attempt can
 // read, which then reaches the dead-letter queue after maxReceiveCount receives.
-func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *tally) (again, infra bool) {
+func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *tally, hedge *batchHedge) (again, infra bool) {
 	log := h.logger.With("messageId", rec.MessageId)
 	var env webhook.Envelope
 	if err := json.Unmarshal([]byte(rec.Body), &env); err != nil {
@@ -277,10 +292,13 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 	if prev != nil {
 		attempts = prev.Attempts
 	}
+	if attempts > 0 || slowLane {
+		hedge = nil // a retry, and the slow lane, take the whole timeout
+	}
 	res, open := h.circuits.send(ctx, log, h.sender, in, Request{
 		URL: in.WebhookURL, WebhookID: env.WebhookID, Event: env.Event, Attempt: attempts + 1,
 		Body: []byte(rec.Body), Secrets: in.SigningSecrets(h.now()),
-	})
+	}, hedge)
 	if open != nil {
 		return h.deferAttempt(ctx, log, rec, sum, &env, prev, in.WebhookURL, open, attempts)
 	}

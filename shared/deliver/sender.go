@@ -38,13 +38,14 @@ type SenderOptions struct {
 type Sender struct {
 	client    *http.Client
 	allowHTTP bool
+	timeout   time.Duration
 	now       func() time.Time
 }
 
 // NewSender returns a Sender whose every connection is checked where it is dialled, after DNS,
 // so a hostname that resolves to a refused address is refused too.
 func NewSender(o SenderOptions) *Sender {
-	return &Sender{client: NewClient(o), allowHTTP: o.AllowHTTP, now: time.Now}
+	return &Sender{client: NewClient(o), allowHTTP: o.AllowHTTP, timeout: o.Timeout, now: time.Now}
 }
 
 // NewClient returns the HTTP client a Sender uses, for others that fetch from addresses a

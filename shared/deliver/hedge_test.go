@@ -1,0 +1,239 @@
+package deliver_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wagate/wagate/infra/lambdaemu"
+	"github.com/wagate/wagate/shared/deliver"
+	"github.com/wagate/wagate/shared/webhook"
+)
+
+const hedgeAfter = 200 * time.Millisecond
+
+// hedgeRig is a rig whose handler has the slow lane, a sender timeout far past the hedge
+// (an attempt that ends before it was cut, not timed out), and the hedge set to hedgeAfter.
+type hedgeRig struct {
+	*rig
+	h    *deliver.Handler
+	slow *lambdaemu.SQSEventSource
+}
+
+func newHedgeRig(t *testing.T) *hedgeRig {
+	sender := deliver.SenderOptions{
+		Timeout: 30 * time.Second, AllowHTTP: true,
+		AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
+	}
+	r := newRig(t, rigOptions{sender: sender})
+	slowQueue := r.res.Queue("SlowEventsQueue")
+	h := deliver.NewHandler(deliver.Config{
+		Logs: r.logs, Instances: r.instances, Queue: r.vis, QueueURL: r.queueURL,
+		SlowLane: &deliver.SlowLane{Queue: r.sqs, URL: slowQueue.URL},
+		Sender:   deliver.NewSender(sender), Policy: webhook.RetryPolicy{Schedule: webhook.RetrySchedule{time.Second, time.Second, time.Second}},
+		Logger:   slog.New(slog.DiscardHandler),
+		Circuits: deliver.NewCircuits(deliver.CircuitOptions{Shared: r.instances}),
+		Hedge:    hedgeAfter,
+	})
+	return &hedgeRig{rig: r, h: h, slow: &lambdaemu.SQSEventSource{
+		SQS: r.sqs, QueueURL: slowQueue.URL, QueueARN: slowQueue.ARN, Region: "us-east-1", BatchSize: 10,
+	}}
+}
+
+// pollOnce hands one batch of src to the handler and returns its size.
+func (r *hedgeRig) pollOnce(src *lambdaemu.SQSEventSource) int {
+	r.t.Helper()
+	n, err := src.PollOnce(r.ctx, r.h.Handle)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return n
+}
+
+// stalling is an endpoint that answers 200 after delay, or never while hanging is set;
+// it counts the requests whose client hung up before it answered.
+type stalling struct {
+	*httptest.Server
+	delay    atomic.Int64 // nanoseconds
+	hanging  atomic.Bool
+	requests atomic.Int32
+	hungUp   atomic.Int32
+}
+
+func newStalling(t *testing.T) *stalling {
+	s := &stalling{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		io.Copy(io.Discard, req.Body) // then the server notices the client hanging up
+		s.requests.Add(1)
+		wait := time.Duration(s.delay.Load())
+		if s.hanging.Load() {
+			wait = time.Minute
+		}
+		select {
+		case <-req.Context().Done():
+			s.hungUp.Add(1)
+			return
+		case <-time.After(wait):
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// A first attempt that alone keeps its batch waiting is cut short once it has waited the
+// hedge: the rest of the batch is delivered, the cut attempt counts as one with no answer (the
+// endpoint got it, and hung up on), its webhook retries in the slow lane, and there, slow but
+// answering, the endpoint gets the whole timeout and the webhook succeeds.
+func TestHedgeCutsAFirstAttemptThatAloneHoldsItsBatch(t *testing.T) {
+	r := newHedgeRig(t)
+	hang := newStalling(t)
+	hang.hanging.Store(true)
+	ok := newReceiver(t, answerStatus(http.StatusOK))
+	slow, fine := r.instance(hang.URL), r.instance(ok.URL)
+
+	held := r.publish(slow.ID, 1)[0]
+	others := r.publish(fine.ID, 4)
+	if n := r.pollOnce(r.source); n != 5 {
+		t.Fatalf("the batch held %d records, want the 5 published", n)
+	}
+	if len(ok.got()) != 4 {
+		t.Fatalf("the answering endpoint got %d webhooks, want 4", len(ok.got()))
+	}
+	for _, env := range others {
+		if l := r.log(env.WebhookID); l.Status != webhook.StatusSuccess {
+			t.Fatalf("webhook %s: %s, want success", env.WebhookID, l.Status)
+		}
+	}
+	l := r.log(held.WebhookID)
+	if l.Status != webhook.StatusRetrying || l.Attempts != 1 || l.Error == nil || !strings.Contains(*l.Error, "cut short") {
+		t.Fatalf("the held webhook: %s after %d attempts (%v), want retrying after 1 cut short", l.Status, l.Attempts, l.Error)
+	}
+	if hang.requests.Load() != 1 || hang.hungUp.Load() != 1 {
+		t.Fatalf("the hanging endpoint got %d requests, hung up on %d; want 1 and 1", hang.requests.Load(), hang.hungUp.Load())
+	}
+	in, err := r.instances.Get(r.ctx, slow.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := in.Circuit.For(hang.URL); c.Failures != 1 {
+		t.Fatalf("the shared circuit counts %d failures, want the cut attempt's 1", c.Failures)
+	}
+
+	// Its retry moves to the slow lane, where the endpoint, answering after four hedges now,
+	// gets the whole timeout.
+	hang.hanging.Store(false)
+	hang.delay.Store(int64(4 * hedgeAfter))
+	r.publish(fine.ID, 2)
+	for r.queueDepth() > 0 {
+		r.pollOnce(r.source)
+	}
+	if got := r.depthOf(r.slow.QueueURL); got != 1 {
+		t.Fatalf("%d messages in the slow lane, want the held webhook's retry", got)
+	}
+	r.pollOnce(r.slow)
+	if l := r.log(held.WebhookID); l.Status != webhook.StatusSuccess || l.Attempts != 2 {
+		t.Fatalf("the held webhook: %s after %d attempts, want success after 2", l.Status, l.Attempts)
+	}
+	if hang.hungUp.Load() != 1 {
+		t.Fatal("the slow lane cut an attempt short")
+	}
+}
+
+// Nothing else is cut: a record alone in its batch holds no other, a retry takes the whole
+// timeout (so an endpoint that is slow but answers loses at most a first attempt), and a
+// first attempt is not cut while another record of its batch is still busy.
+func TestHedgeCutsNothingElse(t *testing.T) {
+	r := newHedgeRig(t)
+	slowEndpoint := newStalling(t)
+	slowEndpoint.delay.Store(int64(4 * hedgeAfter))
+	ok := newReceiver(t, answerStatus(http.StatusOK))
+	slow, fine := r.instance(slowEndpoint.URL), r.instance(ok.URL)
+
+	t.Run("alone in its batch", func(t *testing.T) {
+		env := r.publish(slow.ID, 1)[0]
+		r.pollOnce(r.source)
+		if l := r.log(env.WebhookID); l.Status != webhook.StatusSuccess || l.Attempts != 1 {
+			t.Fatalf("%s after %d attempts, want success after 1", l.Status, l.Attempts)
+		}
+	})
+
+	t.Run("a retry", func(t *testing.T) {
+		var first atomic.Bool
+		first.Store(true)
+		flaky := newReceiver(t, func(_ int, w http.ResponseWriter) {
+			if first.Swap(false) {
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			time.Sleep(4 * hedgeAfter)
+			w.WriteHeader(http.StatusOK)
+		})
+		inst := r.instance(flaky.URL)
+		env := r.publish(inst.ID, 1)[0]
+		r.pollOnce(r.source) // answered 500: retried, made visible at once by the rig
+		r.publish(fine.ID, 4)
+		for r.queueDepth() > 0 {
+			r.pollOnce(r.source)
+		}
+		if l := r.log(env.WebhookID); l.Status != webhook.StatusSuccess || l.Attempts != 2 {
+			t.Fatalf("%s after %d attempts (%v), want success after 2", l.Status, l.Attempts, l.Error)
+		}
+	})
+
+	t.Run("beside a busy record", func(t *testing.T) {
+		// Two slow first attempts in one batch with a record whose store read takes longer
+		// than both: neither is cut while it is busy.
+		busy := &slowGets{LogStore: r.logs, delay: 10 * hedgeAfter}
+		h := deliver.NewHandler(deliver.Config{
+			Logs: busy, Instances: r.instances, Queue: r.vis, QueueURL: r.queueURL,
+			SlowLane: &deliver.SlowLane{Queue: r.sqs, URL: r.slow.QueueURL},
+			Sender:   deliver.NewSender(deliver.SenderOptions{Timeout: 30 * time.Second, AllowHTTP: true, AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}),
+			Policy:   webhook.RetryPolicy{Schedule: webhook.RetrySchedule{time.Second}}, Logger: slog.New(slog.DiscardHandler),
+			Hedge:    hedgeAfter,
+		})
+		envs := r.publish(slow.ID, 2)
+		// A record on its second receive reads its log first: the busy one.
+		retried := r.publish(fine.ID, 1)[0]
+		batch := r.receiveBatch()
+		for i := range batch.Records {
+			if strings.Contains(batch.Records[i].Body, retried.WebhookID) {
+				batch.Records[i].Attributes["ApproximateReceiveCount"] = "2"
+			}
+		}
+		if len(batch.Records) != 3 {
+			t.Fatalf("the batch held %d records, want 3", len(batch.Records))
+		}
+		if _, err := h.Handle(r.ctx, events.SQSEvent{Records: batch.Records}); err != nil {
+			t.Fatal(err)
+		}
+		for _, env := range envs {
+			if l := r.log(env.WebhookID); l.Status != webhook.StatusSuccess || l.Attempts != 1 {
+				t.Fatalf("%s after %d attempts (%v), want success after 1", l.Status, l.Attempts, l.Error)
+			}
+		}
+	})
+	if n := slowEndpoint.hungUp.Load(); n != 0 {
+		t.Fatalf("%d attempts were cut short", n)
+	}
+}
+
+// slowGets is a log store whose reads take delay: a record busy with the store.
+type slowGets struct {
+	deliver.LogStore
+	delay time.Duration
+}
+
+func (s *slowGets) Get(ctx context.Context, webhookID string) (*webhook.Log, error) {
+	time.Sleep(s.delay)
+	return s.LogStore.Get(ctx, webhookID)
+}
