@@ -199,7 +199,7 @@ func TestHedgeCutsNothingElse(t *testing.T) {
 			SlowLane: &deliver.SlowLane{Queue: r.sqs, URL: r.slow.QueueURL},
 			Sender:   deliver.NewSender(deliver.SenderOptions{Timeout: 30 * time.Second, AllowHTTP: true, AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}),
 			Policy:   webhook.RetryPolicy{Schedule: webhook.RetrySchedule{time.Second}}, Logger: slog.New(slog.DiscardHandler),
-			Hedge:    hedgeAfter,
+			Hedge: hedgeAfter,
 		})
 		envs := r.publish(slow.ID, 2)
 		// A record on its second receive reads its log first: the busy one.
