@@ -302,6 +302,9 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 	if open != nil {
 		return h.deferAttempt(ctx, log, rec, sum, &env, prev, in.WebhookURL, open, attempts)
 	}
+	if errors.As(res.Err, new(*cutError)) {
+		return h.resendInSlowLane(ctx, log, rec, sum, &env, prev, in.WebhookURL, res)
+	}
 	return h.record(ctx, log, rec, sum, &env, prev, in.WebhookURL, res, 1, func(_ *webhook.Log, o webhook.Outcome, n int) webhook.Decision {
 		return h.policy.Decide(o, n)
 	})
@@ -399,14 +402,47 @@ func (h *Handler) deferAttempt(ctx context.Context, log *slog.Logger, rec events
 func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMessage, sum *tally, env *webhook.Envelope,
 	prev *webhook.Log, url string, res webhook.Result, count int, decide webhook.Decider) (again, infra bool) {
 	a := webhook.Attempt{Envelope: env, Body: []byte(rec.Body), URL: url, Result: res, Count: count}
+	next, dec, ok := h.save(ctx, log, sum, prev, a, decide)
+	if !ok {
+		return true, true
+	}
+	if next.Status != webhook.StatusRetrying {
+		return false, false
+	}
+	h.hide(ctx, rec, dec.Delay)
+	return true, false
+}
+
+// resendInSlowLane records an attempt the hedge cut short and moves its record to the slow
+// lane at once, where it is sent again with the whole timeout: the endpoint still gets the
+// contract's timeout to answer, and the cut spends nothing of the schedule.
+func (h *Handler) resendInSlowLane(ctx context.Context, log *slog.Logger, rec events.SQSMessage, sum *tally, env *webhook.Envelope,
+	prev *webhook.Log, url string, res webhook.Result) (again, infra bool) {
+	a := webhook.Attempt{Envelope: env, Body: []byte(rec.Body), URL: url, Result: res, Count: 1, Cut: true}
+	next, _, ok := h.save(ctx, log, sum, prev, a, func(*webhook.Log, webhook.Outcome, int) webhook.Decision {
+		return webhook.Decision{Status: webhook.StatusRetrying}
+	})
+	if !ok {
+		return true, true
+	}
+	if next.Status != webhook.StatusRetrying {
+		return false, false // final already: another copy was delivered
+	}
+	return h.moveToSlowLane(ctx, log, rec, false, sum)
+}
+
+// save records attempt a over prev and logs it; ok is false when the store failed, and the
+// record must come back.
+func (h *Handler) save(ctx context.Context, log *slog.Logger, sum *tally, prev *webhook.Log, a webhook.Attempt, decide webhook.Decider) (next *webhook.Log, dec webhook.Decision, ok bool) {
 	next, dec, err := webhook.RecordAttempt(ctx, h.logs, prev, a, decide, h.now)
 	if err != nil {
 		// The attempt happened but is not recorded; the message comes back and the webhook
 		// is sent again (at least once).
 		log.ErrorContext(ctx, "record attempt; the event comes back", "error", err)
-		return true, true
+		return nil, webhook.Decision{}, false
 	}
-	sum.add(next.Status, count, res.Duration)
+	res := a.Result
+	sum.add(next.Status, a.Count, res.Duration)
 	// A success is in the log table; the function's log keeps what needs a look.
 	level := slog.LevelInfo
 	if next.Status == webhook.StatusSuccess {
@@ -420,12 +456,7 @@ func (h *Handler) record(ctx context.Context, log *slog.Logger, rec events.SQSMe
 		log.Log(ctx, level, "webhook attempt", "status", next.Status, "attempts", next.Attempts, "statusCode", res.StatusCode,
 			"durationMs", res.Duration.Milliseconds(), "error", errText)
 	}
-
-	if next.Status != webhook.StatusRetrying {
-		return false, false
-	}
-	h.hide(ctx, rec, dec.Delay)
-	return true, false
+	return next, dec, true
 }
 
 // tally adds up one invocation's metrics.

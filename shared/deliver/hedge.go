@@ -15,18 +15,19 @@ var errCut = errors.New("cut short: it alone kept its batch waiting")
 type cutError struct{ after time.Duration }
 
 func (e *cutError) Error() string {
-	return fmt.Sprintf("no answer within %s while the rest of its batch waited; cut short, and its retries get the whole timeout", e.after)
+	return fmt.Sprintf("no answer within %s while the rest of its batch waited; cut short and sent again at once in the slow lane, with the whole timeout", e.after)
 }
 
 // batchHedge cuts short the first attempts that keep an events-queue batch waiting. A batch
 // returns when its slowest record does, so one endpoint that stops answering holds every
 // other record's instance until its timeout, once per container, before the circuits move its
 // records to the slow lane. Once every record of the batch left is waiting on an endpoint,
-// each such first attempt that has waited after is cut: it counts as an attempt with no
-// answer, its webhook retries on schedule (in the slow lane while the endpoint is suspect)
-// with the whole timeout, and the batch returns. A retry is never cut, so an endpoint that
-// is slow but answers loses at most its first attempt's answer; a batch of one record is
-// never cut, as it holds no other.
+// each such first attempt that has waited after is cut, and the batch returns. The cut
+// attempt counts in attempts (the endpoint got the request) and in the circuit as one with no
+// answer, but not in the schedule: its record moves to the slow lane at once and is sent
+// again there with the whole timeout, so an endpoint that answers within the contract's
+// timeout still succeeds, at the price of a second copy (which receivers drop by webhook-id).
+// A retry is never cut, nor a batch of one record, which holds no other.
 type batchHedge struct {
 	after time.Duration
 

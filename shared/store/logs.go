@@ -56,6 +56,7 @@ type logItem struct {
 	Error       *string    `dynamodbav:"error,omitempty"`
 	Attempts    int        `dynamodbav:"attempts"`
 	Manual      int        `dynamodbav:"manualAttempts,omitempty"`
+	Cut         int        `dynamodbav:"cutAttempts,omitempty"`
 	Unqueued    bool       `dynamodbav:"unqueued,omitempty"`
 	DurationMs  int64      `dynamodbav:"durationMs"`
 	NextRetryAt *time.Time `dynamodbav:"nextRetryAt,omitempty"`
@@ -102,7 +103,7 @@ func toItem(l *webhook.Log, expiresAt time.Time) (logItem, error) {
 	it := logItem{
 		WebhookID: l.WebhookID, ID: l.ID, InstanceID: l.InstanceID, URL: l.URL, Event: l.Event,
 		Payload: payload, Status: l.Status, StatusCode: l.StatusCode, Response: response,
-		Error: l.Error, Attempts: l.Attempts, Manual: l.ManualAttempts, Unqueued: l.Unqueued, DurationMs: l.DurationMs, NextRetryAt: l.NextRetryAt,
+		Error: l.Error, Attempts: l.Attempts, Manual: l.ManualAttempts, Cut: l.CutAttempts, Unqueued: l.Unqueued, DurationMs: l.DurationMs, NextRetryAt: l.NextRetryAt,
 		CreatedAt: l.CreatedAt.UTC(), UpdatedAt: l.UpdatedAt.UTC(), Version: l.Version,
 		ExpiresAt: expiresAt.Unix(), GsiS: stateKey(l.Status, l.Event, shardOf(l.WebhookID)),
 	}
@@ -125,7 +126,7 @@ func (it *logItem) toLog() (*webhook.Log, error) {
 	l := &webhook.Log{
 		ID: it.ID, WebhookID: it.WebhookID, InstanceID: it.InstanceID, URL: it.URL,
 		Event: it.Event, Payload: payload, Status: it.Status,
-		StatusCode: it.StatusCode, Error: it.Error, Attempts: it.Attempts, ManualAttempts: it.Manual, Unqueued: it.Unqueued,
+		StatusCode: it.StatusCode, Error: it.Error, Attempts: it.Attempts, ManualAttempts: it.Manual, CutAttempts: it.Cut, Unqueued: it.Unqueued,
 		DurationMs: it.DurationMs, NextRetryAt: it.NextRetryAt, CreatedAt: it.CreatedAt,
 		UpdatedAt: it.UpdatedAt, Version: it.Version,
 	}

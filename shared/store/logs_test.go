@@ -79,7 +79,7 @@ func TestSaveAndGetRoundTrip(t *testing.T) {
 			l := newLog("inst_a", webhook.StatusRetrying)
 			next := l.CreatedAt.Add(5 * time.Second)
 			l.NextRetryAt = &next
-			l.Attempts, l.ManualAttempts, l.Unqueued = 3, 1, true
+			l.Attempts, l.ManualAttempts, l.CutAttempts, l.Unqueued = 3, 1, 1, true
 			l.Sent = tt.sent
 			if err := s.Save(ctx, nil, l); err != nil {
 				t.Fatal(err)
@@ -90,7 +90,7 @@ func TestSaveAndGetRoundTrip(t *testing.T) {
 			}
 			a, _ := json.Marshal(l)
 			b, _ := json.Marshal(got)
-			if string(a) != string(b) || got.Version != 1 || got.ManualAttempts != 1 || !got.Unqueued {
+			if string(a) != string(b) || got.Version != 1 || got.ManualAttempts != 1 || got.CutAttempts != 1 || !got.Unqueued {
 				t.Fatalf("round trip:\n got %s (v%d)\nwant %s", b, got.Version, a)
 			}
 			if (got.RequestHeaders() == nil) != (tt.sent == nil) {

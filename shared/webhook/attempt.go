@@ -51,11 +51,14 @@ type Attempt struct {
 	Count    int // 1, or 0 when no request was made
 	// Manual marks an attempt of a manual retry, which Log.ManualAttempts counts apart.
 	Manual bool
+	// Cut marks an attempt cut short and sent again at once, which Log.CutAttempts counts
+	// apart.
+	Cut bool
 }
 
 // AutomaticAttempts is how many of the log's attempts the automatic schedule made: the number
 // the retry policy decides on.
-func (l *Log) AutomaticAttempts() int { return l.Attempts - l.ManualAttempts }
+func (l *Log) AutomaticAttempts() int { return l.Attempts - l.ManualAttempts - l.CutAttempts }
 
 // Decider picks the state of a log after an attempt, from the log as it was before (nil for a
 // webhook's first attempt), the attempt's outcome and the number of automatic attempts the log
@@ -89,6 +92,9 @@ func NextLog(prev *Log, a Attempt, decide Decider, now time.Time) (*Log, Decisio
 	next.Attempts += a.Count
 	if a.Manual {
 		next.ManualAttempts += a.Count
+	}
+	if a.Cut {
+		next.CutAttempts += a.Count
 	}
 	if a.Result.Sent != nil {
 		sent := *a.Result.Sent

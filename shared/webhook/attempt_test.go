@@ -511,3 +511,37 @@ func TestManualAttemptsSpendNoSchedule(t *testing.T) {
 		})
 	}
 }
+
+// An attempt cut short and sent again at once (the delivery function's hedge) counts in
+// Attempts but spends none of the schedule: a dead endpoint still gets the schedule's every
+// attempt after it.
+func TestCutAttemptsSpendNoSchedule(t *testing.T) {
+	auto := policyDecider(RetryPolicy{Schedule: RetrySchedule{5 * time.Second, 10 * time.Second}})
+	resend := func(*Log, Outcome, int) Decision { return Decision{Status: StatusRetrying} }
+	cut, down, ok := Result{Err: errors.New("cut short")}, Result{Err: errors.New("timed out")}, Result{StatusCode: 200}
+	tests := []struct {
+		name         string
+		results      []Result // the first is cut
+		wantStatus   string
+		wantAttempts int
+	}{
+		{"a dead endpoint: the cut and the schedule's three", []Result{cut, down, down, down}, StatusFailed, 4},
+		{"one short of the schedule", []Result{cut, down, down}, StatusRetrying, 3},
+		{"answered once resent", []Result{cut, ok}, StatusSuccess, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l *Log
+			for i, res := range tt.results {
+				decide, a := auto, Attempt{Envelope: testEnvelope(), Body: []byte(`{}`), Result: res, Count: 1}
+				if i == 0 {
+					decide, a.Cut = resend, true
+				}
+				l, _ = NextLog(l, a, decide, t0.Add(time.Duration(i)*time.Second))
+			}
+			if l.Status != tt.wantStatus || l.Attempts != tt.wantAttempts || l.CutAttempts != 1 || l.AutomaticAttempts() != tt.wantAttempts-1 {
+				t.Fatalf("log %s with %d attempts (%d cut), want %s with %d (1 cut)", l.Status, l.Attempts, l.CutAttempts, tt.wantStatus, tt.wantAttempts)
+			}
+		})
+	}
+}

@@ -63,6 +63,9 @@ type Log struct {
 	// ManualAttempts is how many of Attempts manual retries made. The automatic schedule
 	// decides on the rest, so a manual retry never shortens it.
 	ManualAttempts int `json:"-"`
+	// CutAttempts is how many of Attempts were cut short because they alone kept an
+	// events-queue batch waiting, and sent again at once: they spend nothing of the schedule.
+	CutAttempts int `json:"-"`
 	// Unqueued marks a log closed because no message was left to deliver it (NoDeliveryLeft
 	// says so in its error); the next attempt clears it.
 	Unqueued bool `json:"-"`
