@@ -127,6 +127,16 @@ func TestCostPerDelivery(t *testing.T) {
 	for _, c := range costCases {
 		t.Run(c.name, func(t *testing.T) {
 			run := runCostCase(t, c)
+			// A request the SDK sent again (the emulator now and then loses an answer on a
+			// closed connection) is billed twice: that run measured the emulator, not the
+			// path, and the case is measured again.
+			for try := 1; len(run.retried) > 0; try++ {
+				if try == 3 {
+					t.Fatalf("the SDK retried in %d runs in a row: %v", try, run.retried)
+				}
+				t.Logf("the SDK retried (%v); measuring again", run.retried)
+				run = runCostCase(t, c)
+			}
 			runs[c.name] = run
 			got := run.usage
 			for _, op := range sortedKeys(bothKeys(got.Requests, c.want.Requests)) {
@@ -180,6 +190,7 @@ func bothKeys(a, b map[string]int) map[string]int {
 
 // costRun is what one case measured.
 type costRun struct {
+	retried          []string // requests the SDK sent more than once, which make the run void
 	deliveries       int
 	usage            usage
 	invocations      int           // handler invocations, one per batch received
@@ -292,7 +303,7 @@ func runCostCase(t *testing.T, c costCase) costRun {
 	}
 	for _, op := range sortedKeys(sent) {
 		if sent[op] != perCall[op] {
-			t.Errorf("%s: %d HTTP requests for %d calls: the SDK retried", op, sent[op], perCall[op])
+			run.retried = append(run.retried, fmt.Sprintf("%s: %d HTTP requests for %d calls", op, sent[op], perCall[op]))
 		}
 	}
 	b := &biller{
