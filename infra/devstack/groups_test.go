@@ -232,6 +232,22 @@ func TestGroupChangesByOthersEndToEnd(t *testing.T) {
 	group := s.WhatsApp().CreateGroup("Book club", admin, l.Phone, member).String()
 	change := "/api/dev/phone/" + in.ID + "/groups/" + group + "/change"
 	schema := openAPISchema(t, "GroupUpdatedData")
+	// The list of joined groups, kept by the session for a minute, from before the changes.
+	listed := func() groupAnswer {
+		t.Helper()
+		var page []groupAnswer
+		c.ok("GET", "/api/instance/"+in.ID+"/groups", "", 200, &page)
+		for _, g := range page {
+			if g.GroupID == group {
+				return g
+			}
+		}
+		t.Fatalf("group %s not listed: %+v", group, page)
+		return groupAnswer{}
+	}
+	if g := listed(); g.Name != "Book club" {
+		t.Fatalf("listed before the changes: %+v", g)
+	}
 
 	steps := []struct {
 		name, body string
@@ -276,6 +292,10 @@ func TestGroupChangesByOthersEndToEnd(t *testing.T) {
 	c.ok("GET", "/api/instance/"+in.ID+"/groups/"+group, "", 200, &info)
 	if info.Name != "Readers" || info.Description != "A book a month" || !info.Announce || !info.Locked || len(info.Participants) != 3 {
 		t.Fatalf("the group after the changes: %+v", info)
+	}
+	// Within the minute the list is kept: the notifications of the changes dropped it.
+	if g := listed(); g.Name != "Readers" || g.Size != 3 {
+		t.Fatalf("listed after the changes: %+v, want the new name and size", g)
 	}
 	if _, isAdmin := info.admin(jid(member)); isAdmin {
 		t.Fatalf("demoted, still admin: %+v", info)

@@ -52,8 +52,9 @@ func refusal(jid string, err error) *outbox.CallResult {
 // groups: the pages of one listing read the list fetched for its first page instead of asking
 // WhatsApp for every group again (whatsmeow has no paged query, and each asks for every
 // member of every group). A change this account makes through the API forgets the list at
-// once; one made by others (or on the phone) shows once the list is older than this. GET
-// groups/{groupId} always asks WhatsApp.
+// once, and so does a group notification (another member's change, the account added); a
+// change WhatsApp sends no notification of to this device shows once the list is older than
+// this. GET groups/{groupId} always asks WhatsApp.
 const GroupsListTTL = time.Minute
 
 // groupCall does a group call at now; a failure of the moment is returned as an error.
@@ -73,7 +74,7 @@ func (k *Caller) groupCall(ctx context.Context, op string, g *outbox.Group, now 
 	}
 	if op != outbox.OpGroupsList && op != outbox.OpGroupInfo && op != outbox.OpGroupInvite {
 		// The list is forgotten whether the change was made or not: a failed one may have been.
-		k.forgetJoined()
+		k.GroupsChanged()
 	}
 	res, err := k.doGroup(ctx, op, jid, g, now)
 	if err != nil {
@@ -186,8 +187,9 @@ func (k *Caller) joinedGroups(ctx context.Context, now time.Time) ([]*types.Grou
 	return list, nil
 }
 
-// forgetJoined drops the kept list of joined groups.
-func (k *Caller) forgetJoined() {
+// GroupsChanged drops the kept list of joined groups: a change was made through the API, or a
+// group notification came (another member's change, the account added to a group).
+func (k *Caller) GroupsChanged() {
 	k.mu.Lock()
 	k.joined = nil
 	k.mu.Unlock()

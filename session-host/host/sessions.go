@@ -79,6 +79,8 @@ type session struct {
 	// sent is closed once it has stopped.
 	sender *sender.Sender
 	sent   chan struct{}
+	// calls makes the sender's calls (contacts, groups); nil without an outbox.
+	calls *calls.Caller
 	// replacing is set once a replacement of this session is under way.
 	replacing atomic.Bool
 	// firstQR is when this connection got its first QR codes, in unix milliseconds; 0 before.
@@ -174,19 +176,19 @@ func (s *Sessions) newSession(ctx context.Context, id string) (*session, error) 
 	if device.IdentityKey != nil {
 		pollKey = sender.PollKey(device.IdentityKey.Priv[:])
 	}
+	sess.calls = calls.New(sess.client, func() calls.Contacts { return device.Contacts }, func() time.Duration {
+		ctx, cancel := context.WithTimeout(sctx, 5*time.Second)
+		defer cancel()
+		p, err := s.outbox.Paces.PaceOf(ctx, id)
+		if err != nil {
+			p = outbox.DefaultPace
+		}
+		return p.Gap(rand.Float64)
+	})
 	sess.sender = sender.New(sender.Config{
 		InstanceID: id, Client: sess.client, Store: s.outbox.Store, Paces: s.outbox.Paces, Events: sink,
 		Media: s.outbox.Media, Uploads: s.outbox.Uploads, MediaBudget: s.outbox.MediaBudget, Own: ownID, PollKey: pollKey, Logger: s.logger, Clock: s.outbox.Clock,
-		Paced: outbox.Type.Paced,
-		Calls: calls.New(sess.client, func() calls.Contacts { return device.Contacts }, func() time.Duration {
-			ctx, cancel := context.WithTimeout(sctx, 5*time.Second)
-			defer cancel()
-			p, err := s.outbox.Paces.PaceOf(ctx, id)
-			if err != nil {
-				p = outbox.DefaultPace
-			}
-			return p.Gap(rand.Float64)
-		}),
+		Paced: outbox.Type.Paced, Calls: sess.calls,
 	})
 	return sess, nil
 }
@@ -235,6 +237,10 @@ func (s *Sessions) onEvent(id string, sess *session, evt any) {
 	case *events.Receipt:
 		if sess.sender != nil {
 			sess.sender.Receipt(e) // queued: the outbox write does not hold the ack
+		}
+	case *events.GroupInfo, *events.JoinedGroup:
+		if sess.calls != nil {
+			sess.calls.GroupsChanged() // the kept list of joined groups is out of date
 		}
 	case *events.QR:
 		sess.firstQR.CompareAndSwap(0, time.Now().UnixMilli())
