@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -31,6 +32,14 @@ import (
 func TestMain(m *testing.M) { awstest.Main(m) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// testLog writes each log line to the test's output.
+type testLog struct{ t testing.TB }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 // Lease timing of the hosts: a killed host's instances move within leaseTTL+leaseInterval.
 const (
@@ -58,7 +67,8 @@ func newRig(t testing.TB, whatsapp wasim.Options) *rig {
 	db := dynamodb.NewFromConfig(r.awsCfg)
 	r.instances = store.NewInstanceStore(db, r.res.Table("InstancesTable"))
 	r.outbox = store.NewOutboxStore(db, r.res.Table("OutboxTable"), r.res.Table("InstancesTable"), 30*24*time.Hour)
-	r.api = apigw.NewRouter(quiet)
+	// The API's internal errors (logged, never answered) go to the test's output.
+	r.api = apigw.NewRouter(slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelError})))
 	manage.NewMessageAPI(manage.MessageDeps{Outbox: r.outbox, Instances: r.instances, Cursors: apigw.NewCursors([]byte("sendcheck cursor key 0123456789ab"))}).Register(r.api)
 	whatsapp.Logger = quiet
 	r.network = wasim.NewNetwork(whatsapp)
