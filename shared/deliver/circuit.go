@@ -272,8 +272,9 @@ func (c *Circuits) send(ctx context.Context, log *slog.Logger, s *Sender, in *we
 	}
 	actx, ended := hedge.attempt(ctx)
 	res := s.Send(actx, r)
-	if res.StatusCode == 0 && errors.Is(context.Cause(actx), errCut) {
-		res.Err = &cutError{after: hedge.after}
+	var cut *cutError
+	if res.StatusCode == 0 && errors.As(context.Cause(actx), &cut) {
+		res.Err = cut
 	}
 	ended()
 	h := healthOf(res)

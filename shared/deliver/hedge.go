@@ -2,16 +2,13 @@ package deliver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 )
 
-// errCut is the cause of an attempt cut short because it alone kept its batch waiting.
-var errCut = errors.New("cut short: it alone kept its batch waiting")
-
-// cutError is the error of an attempt cut short after waiting d for an answer.
+// cutError is the error of an attempt cut short, after waiting for an answer, because it alone
+// kept its batch waiting; it is also the cause of the attempt's cancelled context.
 type cutError struct{ after time.Duration }
 
 func (e *cutError) Error() string {
@@ -93,7 +90,7 @@ func (b *batchHedge) attempt(ctx context.Context) (context.Context, func()) {
 			case <-tick.C:
 			}
 		}
-		cancel(errCut)
+		cancel(&cutError{after: b.after})
 	}()
 	return actx, func() {
 		close(ended)

@@ -6,22 +6,24 @@ import (
 	"errors"
 	"math/big"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
-// WriteIDAttr names the attribute MarkWrite gives an item.
+// WriteIDAttr names the attribute MarkPut gives an item.
 const WriteIDAttr = "writeId"
 
-// MarkWrite gives item, about to be put, an attribute no other put has, so that
-// AlreadyWritten tells this put's own earlier try from another writer's put of the same
-// values (two deliveries, or two recovers, deriving the same change from the same version).
-func MarkWrite(item map[string]types.AttributeValue) {
-	item[WriteIDAttr] = &types.AttributeValueMemberS{Value: rand.Text()[:13]} // 65 random bits
+// MarkPut readies a conditional put for AlreadyWritten: it gives the item an attribute no
+// other put has, so that this put's own earlier try is told from another writer's put of the
+// same values (two deliveries, or two recovers, deriving the same change from the same
+// version), and asks DynamoDB for the stored item when the condition fails (no extra cost).
+func MarkPut(in *dynamodb.PutItemInput) {
+	in.Item[WriteIDAttr] = &types.AttributeValueMemberS{Value: rand.Text()[:13]} // 65 random bits
+	in.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 }
 
-// AlreadyWritten reports whether err, from a conditional PutItem of item (marked by
-// MarkWrite) sent with ReturnValuesOnConditionCheckFailure ALL_OLD, failed only because the
-// item stored is item itself. That is how a put whose first try was applied but whose answer
+// AlreadyWritten reports whether err, from a conditional PutItem of item readied by MarkPut,
+// failed only because the item stored is item itself. That is how a put whose first try was applied but whose answer
 // was lost (a reset connection, a timeout, a response cut short) comes back from the SDK's own
 // retry: the second try finds its condition false. Such a put succeeded and must be reported
 // so; taken for a conflict, its caller would drop the work that came with the write.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
@@ -64,13 +65,16 @@ func TestAlreadyWritten(t *testing.T) {
 		})
 	}
 	t.Run("another put of the same values", func(t *testing.T) {
-		mine, theirs := item(), item()
-		MarkWrite(mine)
-		MarkWrite(theirs)
-		if AlreadyWritten(failed(theirs), mine) {
+		mine, theirs := &dynamodb.PutItemInput{Item: item()}, &dynamodb.PutItemInput{Item: item()}
+		MarkPut(mine)
+		MarkPut(theirs)
+		if mine.ReturnValuesOnConditionCheckFailure != types.ReturnValuesOnConditionCheckFailureAllOld {
+			t.Error("the put does not ask for the stored item on a failed condition")
+		}
+		if AlreadyWritten(failed(theirs.Item), mine.Item) {
 			t.Error("another writer's put of the same values taken for this put's earlier try")
 		}
-		if !AlreadyWritten(failed(mine), mine) {
+		if !AlreadyWritten(failed(mine.Item), mine.Item) {
 			t.Error("this put's earlier try not recognised")
 		}
 	})

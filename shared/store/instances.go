@@ -110,12 +110,9 @@ func (s *InstanceStore) Create(ctx context.Context, in *webhook.Instance) error 
 	if err != nil {
 		return fmt.Errorf("encode instance %s: %w", in.ID, err)
 	}
-	dynamo.MarkWrite(item)
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: &s.table, Item: item,
-		ConditionExpression:                 aws.String("attribute_not_exists(instanceId)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	put := &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_not_exists(instanceId)")}
+	dynamo.MarkPut(put)
+	_, err = s.db.PutItem(ctx, put)
 	if dynamo.AlreadyWritten(err, item) {
 		return nil // this create, applied on a try whose answer was lost
 	}

@@ -228,15 +228,12 @@ func (s *LogStore) put(ctx context.Context, prev, next *webhook.Log) error {
 	if err != nil {
 		return fmt.Errorf("encode log %s: %w", next.WebhookID, err)
 	}
-	dynamo.MarkWrite(item)
-	in := &dynamodb.PutItemInput{
-		TableName: &s.logs, Item: item, ConditionExpression: aws.String("attribute_not_exists(webhookId)"),
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	}
+	in := &dynamodb.PutItemInput{TableName: &s.logs, Item: item, ConditionExpression: aws.String("attribute_not_exists(webhookId)")}
 	if prev != nil {
 		in.ConditionExpression = aws.String("version = :v")
 		in.ExpressionAttributeValues = map[string]types.AttributeValue{":v": number(int64(prev.Version))}
 	}
+	dynamo.MarkPut(in)
 	for try := 0; ; try++ {
 		_, err = s.db.PutItem(ctx, in)
 		if err == nil || !dynamo.Throttled(err) || try == writeTries-1 {

@@ -378,15 +378,15 @@ func (s *OutboxStore) Update(ctx context.Context, prev, next *outbox.Record) err
 	if err != nil {
 		return err
 	}
-	dynamo.MarkWrite(item)
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	in := &dynamodb.PutItemInput{
 		TableName: &s.table, Item: item,
 		ConditionExpression:       aws.String("version = :v"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": number(int64(prev.Version))},
-		// A try applied whose answer was lost comes back from the SDK's retry as a failed
-		// condition; the stored item tells it from another writer's change.
-		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-	})
+	}
+	// A try applied whose answer was lost comes back from the SDK's retry as a failed
+	// condition; the stored item tells it from another writer's change.
+	dynamo.MarkPut(in)
+	_, err = s.db.PutItem(ctx, in)
 	if dynamo.AlreadyWritten(err, item) {
 		return nil
 	}
