@@ -2,6 +2,7 @@ package deliver_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -234,4 +235,80 @@ type slowGets struct {
 func (s *slowGets) Get(ctx context.Context, webhookID string) (*webhook.Log, error) {
 	time.Sleep(s.delay)
 	return s.LogStore.Get(ctx, webhookID)
+}
+
+// A cut attempt whose move to the slow lane fails is not lost: its record comes back in the
+// events queue as a retry (the cut counted), is moved then, and is delivered in the slow lane.
+// A store failing as the cut is recorded brings the record back too, unrecorded.
+func TestHedgeCutSurvivesFailures(t *testing.T) {
+	tests := []struct {
+		name string
+		// moveFails and saveFails fail the first move to the slow lane and the held
+		// webhook's first log write.
+		moveFails, saveFails bool
+		wantAttempts         int // when delivered: the cut (unless unrecorded) and the slow lane's
+	}{
+		{"the move fails", true, false, 2},
+		{"the log write fails", false, true, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newHedgeRig(t)
+			lane := &failingSender{sqs: r.sqs}
+			if tt.moveFails {
+				lane.failures.Store(1)
+			}
+			logs := &failingSaves{LogStore: r.logs}
+			sender := deliver.SenderOptions{Timeout: 30 * time.Second, AllowHTTP: true, AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}
+			r.h = deliver.NewHandler(deliver.Config{
+				Logs: logs, Instances: r.instances, Queue: r.vis, QueueURL: r.queueURL,
+				SlowLane: &deliver.SlowLane{Queue: lane, URL: r.slow.QueueURL},
+				Sender:   deliver.NewSender(sender), Policy: webhook.RetryPolicy{Schedule: webhook.RetrySchedule{time.Second}},
+				Logger: slog.New(slog.DiscardHandler), Circuits: deliver.NewCircuits(deliver.CircuitOptions{Shared: r.instances}),
+				Hedge: hedgeAfter,
+			})
+			hang := newStalling(t)
+			hang.hanging.Store(true)
+			ok := newReceiver(t, answerStatus(http.StatusOK))
+			slow, fine := r.instance(hang.URL), r.instance(ok.URL)
+			held := r.publish(slow.ID, 1)[0]
+			if tt.saveFails {
+				logs.id = held.WebhookID
+				logs.left.Store(1)
+			}
+			r.publish(fine.ID, 4)
+			// The first batch: the records of the answering endpoint and, after the failure,
+			// the held one, which the rig makes visible again at once.
+			for range 10 {
+				if r.queueDepth() == 0 {
+					break
+				}
+				r.pollOnce(r.source)
+			}
+			if got := r.queueDepth(); got != 0 {
+				t.Fatalf("%d messages left in the events queue", got)
+			}
+			hang.hanging.Store(false)
+			r.pollOnce(r.slow)
+			l := r.log(held.WebhookID)
+			if l.Status != webhook.StatusSuccess || l.Attempts != tt.wantAttempts || hang.requests.Load() != 2 {
+				t.Fatalf("the held webhook: %s after %d attempts, %d requests; want success after %d, 2 requests",
+					l.Status, l.Attempts, hang.requests.Load(), tt.wantAttempts)
+			}
+		})
+	}
+}
+
+// failingSaves is a log store whose first left saves of webhook id fail, as a store down does.
+type failingSaves struct {
+	deliver.LogStore
+	id   string
+	left atomic.Int32
+}
+
+func (f *failingSaves) Save(ctx context.Context, prev, next *webhook.Log) error {
+	if next.WebhookID == f.id && f.left.Add(-1) >= 0 {
+		return errors.New("injected: the log table is unavailable")
+	}
+	return f.LogStore.Save(ctx, prev, next)
 }
