@@ -70,6 +70,9 @@ type rig struct {
 	// API, counting): freeze holds its calls.
 	sys    aws.Config
 	freeze *freezer
+	// trail keeps what the gateway's parts log.
+	trail *trail
+	log   *slog.Logger
 }
 
 func newRig(t *testing.T) *rig {
@@ -82,8 +85,9 @@ func newRig(t *testing.T) *rig {
 		logs:      store.NewLogStore(db, res.Table("WebhookLogTable"), res.Table("WebhookStatsTable"), retention),
 		instances: store.NewInstanceStore(db, res.Table("InstancesTable")),
 		eventsURL: res.QueueURL("EventsQueue"), slowURL: res.QueueURL("SlowEventsQueue"),
-		freeze: &freezer{},
+		freeze: &freezer{}, trail: &trail{},
 	}
+	r.log = r.trail.logger()
 	r.sys = cfg.Copy()
 	r.sys.APIOptions = append(r.sys.APIOptions, r.freeze.register)
 	return r
@@ -248,7 +252,7 @@ func (r *rig) startDelivery(policy webhook.RetryPolicy, timeout time.Duration, w
 		}
 		p.sources = append(p.sources, &lambdaemu.SQSEventSource{
 			SQS: q, QueueURL: queue.URL, QueueARN: queue.ARN, Region: "us-east-1",
-			BatchSize: src.BatchSize, WaitTime: time.Second, Concurrency: pollers, Logger: quiet,
+			BatchSize: src.BatchSize, WaitTime: time.Second, Concurrency: pollers, Logger: r.log,
 		})
 	}
 	if len(p.sources) != 2 {
@@ -265,7 +269,7 @@ func (r *rig) startDelivery(policy webhook.RetryPolicy, timeout time.Duration, w
 			Sender:    deliver.NewSender(senderOptions(timeout)),
 			Policy:    policy,
 			Metrics:   metrics.NewEmitter(io.Discard, "wagate"),
-			Logger:    quiet,
+			Logger:    r.log,
 		})
 		if wrap != nil {
 			return wrap(p.track(h.Handle), p)

@@ -162,14 +162,14 @@ func TestStatsExact(t *testing.T) {
 		Jobs: manage.SQSJobs{SQS: sq, QueueURL: jobsURL}, AllowHTTP: true, InlineItems: 100,
 		Progress: store.NewJobStore(db, r.res.Table("WebhookStatsTable"), retention),
 	})
-	router := apigw.NewRouter(quiet)
+	router := apigw.NewRouter(r.log)
 	api.RegisterRetry(router)
 	api.RegisterClear(router)
 	jobsCtx, stopJobs := context.WithCancel(r.ctx)
 	jobsDone := make(chan struct{})
 	go func() {
 		defer close(jobsDone)
-		(&lambdaemu.SQSEventSource{SQS: sq, QueueURL: jobsURL, BatchSize: 1, WaitTime: time.Second, Logger: quiet}).
+		(&lambdaemu.SQSEventSource{SQS: sq, QueueURL: jobsURL, BatchSize: 1, WaitTime: time.Second, Logger: r.log}).
 			Run(jobsCtx, func() lambdaemu.SQSHandler { return api.HandleJobs(10 * time.Second) })
 	}()
 	t.Cleanup(func() { stopJobs(); <-jobsDone })
@@ -258,6 +258,7 @@ func TestStatsExact(t *testing.T) {
 	}
 
 	logs := r.checkStatsEqualLogs(instances)
+	got, _ := rc.requests()
 	isCleared := map[string]bool{}
 	for _, inst := range clearedInstances {
 		isCleared[inst] = true
@@ -269,7 +270,7 @@ func TestStatsExact(t *testing.T) {
 		l, ok := logs[id]
 		switch {
 		case !ok && !isCleared[instances[i%nInstances]]:
-			t.Errorf("webhook %s: no log", id)
+			t.Errorf("webhook %s of %s: no log; the receiver got %v\n%s", id, instances[i%nInstances], got[id], r.trail.about(id))
 		case ok && l.Status != webhook.StatusSuccess && l.Status != webhook.StatusFailed:
 			t.Errorf("webhook %s: %s", id, l.Status)
 		case ok && isCleared[l.InstanceID]:

@@ -16,6 +16,11 @@ every item, so a listing that merges many index partitions costs the table's siz
 over. Here the items are grouped by the index key's value once per state of the tables (any
 write starts a new one; requests are serialised), and a query looks only at its group.
 
+moto's SQS queue deletes a message by building a new list of the queue's messages and putting
+it in place of the old one, without the queue's lock; a message sent (appended to the old list,
+under the lock) in between is lost, and of two deletes at once the second can bring back what
+the first deleted. Real SQS loses no message it accepted. Here a delete holds the queue's lock.
+
 moto sizes each stream record by serialising it to JSON, on every write of a table with a
 stream; nothing here reads the size, so that step is skipped.
 
@@ -45,6 +50,7 @@ from moto.dynamodb import models as dynamodb_models
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models import table as dynamodb_table
 from moto.dynamodb.models.table import Table
+from moto.sqs import models as sqs_models
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
     MotoRequestHandler,
@@ -138,6 +144,25 @@ def _query_by_group(original):
     return query
 
 
+def _delete_under_lock(original):
+    def delete_message(self, receipt_handle):
+        with self._messages_lock:
+            return original(self, receipt_handle)
+
+    return delete_message
+
+
+def patch_moto() -> None:
+    """Applies the changes to moto's models this module's docstring describes."""
+    dynamodb_models.copy = _CopyExceptTables
+    DynamoDBBackend.transact_write_items = _transact_with_item_backup(
+        DynamoDBBackend.transact_write_items
+    )
+    Table.query = _query_by_group(Table.query)
+    dynamodb_table.dynamo_json_dump = lambda _record: ""  # only a stream record's SizeBytes
+    sqs_models.Queue.delete_message = _delete_under_lock(sqs_models.Queue.delete_message)
+
+
 def _secrets():
     pairs = os.environ.get("WAGATE_EMULATOR_SECRETS", "test=test")
     return dict(p.split("=", 1) for p in pairs.split(",") if "=" in p)
@@ -217,13 +242,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
 
-    dynamodb_models.copy = _CopyExceptTables
-    DynamoDBBackend.transact_write_items = _transact_with_item_backup(
-        DynamoDBBackend.transact_write_items
-    )
-    Table.query = _query_by_group(Table.query)
-    dynamodb_table.dynamo_json_dump = lambda _record: ""  # only a stream record's SizeBytes
-
+    patch_moto()
     moto_app = DomainDispatcherApplication(create_backend_app)
     dynamodb_lock = threading.Lock()
 

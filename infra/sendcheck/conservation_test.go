@@ -92,10 +92,13 @@ func TestConservation(t *testing.T) {
 
 	// Kill the first host once it has sent a quarter; the second takes the lease when
 	// it ends.
-	waitFor(t, 2*time.Minute, "250 messages sent by the first host", func() bool { return len(r.network.Sent(account)) >= 250 })
+	// The pace depends on the machine's load: a wait fails only when sending stops.
+	sentSoFar := func() int { return len(r.network.Sent(account)) }
+	waitForProgress(t, time.Minute, "messages sent by the first host", 250, sentSoFar)
 	first.kill()
-	killedAt := len(r.network.Sent(account))
-	waitFor(t, time.Minute, "the second host sending", func() bool { return len(r.network.Sent(account)) >= killedAt+100 })
+	killedAt := sentSoFar()
+	// The second host starts once the killed host's lease expires.
+	waitForProgress(t, 2*time.Minute, "messages sent once the second host took over", killedAt+100, sentSoFar)
 	out.on.Store(true)
 	time.Sleep(2 * time.Second)
 	out.on.Store(false)
@@ -116,14 +119,15 @@ func TestConservation(t *testing.T) {
 	if len(want) != total {
 		t.Fatalf("%d distinct message ids accepted, want %d", len(want), total)
 	}
-	waitFor(t, 3*time.Minute, "every accepted message on WhatsApp", func() bool {
+	waitForProgress(t, 2*time.Minute, "accepted messages on WhatsApp", len(want), func() int {
 		_, count := r.sentIDs(account)
+		n := 0
 		for id := range want {
-			if count[id] == 0 {
-				return false
+			if count[id] > 0 {
+				n++
 			}
 		}
-		return true
+		return n
 	})
 	sent, count := r.sentIDs(account)
 	order := make([][]string, chats) // chat → first arrivals

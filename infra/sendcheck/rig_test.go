@@ -238,6 +238,21 @@ func waitFor(t testing.TB, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
+// waitForProgress waits until count reaches n, failing the test when count has not grown
+// for stall: on a shared machine the pace varies, and only a stall says something is wrong.
+func waitForProgress(t testing.TB, stall time.Duration, what string, n int, count func() int) {
+	t.Helper()
+	last, since := count(), time.Now()
+	for last < n {
+		time.Sleep(20 * time.Millisecond)
+		if c := count(); c > last {
+			last, since = c, time.Now()
+		} else if time.Since(since) > stall {
+			t.Fatalf("%s: %d of %d, and none more for %s", what, last, n, stall)
+		}
+	}
+}
+
 // sentIDs are the ids the simulated WhatsApp accepted from account, in the order it accepted
 // them, with how often each.
 func (r *rig) sentIDs(account types.JID) ([]wasim.Sent, map[string]int) {
