@@ -29,8 +29,9 @@ type batchHedge struct {
 	after time.Duration
 
 	mu      sync.Mutex
-	records int // the batch's records not done
-	waiting int // of them, those in an attempt that may be cut
+	records int           // the batch's records not done
+	waiting int           // of them, those in an attempt that may be cut
+	changed chan struct{} // closed, and replaced, when records or waiting change
 }
 
 // newBatchHedge returns the hedge of a batch of n records, nil (no hedge) when after is not
@@ -39,7 +40,16 @@ func newBatchHedge(after time.Duration, n int) *batchHedge {
 	if after <= 0 || n < 2 {
 		return nil
 	}
-	return &batchHedge{after: after, records: n}
+	return &batchHedge{after: after, records: n, changed: make(chan struct{})}
+}
+
+// change applies f to the counts and wakes the attempts watching them; b.mu is not held.
+func (b *batchHedge) change(f func()) {
+	b.mu.Lock()
+	f()
+	close(b.changed)
+	b.changed = make(chan struct{})
+	b.mu.Unlock()
 }
 
 // recordDone notes that one of the batch's records is done with.
@@ -47,20 +57,16 @@ func (b *batchHedge) recordDone() {
 	if b == nil {
 		return
 	}
-	b.mu.Lock()
-	b.records--
-	b.mu.Unlock()
+	b.change(func() { b.records-- })
 }
 
-// holding reports whether every record left is waiting on an endpoint.
-func (b *batchHedge) holding() bool {
+// holding reports whether every record left is waiting on an endpoint, and returns the
+// channel closed at the next change.
+func (b *batchHedge) holding() (bool, <-chan struct{}) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.records == b.waiting
+	return b.records == b.waiting, b.changed
 }
-
-// hedgeCheck is how often a waiting attempt past after looks at the rest of its batch.
-const hedgeCheck = 20 * time.Millisecond
 
 // attempt returns the context for one attempt that may be cut, and the function to call
 // when it ends. With a nil b it is ctx itself.
@@ -69,9 +75,7 @@ func (b *batchHedge) attempt(ctx context.Context) (context.Context, func()) {
 		return ctx, func() {}
 	}
 	actx, cancel := context.WithCancelCause(ctx)
-	b.mu.Lock()
-	b.waiting++
-	b.mu.Unlock()
+	b.change(func() { b.waiting++ })
 	ended := make(chan struct{})
 	go func() {
 		wait := time.NewTimer(b.after)
@@ -81,22 +85,22 @@ func (b *batchHedge) attempt(ctx context.Context) (context.Context, func()) {
 			return
 		case <-wait.C:
 		}
-		tick := time.NewTicker(hedgeCheck)
-		defer tick.Stop()
-		for !b.holding() {
+		for {
+			hold, changed := b.holding()
+			if hold {
+				break
+			}
 			select {
 			case <-ended:
 				return
-			case <-tick.C:
+			case <-changed:
 			}
 		}
 		cancel(&cutError{after: b.after})
 	}()
 	return actx, func() {
 		close(ended)
-		b.mu.Lock()
-		b.waiting--
-		b.mu.Unlock()
+		b.change(func() { b.waiting-- })
 		cancel(nil)
 	}
 }

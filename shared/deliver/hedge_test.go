@@ -226,6 +226,45 @@ func TestHedgeCutsNothingElse(t *testing.T) {
 	}
 }
 
+// A first attempt past the hedge that waits on a busy record of its batch is cut as soon as
+// that record is done, not at its own timeout.
+func TestHedgeCutsOnceTheBusyRecordIsDone(t *testing.T) {
+	r := newHedgeRig(t)
+	hang := newStalling(t)
+	hang.hanging.Store(true)
+	ok := newReceiver(t, answerStatus(http.StatusOK))
+	stuck, fine := r.instance(hang.URL), r.instance(ok.URL)
+	busy := &slowGets{LogStore: r.logs, delay: 5 * hedgeAfter}
+	h := deliver.NewHandler(deliver.Config{
+		Logs: busy, Instances: r.instances, Queue: r.vis, QueueURL: r.queueURL,
+		SlowLane: &deliver.SlowLane{Queue: r.sqs, URL: r.slow.QueueURL},
+		Sender:   deliver.NewSender(deliver.SenderOptions{Timeout: 30 * time.Second, AllowHTTP: true, AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}),
+		Policy:   webhook.RetryPolicy{Schedule: webhook.RetrySchedule{time.Second}}, Logger: slog.New(slog.DiscardHandler),
+		Hedge: hedgeAfter,
+	})
+	held := r.publish(stuck.ID, 1)[0]
+	retried := r.publish(fine.ID, 1)[0] // on its second receive: it reads its log, slowly
+	batch := r.receiveBatch()
+	if len(batch.Records) != 2 {
+		t.Fatalf("the batch held %d records, want 2", len(batch.Records))
+	}
+	for i := range batch.Records {
+		if strings.Contains(batch.Records[i].Body, retried.WebhookID) {
+			batch.Records[i].Attributes["ApproximateReceiveCount"] = "2"
+		}
+	}
+	if _, err := h.Handle(r.ctx, events.SQSEvent{Records: batch.Records}); err != nil {
+		t.Fatal(err)
+	}
+	if l := r.log(retried.WebhookID); l.Status != webhook.StatusSuccess {
+		t.Fatalf("the busy record's webhook: %s, want success", l.Status)
+	}
+	// Cut, not timed out: a timeout is an attempt of the schedule.
+	if l := r.log(held.WebhookID); l.CutAttempts != 1 || l.AutomaticAttempts() != 0 {
+		t.Fatalf("the held webhook: %d attempts, %d cut; want its one attempt cut", l.Attempts, l.CutAttempts)
+	}
+}
+
 // slowGets is a log store whose reads take delay: a record busy with the store.
 type slowGets struct {
 	deliver.LogStore
