@@ -406,6 +406,21 @@ try {
   await page.getByTestId("secrets").filter({ hasText: "Previous, still signing until" }).waitFor();
   await check("secret-rotated");
 
+  step = "clear logs by age";
+  // Every log is younger than a day: deleting the first instance's logs older than one day
+  // deletes none of them, and its rows stay.
+  await page.goto(`${BASE}/console#/logs?instanceId=${id}`);
+  const rows = page.locator("table.logs tbody tr");
+  await rows.first().waitFor();
+  const shown = await rows.count();
+  await page.getByLabel("Older than, in days (empty: any age)").fill("1");
+  await page.getByRole("button", { name: "Delete logs…" }).click();
+  await page.getByRole("group", { name: "Confirm deleting logs" }).filter({ hasText: `Delete the logs of ${id} older than 1 day?` }).waitFor();
+  await page.getByRole("button", { name: "Yes, delete them" }).click();
+  await page.getByRole("status").filter({ hasText: "This request deleted 0 logs; done." }).waitFor();
+  await rows.nth(shown - 1).waitFor();
+  log(`clear by age: none of the ${shown} logs shown was older than a day`);
+
   step = "clear logs";
   // The second instance's logs deleted from the page, after a confirmation.
   await page.goto(`${BASE}/console#/logs?instanceId=${sales}`);

@@ -242,6 +242,14 @@ func TestConservation(t *testing.T) {
 	}
 	rc.mu.Unlock()
 
+	// What the gateway logged about a webhook found wrong, for the first few.
+	stories := 0
+	story := func(id string) string {
+		if stories++; stories > 3 {
+			return ""
+		}
+		return "\n" + r.trail.about(id)
+	}
 	lost, deferred := 0, 0
 	answers := map[string]int{}
 	want := map[string]bool{}
@@ -251,7 +259,7 @@ func TestConservation(t *testing.T) {
 		reqs := got[id]
 		switch {
 		case !ok:
-			t.Errorf("webhook %s: no log (%d requests)", id, len(reqs))
+			t.Errorf("webhook %s: no log (%d requests)%s", id, len(reqs), story(id))
 			continue
 		case l.Status != webhook.StatusSuccess && l.Status != webhook.StatusFailed:
 			t.Errorf("webhook %s: %s after %d attempts", id, l.Status, l.Attempts)
@@ -269,7 +277,7 @@ func TestConservation(t *testing.T) {
 		// again under the same number, and so are two copies of a message handled at once.
 		extra := len(reqs) - l.Attempts
 		if extra < 0 || extra > killed[id] {
-			t.Errorf("webhook %s: %d attempts, %d requests %v, in %d killed batches", id, l.Attempts, len(reqs), reqs, killed[id])
+			t.Errorf("webhook %s: %d attempts, %d requests %v, in %d killed batches%s", id, l.Attempts, len(reqs), reqs, killed[id], story(id))
 		}
 		lost += max(extra, 0)
 		// Else each request numbered one more than the one before: the same number twice

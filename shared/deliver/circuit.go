@@ -191,6 +191,8 @@ func healthOf(res webhook.Result) health {
 		return healthAnswered
 	case Refused(res.Err):
 		return healthUnknown // the dial-time check, not the endpoint
+	case errors.As(res.Err, new(*cutError)) && res.Unwritten:
+		return healthUnknown // cut by wagate's hedge before the request went out
 	case errors.Is(res.Err, errTimeout) || errors.As(res.Err, new(*cutError)):
 		return healthUnreachable
 	case errors.As(res.Err, &op) && op.Op == "dial":

@@ -303,6 +303,11 @@ func (h *Handler) deliverOnce(ctx context.Context, rec events.SQSMessage, sum *t
 		return h.deferAttempt(ctx, log, rec, sum, &env, prev, in.WebhookURL, open, attempts)
 	}
 	if errors.As(res.Err, new(*cutError)) {
+		if res.Unwritten {
+			// Cut before its request went out: the endpoint has nothing, so no attempt was
+			// made. The record moves unsent, as a suspect endpoint's does.
+			return h.moveToSlowLane(ctx, log, rec, firstSight, sum)
+		}
 		return h.resendInSlowLane(ctx, log, rec, sum, &env, prev, in.WebhookURL, res)
 	}
 	return h.record(ctx, log, rec, sum, &env, prev, in.WebhookURL, res, 1, func(_ *webhook.Log, o webhook.Outcome, n int) webhook.Decision {

@@ -24,7 +24,8 @@ func (e *cutError) Error() string {
 // answer, but not in the schedule: its record moves to the slow lane at once and is sent
 // again there with the whole timeout, so an endpoint that answers within the contract's
 // timeout still succeeds, at the price of a second copy (which receivers drop by webhook-id).
-// A retry is never cut, nor a batch of one record, which holds no other.
+// A retry is never cut, nor a batch of one record, which holds no other. An attempt cut
+// before its request went out was none: its record moves unsent (Handler.deliverOnce).
 type batchHedge struct {
 	after time.Duration
 

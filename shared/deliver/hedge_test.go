@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -145,6 +146,54 @@ func TestHedgeCutsAFirstAttemptThatAloneHoldsItsBatch(t *testing.T) {
 	}
 	if hang.hungUp.Load() != 1 {
 		t.Fatal("the slow lane cut an attempt short")
+	}
+}
+
+// A first attempt cut before its request went out (here, in a TLS handshake the endpoint
+// never answers) was no attempt: the endpoint has nothing. The record moves to the slow lane
+// unsent, with no log written and nothing counted in the circuit.
+func TestHedgeCutBeforeTheRequestWentOutIsNoAttempt(t *testing.T) {
+	r := newHedgeRig(t)
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { silent.Close() })
+	go func() {
+		for {
+			conn, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { conn.Close() }) // held open, never a word
+		}
+	}()
+	ok := newReceiver(t, answerStatus(http.StatusOK))
+	url := "https://" + silent.Addr().String() + "/hook"
+	stuck, fine := r.instance(url), r.instance(ok.URL)
+
+	held := r.publish(stuck.ID, 1)[0]
+	r.publish(fine.ID, 4)
+	if n := r.pollOnce(r.source); n != 5 {
+		t.Fatalf("the batch held %d records, want the 5 published", n)
+	}
+	if len(ok.got()) != 4 {
+		t.Fatalf("the answering endpoint got %d webhooks, want 4", len(ok.got()))
+	}
+	if l, err := r.logs.Get(r.ctx, held.WebhookID); err == nil {
+		t.Fatalf("the held webhook has a log, %s after %d attempts (%d cut): want none, no attempt was made", l.Status, l.Attempts, l.CutAttempts)
+	} else if webhook.ErrorCode(err) != webhook.ENotFound {
+		t.Fatal(err)
+	}
+	in, err := r.instances.Get(r.ctx, stuck.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := in.Circuit.For(url); c.Failures != 0 {
+		t.Fatalf("the shared circuit counts %d failures, want none", c.Failures)
+	}
+	if got, left := r.depthOf(r.slow.QueueURL), r.queueDepth(); got != 1 || left != 0 {
+		t.Fatalf("%d messages in the slow lane, %d left in the events queue; want the held webhook moved", got, left)
 	}
 }
 

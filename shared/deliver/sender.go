@@ -10,7 +10,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"code.dny.dev/ssrf"
@@ -116,6 +118,12 @@ func (s *Sender) send(ctx context.Context, r Request, now time.Time) webhook.Res
 	if err != nil {
 		return webhook.Result{Err: err}
 	}
+	var written atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteRequest: func(w httptrace.WroteRequestInfo) {
+		if w.Err == nil {
+			written.Store(true)
+		}
+	}})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil {
 		return webhook.Result{Err: fmt.Errorf("build request: %w", err)}
@@ -127,7 +135,7 @@ func (s *Sender) send(ctx context.Context, r Request, now time.Time) webhook.Res
 
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return webhook.Result{Err: describe(err), Sent: sent}
+		return webhook.Result{Err: describe(err), Sent: sent, Unwritten: !written.Load()}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, webhook.MaxResponseBytes+1))

@@ -18,6 +18,9 @@ type Result struct {
 	// Sent describes the request when one was made (its headers were set and it went to the
 	// transport, whatever came of it); nil when the attempt stopped before (a bad URL).
 	Sent *Sent
+	// Unwritten is set when the attempt ended before its request went out whole (while
+	// connecting, say): the endpoint cannot have it.
+	Unwritten bool
 }
 
 // Outcome is the result as the retry policy sees it.

@@ -319,7 +319,7 @@ function Clear({ instanceId: initial, onCleared }: { instanceId: string; onClear
   const [days, setDays] = useState("");
   const [confirm, setConfirm] = useState(false);
   const [result, setResult] = useState<ClearResult | null>(null);
-  const what = `${instanceId ? `the logs of ${instanceId}` : "the logs of every instance"}${days ? ` older than ${days} days` : ""}`;
+  const what = `${instanceId ? `the logs of ${instanceId}` : "the logs of every instance"}${days ? ` older than ${days} ${days === "1" ? "day" : "days"}` : ""}`;
   const run = useAction(async () => {
     setResult(null);
     const body: Record<string, string | number> = {};
