@@ -241,29 +241,9 @@ func TestHedgeCutsNothingElse(t *testing.T) {
 	t.Run("beside a busy record", func(t *testing.T) {
 		// Two slow first attempts in one batch with a record whose store read takes longer
 		// than both: neither is cut while it is busy.
-		busy := &slowGets{LogStore: r.logs, delay: 10 * hedgeAfter}
-		h := deliver.NewHandler(deliver.Config{
-			Logs: busy, Instances: r.instances, Queue: r.vis, QueueURL: r.queueURL,
-			SlowLane: &deliver.SlowLane{Queue: r.sqs, URL: r.slow.QueueURL},
-			Sender:   deliver.NewSender(deliver.SenderOptions{Timeout: 30 * time.Second, AllowHTTP: true, AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}),
-			Policy:   webhook.RetryPolicy{Schedule: webhook.RetrySchedule{time.Second}}, Logger: slog.New(slog.DiscardHandler),
-			Hedge: hedgeAfter,
-		})
 		envs := r.publish(slow.ID, 2)
-		// A record on its second receive reads its log first: the busy one.
 		retried := r.publish(fine.ID, 1)[0]
-		batch := r.receiveBatch()
-		for i := range batch.Records {
-			if strings.Contains(batch.Records[i].Body, retried.WebhookID) {
-				batch.Records[i].Attributes["ApproximateReceiveCount"] = "2"
-			}
-		}
-		if len(batch.Records) != 3 {
-			t.Fatalf("the batch held %d records, want 3", len(batch.Records))
-		}
-		if _, err := h.Handle(r.ctx, events.SQSEvent{Records: batch.Records}); err != nil {
-			t.Fatal(err)
-		}
+		r.handleBesideABusyRecord(10*hedgeAfter, retried.WebhookID, 3)
 		for _, env := range envs {
 			if l := r.log(env.WebhookID); l.Status != webhook.StatusSuccess || l.Attempts != 1 {
 				t.Fatalf("%s after %d attempts (%v), want success after 1", l.Status, l.Attempts, l.Error)
@@ -283,34 +263,41 @@ func TestHedgeCutsOnceTheBusyRecordIsDone(t *testing.T) {
 	hang.hanging.Store(true)
 	ok := newReceiver(t, answerStatus(http.StatusOK))
 	stuck, fine := r.instance(hang.URL), r.instance(ok.URL)
-	busy := &slowGets{LogStore: r.logs, delay: 5 * hedgeAfter}
-	h := deliver.NewHandler(deliver.Config{
-		Logs: busy, Instances: r.instances, Queue: r.vis, QueueURL: r.queueURL,
-		SlowLane: &deliver.SlowLane{Queue: r.sqs, URL: r.slow.QueueURL},
-		Sender:   deliver.NewSender(deliver.SenderOptions{Timeout: 30 * time.Second, AllowHTTP: true, AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}),
-		Policy:   webhook.RetryPolicy{Schedule: webhook.RetrySchedule{time.Second}}, Logger: slog.New(slog.DiscardHandler),
-		Hedge: hedgeAfter,
-	})
 	held := r.publish(stuck.ID, 1)[0]
-	retried := r.publish(fine.ID, 1)[0] // on its second receive: it reads its log, slowly
-	batch := r.receiveBatch()
-	if len(batch.Records) != 2 {
-		t.Fatalf("the batch held %d records, want 2", len(batch.Records))
-	}
-	for i := range batch.Records {
-		if strings.Contains(batch.Records[i].Body, retried.WebhookID) {
-			batch.Records[i].Attributes["ApproximateReceiveCount"] = "2"
-		}
-	}
-	if _, err := h.Handle(r.ctx, events.SQSEvent{Records: batch.Records}); err != nil {
-		t.Fatal(err)
-	}
+	retried := r.publish(fine.ID, 1)[0]
+	r.handleBesideABusyRecord(5*hedgeAfter, retried.WebhookID, 2)
 	if l := r.log(retried.WebhookID); l.Status != webhook.StatusSuccess {
 		t.Fatalf("the busy record's webhook: %s, want success", l.Status)
 	}
 	// Cut, not timed out: a timeout is an attempt of the schedule.
 	if l := r.log(held.WebhookID); l.CutAttempts != 1 || l.AutomaticAttempts() != 0 {
 		t.Fatalf("the held webhook: %d attempts, %d cut; want its one attempt cut", l.Attempts, l.CutAttempts)
+	}
+}
+
+// handleBesideABusyRecord hands the next batch, of want records, to a handler whose log reads
+// take delay. The record of webhook busyID is made a second receive, which reads its log
+// first: it is busy with the store for delay.
+func (r *hedgeRig) handleBesideABusyRecord(delay time.Duration, busyID string, want int) {
+	r.t.Helper()
+	h := deliver.NewHandler(deliver.Config{
+		Logs: &slowGets{LogStore: r.logs, delay: delay}, Instances: r.instances, Queue: r.vis, QueueURL: r.queueURL,
+		SlowLane: &deliver.SlowLane{Queue: r.sqs, URL: r.slow.QueueURL},
+		Sender:   deliver.NewSender(deliver.SenderOptions{Timeout: 30 * time.Second, AllowHTTP: true, AllowedPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}),
+		Policy:   webhook.RetryPolicy{Schedule: webhook.RetrySchedule{time.Second}}, Logger: slog.New(slog.DiscardHandler),
+		Hedge: hedgeAfter,
+	})
+	batch := r.receiveBatch()
+	if len(batch.Records) != want {
+		r.t.Fatalf("the batch held %d records, want %d", len(batch.Records), want)
+	}
+	for i := range batch.Records {
+		if strings.Contains(batch.Records[i].Body, busyID) {
+			batch.Records[i].Attributes["ApproximateReceiveCount"] = "2"
+		}
+	}
+	if _, err := h.Handle(r.ctx, events.SQSEvent{Records: batch.Records}); err != nil {
+		r.t.Fatal(err)
 	}
 }
 
