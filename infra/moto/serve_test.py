@@ -1,6 +1,8 @@
 """Tests of serve.py's changes to moto that no request through the SDK can show reliably.
 
 Usage: python serve_test.py (with moto installed); infra/emulator's Go tests run it.
+WAGATE_MOTO_UNPATCHED=1 runs the tests against moto as it is, where they fail: what each
+change to moto is for.
 """
 
 import importlib.util
